@@ -1,0 +1,142 @@
+//! The `tokio` engine: what a typical tokio user's file I/O does today — every op a blocking
+//! syscall on tokio's blocking thread pool.
+//!
+//! Opens and directory ops go through `tokio::fs` (which itself runs them on the pool).
+//! `tokio::fs::File` has no positional read or write, and seek-then-read would serialise a
+//! file's ops behind its internal buffer, so reads and writes are `spawn_blocking` of
+//! `pread`/`pwrite` on a shared `std::fs::File` — the same syscalls `tokio::fs::File` issues,
+//! without its extra copy through an internal buffer, and with up to `queue_depth` in flight.
+//!
+//! The runtime is current-thread (one per `--threads` share) and is built **without** io_uring,
+//! even when the build has `--cfg tokio_unstable`: this engine stays the thread-pool baseline.
+#![deny(missing_docs)]
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use workloads::{
+    AlignedBuf, BufResult, Caps, DirEntry, Engine, EngineInfo, Meta, Model, OpenHow, Route, Routes, RuntimeConfig,
+    blocking,
+};
+
+/// The tokio (blocking pool) engine.
+#[derive(Debug)]
+pub struct TokioEngine {
+    rt: tokio::runtime::Runtime,
+}
+
+const POOL: Routes = Routes {
+    open: Route::Pool,
+    read: Route::Pool,
+    write: Route::Pool,
+    sync: Route::Pool,
+    close: Route::Pool,
+    mkdir: Route::Pool,
+    metadata: Route::Pool,
+    set_mode: Route::Pool,
+    read_dir: Route::Pool,
+};
+
+/// Run `f` on the blocking pool; a panic there is re-raised here.
+async fn pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => v,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+impl Engine for TokioEngine {
+    type File = Arc<std::fs::File>;
+
+    const INFO: EngineInfo = EngineInfo {
+        name: "tokio",
+        runtime: "tokio",
+        summary: "tokio::fs + spawn_blocking pread/pwrite on the blocking pool (what most async code runs)",
+        model: Model::AsyncWithPool,
+        caps: Caps {
+            io_uring: false,
+            o_direct: true,
+            concurrent_ops: true,
+            cancel_on_drop: false,
+            does_io: true,
+        },
+        routes: POOL,
+    };
+
+    fn build(cfg: &RuntimeConfig) -> io::Result<Self> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            // Enough pool threads for every op in flight, like a server would configure.
+            .max_blocking_threads(cfg.queue_depth.max(1) * 2)
+            .build()?;
+        Ok(TokioEngine { rt })
+    }
+
+    fn block_on<F: std::future::Future>(&mut self, fut: F) -> F::Output {
+        self.rt.block_on(fut)
+    }
+
+    async fn open(path: &Path, how: OpenHow) -> io::Result<Self::File> {
+        let mut o = tokio::fs::OpenOptions::new();
+        match how.mode {
+            workloads::OpenMode::Read => o.read(true),
+            workloads::OpenMode::Create => o.write(true).create(true).mode(how.perm),
+        };
+        if how.direct {
+            o.custom_flags(libc_o_direct());
+        }
+        let f = o.open(path).await?;
+        Ok(Arc::new(f.into_std().await))
+    }
+
+    async fn read_at(file: &Self::File, buf: AlignedBuf, pos: u64) -> BufResult<usize> {
+        let f = Arc::clone(file);
+        pool(move || bench_std::pread(&f, buf, pos)).await
+    }
+
+    async fn write_at(file: &Self::File, buf: AlignedBuf, pos: u64) -> BufResult<usize> {
+        let f = Arc::clone(file);
+        pool(move || bench_std::pwrite(&f, buf, pos)).await
+    }
+
+    async fn sync(file: &Self::File) -> io::Result<()> {
+        let f = Arc::clone(file);
+        pool(move || f.sync_all()).await
+    }
+
+    async fn close(file: Self::File) -> io::Result<()> {
+        // The workloads hold the only reference once their ops are done; if not, the last
+        // clone closes it on drop.
+        match Arc::try_unwrap(file) {
+            Ok(f) => pool(move || bench_std::close_std(f)).await,
+            Err(_) => Ok(()),
+        }
+    }
+
+    async fn mkdir(path: &Path, mode: u32) -> io::Result<()> {
+        tokio::fs::DirBuilder::new().mode(mode).create(path).await
+    }
+
+    async fn metadata(path: &Path) -> io::Result<Meta> {
+        tokio::fs::symlink_metadata(path).await.map(|m| Meta::of(&m))
+    }
+
+    async fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        tokio::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).await
+    }
+
+    async fn read_dir(path: &Path) -> io::Result<Vec<DirEntry>> {
+        let p = path.to_path_buf();
+        pool(move || blocking::read_dir(&p)).await
+    }
+}
+
+fn libc_o_direct() -> i32 {
+    workloads::OpenHow::READ.direct(true).flags() & !workloads::OpenHow::READ.flags()
+}
+
+#[cfg(test)]
+mod tests {
+    workloads::conformance_tests!(crate::TokioEngine);
+}

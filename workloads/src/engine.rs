@@ -1,0 +1,371 @@
+//! The `Engine` trait: the one seam where a runtime plugs into ringbench.
+//!
+//! Shaped after criterion's `AsyncExecutor` (a `block_on` with no `Send` bound, so
+//! thread-per-core runtimes fit) and fio's `ioengine_ops` (a small required core, optional
+//! hooks with defaults, and capability flags the harness reads instead of branching on names).
+//!
+//! Operations are associated functions, not methods: every runtime we adapt keeps its reactor
+//! in a thread-local context entered by `block_on`, so an op needs no handle, and the futures
+//! of one task can borrow files freely while `block_on` holds `&mut self`.
+//!
+//! Buffers are owned ([`AlignedBuf`]) and come back with every result, as io_uring requires.
+
+use std::future::Future;
+use std::io;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::AlignedBuf;
+
+/// The result of an op that owned a buffer: the outcome, and the buffer handed back.
+pub type BufResult<T> = (io::Result<T>, AlignedBuf);
+
+/// How a file is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenHow {
+    /// Read-only, or write-only created (`O_CREAT`, no `O_TRUNC`: destinations are always
+    /// fresh, and several threads may open the same destination for their own byte ranges).
+    pub mode: OpenMode,
+    /// Open with `O_DIRECT`.
+    pub direct: bool,
+    /// Permission bits for a created file.
+    pub perm: u32,
+}
+
+impl OpenHow {
+    /// Read-only, buffered.
+    pub const READ: OpenHow = OpenHow {
+        mode: OpenMode::Read,
+        direct: false,
+        perm: 0,
+    };
+
+    /// Create write-only with mode 0644, buffered.
+    pub const CREATE: OpenHow = OpenHow {
+        mode: OpenMode::Create,
+        direct: false,
+        perm: 0o644,
+    };
+
+    /// The same, with `O_DIRECT` set as given.
+    pub fn direct(self, direct: bool) -> Self {
+        OpenHow { direct, ..self }
+    }
+
+    /// The `open(2)` flags this stands for (without `O_CLOEXEC`, which every runtime adds).
+    pub fn flags(&self) -> i32 {
+        let mut f = match self.mode {
+            OpenMode::Read => libc::O_RDONLY,
+            OpenMode::Create => libc::O_WRONLY | libc::O_CREAT,
+        };
+        if self.direct {
+            f |= libc::O_DIRECT;
+        }
+        f
+    }
+}
+
+/// Read or create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OpenMode {
+    /// `O_RDONLY`.
+    Read,
+    /// `O_WRONLY | O_CREAT`.
+    Create,
+}
+
+/// What kind of directory entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link (not followed).
+    Symlink,
+    /// Anything else (fifo, socket, device).
+    Other,
+}
+
+impl FileKind {
+    /// The kind of a `std` file type.
+    pub fn of(ft: std::fs::FileType) -> FileKind {
+        if ft.is_file() {
+            FileKind::File
+        } else if ft.is_dir() {
+            FileKind::Dir
+        } else if ft.is_symlink() {
+            FileKind::Symlink
+        } else {
+            FileKind::Other
+        }
+    }
+}
+
+/// The metadata the tree workload needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Meta {
+    /// Entry kind.
+    pub kind: FileKind,
+    /// Size in bytes.
+    pub len: u64,
+    /// Permission bits (`st_mode & 0o7777`).
+    pub mode: u32,
+}
+
+impl Meta {
+    /// From `std` metadata (`lstat` semantics when obtained by `symlink_metadata`).
+    pub fn of(m: &std::fs::Metadata) -> Meta {
+        use std::os::unix::fs::PermissionsExt;
+        Meta {
+            kind: FileKind::of(m.file_type()),
+            len: m.len(),
+            mode: m.permissions().mode() & 0o7777,
+        }
+    }
+}
+
+/// One directory entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    /// File name within its directory.
+    pub name: std::ffi::OsString,
+    /// Entry kind (not following symlinks).
+    pub kind: FileKind,
+}
+
+/// How an op reaches the kernel in a given engine: reported so an "io_uring" number is never
+/// really a thread pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Route {
+    /// Submitted to an io_uring ring.
+    Ring,
+    /// Run as a blocking syscall on a helper thread pool.
+    Pool,
+    /// Run as a blocking syscall on the runtime's own thread.
+    Inline,
+    /// Not performed at all (the null engine).
+    Nothing,
+}
+
+/// The route of every op kind an engine implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Routes {
+    /// `open`.
+    pub open: Route,
+    /// `read_at`.
+    pub read: Route,
+    /// `write_at`.
+    pub write: Route,
+    /// `sync` (fsync).
+    pub sync: Route,
+    /// `close`.
+    pub close: Route,
+    /// `mkdir`.
+    pub mkdir: Route,
+    /// `metadata` (statx).
+    pub metadata: Route,
+    /// `set_mode` (chmod).
+    pub set_mode: Route,
+    /// `read_dir` (getdents: no runtime has an async form).
+    pub read_dir: Route,
+}
+
+impl Routes {
+    /// Every op a blocking call on the calling thread (the std baseline).
+    pub const INLINE: Routes = Routes {
+        open: Route::Inline,
+        read: Route::Inline,
+        write: Route::Inline,
+        sync: Route::Inline,
+        close: Route::Inline,
+        mkdir: Route::Inline,
+        metadata: Route::Inline,
+        set_mode: Route::Inline,
+        read_dir: Route::Inline,
+    };
+}
+
+/// How a runtime schedules work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Model {
+    /// Plain blocking calls on the calling thread.
+    Blocking,
+    /// One single-threaded executor per thread, tasks never migrate.
+    ThreadPerCore,
+    /// An async executor whose file I/O runs on a blocking thread pool.
+    AsyncWithPool,
+    /// No real runtime (test support).
+    Null,
+}
+
+/// What the harness may ask of an engine instead of branching on its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Caps {
+    /// Uses io_uring at all (so `probe` checks for it).
+    pub io_uring: bool,
+    /// Can open files with `O_DIRECT`.
+    pub o_direct: bool,
+    /// Ops of one task really overlap (a `queue_depth` above 1 means something).
+    pub concurrent_ops: bool,
+    /// Dropping an in-flight op's future cancels it in the kernel.
+    pub cancel_on_drop: bool,
+    /// Performs real I/O (false only for the null engine: its copies are not verified).
+    pub does_io: bool,
+}
+
+/// Static description of an engine.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct EngineInfo {
+    /// Stable id used on the command line and in results.
+    pub name: &'static str,
+    /// The runtime crate it adapts.
+    pub runtime: &'static str,
+    /// One line for `ringbench list`.
+    pub summary: &'static str,
+    /// Scheduling model.
+    pub model: Model,
+    /// Capability flags.
+    pub caps: Caps,
+    /// The route of each op.
+    pub routes: Routes,
+}
+
+/// Runtime construction parameters, the same for every engine of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeConfig {
+    /// Submission queue entries for ring-based runtimes.
+    pub ring_entries: u32,
+    /// Ops each task keeps in flight.
+    pub queue_depth: usize,
+    /// Block (buffer) size in bytes.
+    pub block_size: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            ring_entries: 256,
+            queue_depth: 8,
+            block_size: 128 * 1024,
+        }
+    }
+}
+
+/// One runtime adapted to ringbench.
+///
+/// The required core is runtime construction, `block_on`, and five file ops. Directory ops
+/// have blocking defaults run inline on the runtime thread; an engine with a native form
+/// overrides them and says so in [`EngineInfo::routes`].
+///
+/// Contract for buffers: `read_at` reads at most `buf.capacity()` bytes into the window of an
+/// **empty** buffer and returns the count with `buf.len()` set to it; `write_at` writes the
+/// window's data `buf.as_slice()` and returns the count, leaving the buffer as it was. Short
+/// transfers are normal; the generic loops resubmit the rest.
+pub trait Engine: Sized + 'static {
+    /// An open file.
+    type File: 'static;
+
+    /// Static description.
+    const INFO: EngineInfo;
+
+    /// Whether this engine can run on this machine; the reason if not.
+    fn probe() -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Build a runtime on the calling thread.
+    fn build(cfg: &RuntimeConfig) -> io::Result<Self>;
+
+    /// Run a future to completion on this runtime. No `Send` bound.
+    fn block_on<F: Future>(&mut self, fut: F) -> F::Output;
+
+    /// What the runtime actually chose at build time, when it can choose (e.g. a driver).
+    fn detail(&self) -> Option<String> {
+        None
+    }
+
+    /// Open a file.
+    fn open(path: &Path, how: OpenHow) -> impl Future<Output = io::Result<Self::File>>;
+
+    /// Read at `pos` into the (empty) window of `buf`.
+    fn read_at(file: &Self::File, buf: AlignedBuf, pos: u64)
+    -> impl Future<Output = BufResult<usize>>;
+
+    /// Write the window's data of `buf` at `pos`.
+    fn write_at(
+        file: &Self::File,
+        buf: AlignedBuf,
+        pos: u64,
+    ) -> impl Future<Output = BufResult<usize>>;
+
+    /// fsync the file.
+    fn sync(file: &Self::File) -> impl Future<Output = io::Result<()>>;
+
+    /// Close the file, reporting the close error if any.
+    fn close(file: Self::File) -> impl Future<Output = io::Result<()>>;
+
+    /// Create a directory with `mode` (subject to the umask, as `mkdir(2)`).
+    fn mkdir(path: &Path, mode: u32) -> impl Future<Output = io::Result<()>> {
+        std::future::ready(blocking::mkdir(path, mode))
+    }
+
+    /// `lstat` a path.
+    fn metadata(path: &Path) -> impl Future<Output = io::Result<Meta>> {
+        std::future::ready(blocking::metadata(path))
+    }
+
+    /// Set permission bits of a path.
+    fn set_mode(path: &Path, mode: u32) -> impl Future<Output = io::Result<()>> {
+        std::future::ready(blocking::set_mode(path, mode))
+    }
+
+    /// List a directory (sorted by name, so every engine walks a tree in the same order).
+    fn read_dir(path: &Path) -> impl Future<Output = io::Result<Vec<DirEntry>>> {
+        std::future::ready(blocking::read_dir(path))
+    }
+}
+
+/// Blocking forms of the directory ops: the trait's defaults, and what pool-based engines run
+/// on their pool.
+pub mod blocking {
+    use super::{DirEntry, FileKind, Meta};
+    use std::io;
+    use std::path::Path;
+
+    /// `mkdir(2)` with a mode.
+    pub fn mkdir(path: &Path, mode: u32) -> io::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new().mode(mode).create(path)
+    }
+
+    /// `lstat(2)`.
+    pub fn metadata(path: &Path) -> io::Result<Meta> {
+        std::fs::symlink_metadata(path).map(|m| Meta::of(&m))
+    }
+
+    /// `chmod(2)`.
+    pub fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    }
+
+    /// `getdents(2)`, sorted by name.
+    pub fn read_dir(path: &Path) -> io::Result<Vec<DirEntry>> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(path)? {
+            let e = e?;
+            out.push(DirEntry {
+                name: e.file_name(),
+                kind: FileKind::of(e.file_type()?),
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+}

@@ -1,0 +1,34 @@
+//! ringbench's core: the [`Engine`] trait every runtime adapts to, the deterministic datasets,
+//! the copy workloads written once and generic over the trait, their verification, and the
+//! test support (a null engine and the conformance suite every engine runs).
+//!
+//! Dispatch is static: the driver matches an engine name to a type and calls
+//! [`run_trial`]`::<E>`, so nothing dynamic sits on the measured path.
+#![deny(missing_docs)]
+
+mod buf;
+mod ctx;
+mod engine;
+mod hist;
+mod run;
+mod spec;
+
+pub mod conformance;
+pub mod data;
+pub mod exec;
+pub mod null;
+
+pub use buf::{ALIGN, AlignedBuf};
+pub use ctx::Ctx;
+pub use engine::{
+    BufResult, Caps, DirEntry, Engine, EngineInfo, FileKind, Meta, Model, OpenHow, OpenMode, Route, Routes,
+    RuntimeConfig, blocking,
+};
+pub use hist::Histogram;
+pub use run::{run_trial, share_of};
+pub use spec::{Outcome, Stats, TrialPlan, Workload};
+
+#[cfg(test)]
+mod null_conformance {
+    crate::conformance_tests!(crate::null::NullEngine);
+}

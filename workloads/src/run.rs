@@ -1,0 +1,464 @@
+//! The workloads, written once and generic over [`Engine`], and the harness that runs one
+//! trial on `threads` runtimes.
+//!
+//! Each thread builds its own runtime and allocates its buffers before a barrier; the timed
+//! section starts when every thread is past it and ends when the last one finishes. Inside a
+//! thread, one task keeps up to `queue_depth` ops (or `files_in_flight` files) in flight with
+//! a `FuturesUnordered`, like fio's iodepth; buffers come from a pool allocated up front and
+//! are reused, so the timed section allocates nothing per op.
+
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Barrier, Condvar, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+
+use crate::data::{self, check_headers, stamp_headers};
+use crate::{AlignedBuf, BufResult, Ctx, Engine, FileKind, OpenHow, Outcome, Stats, TrialPlan, Workload};
+
+/// Run `plan` on engine `E`: build `threads` runtimes, run the timed section, merge stats.
+pub fn run_trial<E: Engine>(plan: &TrialPlan) -> io::Result<Outcome> {
+    validate(plan)?;
+    let threads = plan.threads.max(1);
+    let start_line = Barrier::new(threads + 1);
+    let tree = TreeShare::default();
+    let outs: Vec<io::Result<(Stats, Instant, Option<String>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (start_line, tree) = (&start_line, &tree);
+                std::thread::Builder::new()
+                    .name(format!("ringbench-{t}"))
+                    .spawn_scoped(s, move || thread_main::<E>(plan, t, threads, start_line, tree))
+                    .expect("spawn trial thread")
+            })
+            .collect();
+        start_line.wait();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    });
+    // The start instant is taken after the barrier by every thread; use the earliest end and
+    // the latest finish relative to the common start.
+    let start = tree.start.lock().unwrap().unwrap_or_else(Instant::now);
+    let mut stats = Stats::default();
+    let mut end = start;
+    let mut detail = None;
+    for o in outs {
+        let (s, e, d) = o?;
+        stats.merge(&s);
+        end = end.max(e);
+        detail = detail.or(d);
+    }
+    let (bytes, files) = match plan.workload {
+        Workload::Write => (stats.bytes_written, 1),
+        Workload::Read => (stats.bytes_read, 1),
+        Workload::Large => (stats.bytes_read, 1),
+        Workload::Small => (stats.bytes_read, plan.files as u64),
+        Workload::Tree => (stats.bytes_read, *tree.files.lock().unwrap()),
+    };
+    Ok(Outcome {
+        elapsed_ns: end.duration_since(start).as_nanos() as u64,
+        bytes,
+        files,
+        stats,
+        detail,
+    })
+}
+
+/// Reject plans the loops cannot honour.
+fn validate(plan: &TrialPlan) -> io::Result<()> {
+    let bad = |m: String| Err(io::Error::new(io::ErrorKind::InvalidInput, m));
+    let rt = &plan.runtime;
+    if rt.block_size == 0 || rt.queue_depth == 0 || plan.files_in_flight == 0 {
+        return bad("block size, queue depth and files in flight must be positive".into());
+    }
+    if plan.direct && plan.workload.supports_direct() {
+        let a = crate::ALIGN as u64;
+        if rt.block_size as u64 % a != 0 || plan.size % a != 0 {
+            return bad(format!("--direct needs block size and size to be multiples of {a}"));
+        }
+    }
+    Ok(())
+}
+
+/// Shared state for phases that one thread does for all (the tree walk), and the start time.
+#[derive(Default)]
+struct TreeShare {
+    start: Mutex<Option<Instant>>,
+    jobs: Mutex<Option<Result<Arc<TreeJobs>, String>>>,
+    ready: Condvar,
+    remaining: AtomicUsize,
+    files: Mutex<u64>,
+}
+
+fn thread_main<E: Engine>(
+    plan: &TrialPlan,
+    t: usize,
+    threads: usize,
+    start_line: &Barrier,
+    share: &TreeShare,
+) -> io::Result<(Stats, Instant, Option<String>)> {
+    let built = E::build(&plan.runtime);
+    let bufs = match plan.workload {
+        Workload::Small | Workload::Tree => plan.files_in_flight,
+        _ => plan.runtime.queue_depth,
+    };
+    let mut pool: Vec<AlignedBuf> = (0..bufs).map(|_| AlignedBuf::new(plan.runtime.block_size)).collect();
+    if plan.workload == Workload::Write {
+        // The write image: one block of content, restamped per offset in the timed section.
+        for b in &mut pool {
+            data::fill(plan.seed, 0, b.spare_mut());
+        }
+    }
+    if t == 0 {
+        share.remaining.store(threads, Ordering::SeqCst);
+    }
+    start_line.wait();
+    let start = Instant::now();
+    {
+        let mut s = share.start.lock().unwrap();
+        *s = Some(s.map_or(start, |x: Instant| x.min(start)));
+    }
+    let mut rt = match built {
+        Ok(rt) => rt,
+        Err(e) => {
+            if t == 0 && plan.workload == Workload::Tree {
+                publish_jobs(share, Err(format!("runtime build failed: {e}")));
+            }
+            return Err(io::Error::new(e.kind(), format!("building the runtime: {e}")));
+        }
+    };
+    let detail = rt.detail();
+    let ctx = Ctx::new();
+    let r = rt.block_on(work::<E>(&ctx, plan, t, threads, share, &mut pool));
+    let end = Instant::now();
+    drop(rt);
+    r?;
+    Ok((ctx.into_stats(), end, detail))
+}
+
+/// The share of `[0, size)` that thread `t` of `n` copies: contiguous, block-aligned.
+pub fn share_of(size: u64, block: u64, t: usize, n: usize) -> Range<u64> {
+    let blocks = size.div_ceil(block);
+    let per = blocks / n as u64;
+    let extra = blocks % n as u64;
+    let first = t as u64 * per + (t as u64).min(extra);
+    let count = per + u64::from((t as u64) < extra);
+    (first * block).min(size)..((first + count) * block).min(size)
+}
+
+async fn work<E: Engine>(
+    ctx: &Ctx,
+    plan: &TrialPlan,
+    t: usize,
+    threads: usize,
+    share: &TreeShare,
+    pool: &mut Vec<AlignedBuf>,
+) -> io::Result<()> {
+    let block = plan.runtime.block_size as u64;
+    let range = share_of(plan.size, block, t, threads);
+    let direct = plan.direct;
+    match plan.workload {
+        Workload::Large => {
+            let src = ctx.open::<E>(&plan.src, OpenHow::READ.direct(direct)).await?;
+            let dst = ctx.open::<E>(&plan.dst, OpenHow::CREATE.direct(direct)).await?;
+            pipeline::<E, _, _>(ctx, pool, range, block, |buf, off, len| {
+                copy_chunk::<E>(ctx, &src, &dst, buf, off, len)
+            })
+            .await?;
+            finish_write::<E>(ctx, dst, plan.fsync).await?;
+            ctx.close::<E>(src).await
+        }
+        Workload::Read => {
+            let src = ctx.open::<E>(&plan.src, OpenHow::READ.direct(direct)).await?;
+            let seed = plan.seed;
+            pipeline::<E, _, _>(ctx, pool, range, block, |buf, off, len| {
+                let src = &src;
+                async move {
+                    let (r, buf) = ctx.read_full::<E>(src, buf, off, len).await;
+                    let r = r.and_then(|n| expect_len(n, len, off));
+                    if r.is_ok() {
+                        ctx.header_errors(check_headers(seed, off, buf.as_slice()));
+                    }
+                    (r, buf)
+                }
+            })
+            .await?;
+            ctx.close::<E>(src).await
+        }
+        Workload::Write => {
+            let dst = ctx.open::<E>(&plan.dst, OpenHow::CREATE.direct(direct)).await?;
+            let seed = plan.seed;
+            pipeline::<E, _, _>(ctx, pool, range, block, |mut buf, off, len| {
+                let dst = &dst;
+                async move {
+                    buf.reset(len);
+                    buf.set_len(len);
+                    stamp_headers(seed, off, buf.as_mut_slice());
+                    ctx.write_all::<E>(dst, buf, off).await
+                }
+            })
+            .await?;
+            finish_write::<E>(ctx, dst, plan.fsync).await
+        }
+        Workload::Small => {
+            let jobs: Vec<FileJob> = (t..plan.files)
+                .step_by(threads)
+                .map(|i| FileJob {
+                    src: plan.src.join(data::small_name(i)),
+                    dst: plan.dst.join(data::small_name(i)),
+                    mode: None,
+                })
+                .collect();
+            copy_files::<E>(ctx, &jobs, pool, plan).await
+        }
+        Workload::Tree => {
+            if t == 0 {
+                let walked = walk::<E>(ctx, &plan.src, &plan.dst).await;
+                publish_jobs(share, walked.as_ref().map(|j| Arc::new(j.clone())).map_err(|e| e.to_string()));
+                walked?;
+            }
+            let jobs = {
+                let mut g = share.jobs.lock().unwrap();
+                while g.is_none() {
+                    g = share.ready.wait(g).unwrap();
+                }
+                g.clone().unwrap()
+            };
+            let jobs = jobs.map_err(|e| io::Error::other(format!("tree walk failed: {e}")))?;
+            if t == 0 {
+                *share.files.lock().unwrap() = jobs.files.len() as u64;
+            }
+            let mine: Vec<FileJob> = jobs.files.iter().skip(t).step_by(threads).cloned().collect();
+            let r = copy_files::<E>(ctx, &mine, pool, plan).await;
+            // The last thread out applies directory modes, deepest first, so a read-only
+            // directory is only made so once everything inside it exists.
+            if share.remaining.fetch_sub(1, Ordering::SeqCst) == 1 {
+                for (dir, mode) in jobs.dirs.iter().rev() {
+                    ctx.set_mode::<E>(dir, *mode).await?;
+                }
+            }
+            r
+        }
+    }
+}
+
+fn publish_jobs(share: &TreeShare, jobs: Result<Arc<TreeJobs>, String>) {
+    *share.jobs.lock().unwrap() = Some(jobs);
+    share.ready.notify_all();
+}
+
+fn expect_len(n: usize, len: usize, off: u64) -> io::Result<()> {
+    if n == len {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("source ended early: {n} of {len} bytes at offset {off}"),
+        ))
+    }
+}
+
+async fn finish_write<E: Engine>(ctx: &Ctx, f: E::File, fsync: bool) -> io::Result<()> {
+    if fsync {
+        ctx.sync::<E>(&f).await?;
+    }
+    ctx.close::<E>(f).await
+}
+
+/// Keep up to `pool.len()` chunks of `range` in flight, each run by `chunk(buf, off, len)`.
+async fn pipeline<'a, E, F, Fut>(
+    _ctx: &'a Ctx,
+    pool: &mut Vec<AlignedBuf>,
+    range: Range<u64>,
+    block: u64,
+    chunk: F,
+) -> io::Result<()>
+where
+    E: Engine,
+    F: Fn(AlignedBuf, u64, usize) -> Fut,
+    Fut: std::future::Future<Output = BufResult<()>>,
+{
+    let mut inflight = FuturesUnordered::new();
+    let mut next = range.start;
+    let mut first_err = None;
+    loop {
+        while first_err.is_none() && next < range.end {
+            let Some(buf) = pool.pop() else { break };
+            let len = (range.end - next).min(block) as usize;
+            inflight.push(chunk(buf, next, len));
+            next += len as u64;
+        }
+        match inflight.next().await {
+            None => break,
+            Some((r, buf)) => {
+                pool.push(buf);
+                if let Err(e) = r {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+    }
+    first_err.map_or(Ok(()), Err)
+}
+
+async fn copy_chunk<E: Engine>(
+    ctx: &Ctx,
+    src: &E::File,
+    dst: &E::File,
+    buf: AlignedBuf,
+    off: u64,
+    len: usize,
+) -> BufResult<()> {
+    let (r, buf) = ctx.read_full::<E>(src, buf, off, len).await;
+    if let Err(e) = r.and_then(|n| expect_len(n, len, off)) {
+        return (Err(e), buf);
+    }
+    ctx.write_all::<E>(dst, buf, off).await
+}
+
+/// One file to copy: paths, and the mode to set afterwards (tree).
+#[derive(Clone, Debug)]
+struct FileJob {
+    src: PathBuf,
+    dst: PathBuf,
+    mode: Option<u32>,
+}
+
+/// What the tree walk found: files to copy and directories whose modes to apply.
+#[derive(Clone, Debug, Default)]
+struct TreeJobs {
+    files: Vec<FileJob>,
+    dirs: Vec<(PathBuf, u32)>,
+}
+
+/// Walk the source tree depth-first (sorted), creating destination directories as it goes.
+async fn walk<E: Engine>(ctx: &Ctx, src: &Path, dst: &Path) -> io::Result<TreeJobs> {
+    let mut jobs = TreeJobs::default();
+    let root_mode = ctx.metadata::<E>(src).await?.mode;
+    ctx.mkdir::<E>(dst, 0o700).await?;
+    jobs.dirs.push((dst.to_path_buf(), root_mode));
+    let mut stack = vec![(src.to_path_buf(), dst.to_path_buf())];
+    while let Some((s, d)) = stack.pop() {
+        for e in ctx.read_dir::<E>(&s).await? {
+            let (ps, pd) = (s.join(&e.name), d.join(&e.name));
+            match e.kind {
+                FileKind::Dir => {
+                    let m = ctx.metadata::<E>(&ps).await?;
+                    // Owner-only while we fill it; the real mode is applied at the end.
+                    ctx.mkdir::<E>(&pd, 0o700).await?;
+                    jobs.dirs.push((pd.clone(), m.mode));
+                    stack.push((ps, pd));
+                }
+                FileKind::File => {
+                    let m = ctx.metadata::<E>(&ps).await?;
+                    jobs.files.push(FileJob {
+                        src: ps,
+                        dst: pd,
+                        mode: Some(m.mode),
+                    });
+                }
+                // The dataset has none; a real tree's links and devices are out of scope.
+                FileKind::Symlink | FileKind::Other => {}
+            }
+        }
+    }
+    Ok(jobs)
+}
+
+/// Copy `jobs` with up to `pool.len()` files in flight.
+async fn copy_files<E: Engine>(
+    ctx: &Ctx,
+    jobs: &[FileJob],
+    pool: &mut Vec<AlignedBuf>,
+    plan: &TrialPlan,
+) -> io::Result<()> {
+    let mut inflight = FuturesUnordered::new();
+    let mut next = jobs.iter();
+    let mut first_err = None;
+    loop {
+        while first_err.is_none() {
+            if pool.is_empty() {
+                break;
+            }
+            let Some(job) = next.next() else { break };
+            let buf = pool.pop().expect("checked non-empty");
+            inflight.push(copy_file::<E>(ctx, job, buf, plan));
+        }
+        match inflight.next().await {
+            None => break,
+            Some((r, buf)) => {
+                pool.push(buf);
+                if let Err(e) = r {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+    }
+    first_err.map_or(Ok(()), Err)
+}
+
+/// Copy one file block by block (one op at a time: concurrency comes from files in flight).
+async fn copy_file<E: Engine>(ctx: &Ctx, job: &FileJob, mut buf: AlignedBuf, plan: &TrialPlan) -> BufResult<()> {
+    let block = plan.runtime.block_size;
+    let src = match ctx.open::<E>(&job.src, OpenHow::READ).await {
+        Ok(f) => f,
+        Err(e) => return (Err(e), buf),
+    };
+    let dst = match ctx.open::<E>(&job.dst, OpenHow::CREATE).await {
+        Ok(f) => f,
+        Err(e) => return (Err(e), buf),
+    };
+    let mut off = 0u64;
+    loop {
+        let (r, b) = ctx.read_full::<E>(&src, buf, off, block).await;
+        buf = b;
+        let n = match r {
+            Ok(n) => n,
+            Err(e) => return (Err(e), buf),
+        };
+        if n == 0 {
+            break;
+        }
+        let (r, b) = ctx.write_all::<E>(&dst, buf, off).await;
+        buf = b;
+        if let Err(e) = r {
+            return (Err(e), buf);
+        }
+        off += n as u64;
+        if n < block {
+            break;
+        }
+    }
+    let r = async {
+        finish_write::<E>(ctx, dst, plan.fsync).await?;
+        ctx.close::<E>(src).await?;
+        if let Some(mode) = job.mode {
+            ctx.set_mode::<E>(&job.dst, mode).await?;
+        }
+        Ok(())
+    }
+    .await;
+    (r, buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share_of;
+
+    #[test]
+    fn shares_cover_exactly() {
+        for (size, block, n) in [(10u64, 3u64, 2usize), (100, 7, 3), (0, 4, 2), (4096, 4096, 4), (1 << 20, 4096, 3)] {
+            let mut next = 0;
+            for t in 0..n {
+                let r = share_of(size, block, t, n);
+                assert_eq!(r.start, next, "{size} {block} {n} {t}");
+                assert!(r.start % block == 0 || r.start == size);
+                next = r.end;
+            }
+            assert_eq!(next, size);
+        }
+    }
+}

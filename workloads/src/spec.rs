@@ -1,0 +1,182 @@
+//! What a trial runs (`TrialPlan`) and what it measured (`Outcome`): the data that crosses
+//! from the driver to a trial's child process and back, as JSON.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::TreeShape;
+use crate::hist::Histogram;
+use crate::RuntimeConfig;
+
+/// The workloads, by stable id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Workload {
+    /// One big file copied block by block.
+    Large,
+    /// Many small files, each opened, copied and closed.
+    Small,
+    /// A directory tree: walk, mkdir, copy, permissions.
+    Tree,
+    /// The read half of `large` alone.
+    Read,
+    /// The write half of `large` alone.
+    Write,
+}
+
+impl Workload {
+    /// Every workload, in display order.
+    pub const ALL: [Workload; 5] = [
+        Workload::Large,
+        Workload::Small,
+        Workload::Tree,
+        Workload::Read,
+        Workload::Write,
+    ];
+
+    /// Stable id.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Large => "large",
+            Workload::Small => "small",
+            Workload::Tree => "tree",
+            Workload::Read => "read",
+            Workload::Write => "write",
+        }
+    }
+
+    /// One line for `ringbench list`.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Workload::Large => "one file of --size copied in --block-size chunks, --queue-depth in flight",
+            Workload::Small => "--files files (seeded size mix incl. empty and odd sizes), --files-in-flight at once",
+            Workload::Tree => "a directory tree (depth, fan-out, empty dirs, modes) copied rsync-like",
+            Workload::Read => "calibration: the read half of `large` (headers checked)",
+            Workload::Write => "calibration: the write half of `large` (image verified)",
+        }
+    }
+
+    /// Parse a stable id.
+    pub fn parse(s: &str) -> Option<Workload> {
+        Workload::ALL.into_iter().find(|w| w.name() == s)
+    }
+
+    /// Whether `--direct` applies (the single-file workloads, whose sizes we control).
+    pub fn supports_direct(self) -> bool {
+        matches!(self, Workload::Large | Workload::Read | Workload::Write)
+    }
+}
+
+impl std::fmt::Display for Workload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything a trial's child needs to run one workload once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrialPlan {
+    /// Which workload.
+    pub workload: Workload,
+    /// Source file (large, read) or directory (small, tree); unused by write.
+    pub src: PathBuf,
+    /// Destination file (large, write) or directory (small: existing; tree: to be created);
+    /// unused by read.
+    pub dst: PathBuf,
+    /// Bytes of the single file (large, read, write).
+    pub size: u64,
+    /// Number of files (small).
+    pub files: usize,
+    /// Files copied at once (small, tree).
+    pub files_in_flight: usize,
+    /// Shape of the tree dataset (tree).
+    pub tree: TreeShape,
+    /// Open the single file with `O_DIRECT`.
+    pub direct: bool,
+    /// fsync every written file before closing it (inside the timed section).
+    pub fsync: bool,
+    /// Dataset seed (content and verification headers).
+    pub seed: u64,
+    /// Runtimes on threads, each with its share of the work.
+    pub threads: usize,
+    /// Runtime parameters: ring size, queue depth, block size.
+    pub runtime: RuntimeConfig,
+}
+
+impl TrialPlan {
+    /// A plan with defaults for everything but the workload and paths (tests and benches).
+    pub fn new(workload: Workload, src: PathBuf, dst: PathBuf) -> TrialPlan {
+        TrialPlan {
+            workload,
+            src,
+            dst,
+            size: 8 << 20,
+            files: 64,
+            files_in_flight: 8,
+            tree: TreeShape::default(),
+            direct: false,
+            fsync: false,
+            seed: 1,
+            threads: 1,
+            runtime: RuntimeConfig::default(),
+        }
+    }
+}
+
+/// Op counters and latencies of a trial (summed over its threads).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// `read_at` calls.
+    pub reads: u64,
+    /// `write_at` calls.
+    pub writes: u64,
+    /// Bytes returned by reads.
+    pub bytes_read: u64,
+    /// Bytes accepted by writes.
+    pub bytes_written: u64,
+    /// opens + closes + syncs + directory ops.
+    pub other_ops: u64,
+    /// 4 KiB blocks whose verification header was wrong (read workload).
+    pub header_errors: u64,
+    /// Latency of each `read_at`, ns.
+    pub read_latency: Histogram,
+    /// Latency of each `write_at`, ns.
+    pub write_latency: Histogram,
+}
+
+impl Stats {
+    /// Add another thread's stats.
+    pub fn merge(&mut self, o: &Stats) {
+        self.reads += o.reads;
+        self.writes += o.writes;
+        self.bytes_read += o.bytes_read;
+        self.bytes_written += o.bytes_written;
+        self.other_ops += o.other_ops;
+        self.header_errors += o.header_errors;
+        self.read_latency.merge(&o.read_latency);
+        self.write_latency.merge(&o.write_latency);
+    }
+}
+
+/// What a trial measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Wall time of the timed section (all threads), ns.
+    pub elapsed_ns: u64,
+    /// Payload bytes moved: copied (counted once), read, or written.
+    pub bytes: u64,
+    /// Files handled (1 for the single-file workloads).
+    pub files: u64,
+    /// Op counts and latencies.
+    pub stats: Stats,
+    /// What the runtime chose at build time, if it reports it.
+    pub detail: Option<String>,
+}
+
+impl Outcome {
+    /// Throughput in bytes per second.
+    pub fn bytes_per_sec(&self) -> f64 {
+        self.bytes as f64 / (self.elapsed_ns.max(1) as f64 / 1e9)
+    }
+}
