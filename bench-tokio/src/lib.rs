@@ -9,15 +9,21 @@
 //!
 //! The runtime is current-thread (one per `--threads` share) and is built **without** io_uring,
 //! even when the build has `--cfg tokio_unstable`: this engine stays the thread-pool baseline.
+//!
+//! [`TokioIoUringEngine`] (`tokio-io-uring`, in `io_uring.rs`) is the same `tokio::fs` API on
+//! tokio's unstable io_uring backend.
 #![deny(missing_docs)]
+
+mod io_uring;
+pub use crate::io_uring::{TokioIoUringEngine, UringFile};
 
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
 use workloads::{
-    AlignedBuf, BufResult, Caps, DirEntry, Engine, EngineInfo, Meta, Model, OpenHow, Route, Routes, RuntimeConfig,
-    blocking,
+    AlignedBuf, BufResult, Caps, DirEntry, Engine, EngineInfo, Meta, Model, OpenHow, Route, Routes,
+    RuntimeConfig, blocking,
 };
 
 /// The tokio (blocking pool) engine.
@@ -118,7 +124,9 @@ impl Engine for TokioEngine {
     }
 
     async fn metadata(path: &Path) -> io::Result<Meta> {
-        tokio::fs::symlink_metadata(path).await.map(|m| Meta::of(&m))
+        tokio::fs::symlink_metadata(path)
+            .await
+            .map(|m| Meta::of(&m))
     }
 
     async fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
