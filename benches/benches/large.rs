@@ -1,0 +1,5 @@
+//! `cargo bench --bench large`: the `large` workload on every engine (see the crate README).
+
+fn main() {
+    ringbench_benches::main(workloads::Workload::Large);
+}
