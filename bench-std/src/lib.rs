@@ -46,6 +46,24 @@ pub fn pwrite(file: &File, buf: AlignedBuf, pos: u64) -> BufResult<usize> {
     (r, buf)
 }
 
+/// `read(2)` into the empty window of `buf`: for pipes and sockets, where `pread` fails with
+/// `ESPIPE` (the safety scenarios read pipes).
+pub fn read_stream_std(file: &File, mut buf: AlignedBuf) -> BufResult<usize> {
+    use std::io::Read;
+    let r = (&*file).read(buf.spare_mut());
+    if let Ok(n) = r {
+        buf.set_len(n);
+    }
+    (r, buf)
+}
+
+/// `write(2)` of the window's data of `buf` (pipes and sockets).
+pub fn write_stream_std(file: &File, buf: AlignedBuf) -> BufResult<usize> {
+    use std::io::Write;
+    let r = (&*file).write(buf.as_slice());
+    (r, buf)
+}
+
 /// `close(2)` with its error reported (dropping a `File` ignores it).
 pub fn close_std(file: File) -> io::Result<()> {
     use std::os::fd::IntoRawFd;
@@ -94,6 +112,14 @@ impl Engine for StdEngine {
 
     async fn write_at(file: &File, buf: AlignedBuf, pos: u64) -> BufResult<usize> {
         pwrite(file, buf, pos)
+    }
+
+    async fn read_stream(file: &File, buf: AlignedBuf) -> BufResult<usize> {
+        read_stream_std(file, buf)
+    }
+
+    async fn write_stream(file: &File, buf: AlignedBuf) -> BufResult<usize> {
+        write_stream_std(file, buf)
     }
 
     async fn sync(file: &File) -> io::Result<()> {

@@ -105,6 +105,16 @@ impl Engine for TokioEngine {
         pool(move || bench_std::pwrite(&f, buf, pos)).await
     }
 
+    async fn read_stream(file: &Self::File, buf: AlignedBuf) -> BufResult<usize> {
+        let f = Arc::clone(file);
+        pool(move || bench_std::read_stream_std(&f, buf)).await
+    }
+
+    async fn write_stream(file: &Self::File, buf: AlignedBuf) -> BufResult<usize> {
+        let f = Arc::clone(file);
+        pool(move || bench_std::write_stream_std(&f, buf)).await
+    }
+
     async fn sync(file: &Self::File) -> io::Result<()> {
         let f = Arc::clone(file);
         pool(move || f.sync_all()).await

@@ -293,7 +293,36 @@ pub fn workload<E: Engine>(workload: Workload, threads: usize, direct: bool) {
     }
 }
 
+/// Run `workload` with cancellation injection at `rate`: every copy must still verify, and the
+/// injection must really have happened (attempts counted, each either in flight or vacuous).
+pub fn workload_cancel<E: Engine>(workload: Workload, rate: f64) {
+    let dir = Scratch::new(&format!("{}-cancel", workload.name()));
+    let mut plan = small_plan(workload, dir.path(), 1, false);
+    plan.cancel_rate = rate;
+    let out = run_trial::<E>(&plan).unwrap_or_else(|e| panic!("{} {workload} cancel {rate}: {e}", E::INFO.name));
+    let c = &out.cancel;
+    assert!(c.attempted > 0, "{} {workload}: no cancel attempted at rate {rate}", E::INFO.name);
+    assert_eq!(c.landed_in_flight + c.vacuous, c.attempted, "{} {workload}: cancel counts", E::INFO.name);
+    assert_eq!(c.rate, rate);
+    if E::INFO.caps.does_io {
+        verify(&plan, out.stats.header_errors)
+            .unwrap_or_else(|e| panic!("{} {workload} with cancel rate {rate}: {e}", E::INFO.name));
+    }
+}
+
+/// The cancellation cases of an engine that declares itself not cancel-safe (the naive
+/// control): say so visibly instead of running them.
+pub fn not_cancel_safe<E: Engine>() {
+    let _ = io::stderr().write_all(
+        format!("n/a for {}: declared not cancel-safe, cancellation injection not run\n", E::INFO.name).as_bytes(),
+    );
+}
+
 /// Instantiate the conformance suite for an engine type, one `#[test]` per case.
+///
+/// The cancellation-injection cases (`*_cancel`) run unless the engine is instantiated with
+/// `cancel: false` — only for the deliberately unsafe control engine, whose dropped ops free
+/// memory the kernel still uses.
 ///
 /// ```ignore
 /// workloads::conformance_tests!(bench_std::StdEngine);
@@ -301,7 +330,11 @@ pub fn workload<E: Engine>(workload: Workload, threads: usize, direct: bool) {
 #[macro_export]
 macro_rules! conformance_tests {
     ($engine:ty) => {
+        $crate::conformance_tests!($engine, cancel: true);
+    };
+    ($engine:ty, cancel: $cancel:literal) => {
         mod conformance {
+            #[allow(unused_imports)]
             use super::*;
             use $crate::Workload;
             use $crate::conformance as c;
@@ -333,6 +366,17 @@ macro_rules! conformance_tests {
             case!(small_two_threads, c::workload::<$engine>(Workload::Small, 2, false));
             case!(tree, c::workload::<$engine>(Workload::Tree, 1, false));
             case!(tree_two_threads, c::workload::<$engine>(Workload::Tree, 2, false));
+
+            macro_rules! cancel_case {
+                ($name:ident, $w:expr) => {
+                    case!($name, if $cancel { c::workload_cancel::<$engine>($w, 0.2) } else { c::not_cancel_safe::<$engine>() });
+                };
+            }
+            cancel_case!(large_cancel, Workload::Large);
+            cancel_case!(read_cancel, Workload::Read);
+            cancel_case!(write_cancel, Workload::Write);
+            cancel_case!(small_cancel, Workload::Small);
+            cancel_case!(tree_cancel, Workload::Tree);
         }
     };
 }

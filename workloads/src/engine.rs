@@ -310,6 +310,22 @@ pub trait Engine: Sized + 'static {
     /// Close the file, reporting the close error if any.
     fn close(file: Self::File) -> impl Future<Output = io::Result<()>>;
 
+    /// Read from a stream (a pipe, FIFO or socket: no offset) into the empty window of `buf`.
+    /// Used by the safety scenarios, whose ops must be able to wait for data.
+    ///
+    /// The default is `read_at(file, buf, 0)`: io_uring ignores the offset of a non-seekable
+    /// file, but `pread(2)` rejects it with `ESPIPE`, so engines whose `read_at` is `pread`
+    /// override this with `read(2)`.
+    fn read_stream(file: &Self::File, buf: AlignedBuf) -> impl Future<Output = BufResult<usize>> {
+        Self::read_at(file, buf, 0)
+    }
+
+    /// Write the window's data of `buf` to a stream (no offset). Default: `write_at(file, buf,
+    /// 0)`, with the same caveat as [`Engine::read_stream`].
+    fn write_stream(file: &Self::File, buf: AlignedBuf) -> impl Future<Output = BufResult<usize>> {
+        Self::write_at(file, buf, 0)
+    }
+
     /// Create a directory with `mode` (subject to the umask, as `mkdir(2)`).
     fn mkdir(path: &Path, mode: u32) -> impl Future<Output = io::Result<()>> {
         std::future::ready(blocking::mkdir(path, mode))

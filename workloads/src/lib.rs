@@ -13,10 +13,12 @@ mod hist;
 mod run;
 mod spec;
 
+pub mod alloc;
 pub mod conformance;
 pub mod data;
 pub mod exec;
 pub mod null;
+pub mod safety;
 
 pub use buf::{ALIGN, AlignedBuf};
 pub use ctx::Ctx;
@@ -26,7 +28,7 @@ pub use engine::{
 };
 pub use hist::Histogram;
 pub use run::{run_trial, share_of};
-pub use spec::{Outcome, Stats, TrialPlan, Workload};
+pub use spec::{CancelStats, Outcome, Stats, TrialPlan, Workload};
 
 #[cfg(test)]
 mod null_conformance {

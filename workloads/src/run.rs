@@ -23,6 +23,8 @@ use crate::{AlignedBuf, BufResult, Ctx, Engine, FileKind, OpenHow, Outcome, Stat
 /// Run `plan` on engine `E`: build `threads` runtimes, run the timed section, merge stats.
 pub fn run_trial<E: Engine>(plan: &TrialPlan) -> io::Result<Outcome> {
     validate(plan)?;
+    let fds_before = crate::safety::fds();
+    let buffer_bytes_before = crate::alloc::live_buffer_bytes();
     let threads = plan.threads.max(1);
     let start_line = Barrier::new(threads + 1);
     let tree = TreeShare::default();
@@ -58,12 +60,27 @@ pub fn run_trial<E: Engine>(plan: &TrialPlan) -> io::Result<Outcome> {
         Workload::Small => (stats.bytes_read, plan.files as u64),
         Workload::Tree => (stats.bytes_read, *tree.files.lock().unwrap()),
     };
+    let (fds_after, buffer_bytes_after) = (crate::safety::fds(), crate::alloc::live_buffer_bytes());
+    let cancel = crate::CancelStats {
+        rate: plan.cancel_rate,
+        attempted: stats.cancels_attempted,
+        landed_in_flight: stats.cancels_in_flight,
+        vacuous: stats.cancels_vacuous,
+        fds_before,
+        fds_after,
+        leaked_fds: (fds_after - fds_before).max(0),
+        allocator: crate::alloc::installed(),
+        buffer_bytes_before,
+        buffer_bytes_after,
+        leaked_buffer_bytes: (buffer_bytes_after - buffer_bytes_before).max(0),
+    };
     Ok(Outcome {
         elapsed_ns: end.duration_since(start).as_nanos() as u64,
         bytes,
         files,
         stats,
         detail,
+        cancel,
     })
 }
 
@@ -131,7 +148,7 @@ fn thread_main<E: Engine>(
         }
     };
     let detail = rt.detail();
-    let ctx = Ctx::new();
+    let ctx = Ctx::with_cancel(plan.cancel_rate, data::mix(plan.seed ^ t as u64));
     let r = rt.block_on(work::<E>(&ctx, plan, t, threads, share, &mut pool));
     let end = Instant::now();
     drop(rt);

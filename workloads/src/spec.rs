@@ -102,6 +102,10 @@ pub struct TrialPlan {
     pub threads: usize,
     /// Runtime parameters: ring size, queue depth, block size.
     pub runtime: RuntimeConfig,
+    /// Share of reads and writes whose first attempt is polled once and, if still pending,
+    /// dropped and retried (cancellation under load); 0 disables injection.
+    #[serde(default)]
+    pub cancel_rate: f64,
 }
 
 impl TrialPlan {
@@ -120,6 +124,7 @@ impl TrialPlan {
             seed: 1,
             threads: 1,
             runtime: RuntimeConfig::default(),
+            cancel_rate: 0.0,
         }
     }
 }
@@ -143,6 +148,17 @@ pub struct Stats {
     pub read_latency: Histogram,
     /// Latency of each `write_at`, ns.
     pub write_latency: Histogram,
+    /// Injected cancels: op futures polled once to be dropped if still pending.
+    #[serde(default)]
+    pub cancels_attempted: u64,
+    /// Injected cancels whose op was still pending after its first poll, so it was dropped in
+    /// flight (and retried with a fresh buffer).
+    #[serde(default)]
+    pub cancels_in_flight: u64,
+    /// Injected cancels whose op completed in its first poll: nothing was cancelled, the
+    /// result was used.
+    #[serde(default)]
+    pub cancels_vacuous: u64,
 }
 
 impl Stats {
@@ -156,6 +172,9 @@ impl Stats {
         self.header_errors += o.header_errors;
         self.read_latency.merge(&o.read_latency);
         self.write_latency.merge(&o.write_latency);
+        self.cancels_attempted += o.cancels_attempted;
+        self.cancels_in_flight += o.cancels_in_flight;
+        self.cancels_vacuous += o.cancels_vacuous;
     }
 }
 
@@ -172,6 +191,41 @@ pub struct Outcome {
     pub stats: Stats,
     /// What the runtime chose at build time, if it reports it.
     pub detail: Option<String>,
+    /// Cancellation injection: counts, and resources before and after the trial.
+    #[serde(default)]
+    pub cancel: CancelStats,
+}
+
+/// What cancellation injection did in a trial, and what it left behind.
+///
+/// Descriptors and live buffer bytes are sampled just before the trial's runtimes are built
+/// and just after they are dropped; a positive difference is reported as a leak. They are
+/// sampled in every trial (injection or not) so a leak is always seen against the same
+/// baseline.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CancelStats {
+    /// The requested share of ops to cancel.
+    pub rate: f64,
+    /// Cancels attempted.
+    pub attempted: u64,
+    /// Attempts whose op was still pending after one poll: dropped in flight, then retried.
+    pub landed_in_flight: u64,
+    /// Attempts whose op completed in its first poll (nothing to cancel; result used).
+    pub vacuous: u64,
+    /// Open descriptors before the trial.
+    pub fds_before: i64,
+    /// Open descriptors after the trial.
+    pub fds_after: i64,
+    /// `fds_after - fds_before` when positive.
+    pub leaked_fds: i64,
+    /// Whether the quarantining allocator is installed (else the byte counts are 0).
+    pub allocator: bool,
+    /// Bytes in live page-aligned (buffer) allocations before the trial.
+    pub buffer_bytes_before: i64,
+    /// The same after the trial.
+    pub buffer_bytes_after: i64,
+    /// `buffer_bytes_after - buffer_bytes_before` when positive.
+    pub leaked_buffer_bytes: i64,
 }
 
 impl Outcome {

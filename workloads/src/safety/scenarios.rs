@@ -1,0 +1,399 @@
+//! The scenarios themselves. Each returns the panics it caught (a panic while dropping is a
+//! finding, not a harness failure) and fills the observation's counts and evidence; `Err` is a
+//! setup failure.
+
+use std::time::{Duration, Instant};
+
+use super::Observation;
+use super::harness::{
+    FALLBACK, Helper, Polled, REMAINDER, SETTLE, WINDOW, catch, drain, fds, fill_pipe, payload, pipe, poll_all_for,
+    proc_path, read_remaining, set_nonblocking, set_pipe_size, settle, write_all_raw,
+};
+use crate::{AlignedBuf, Engine, OpenHow, RuntimeConfig, alloc};
+
+/// Reads dropped at once in `cancel-storm`.
+pub const STORM: usize = 32;
+/// Opens dropped in `open-drop`.
+pub const OPENS: usize = 8;
+/// Size of every op's buffer.
+const BLOCK: usize = 4096;
+/// Content seeds: pipe payloads, the fill of a full pipe, and a dropped write's data.
+const PAYLOAD_SEED: u64 = 0x5AFE;
+const FILL_SEED: u64 = 0xF111;
+const WRITE_SEED: u64 = 0x6057;
+
+fn build<E: Engine>() -> Result<E, String> {
+    let cfg = RuntimeConfig {
+        ring_entries: 64,
+        queue_depth: STORM,
+        block_size: BLOCK,
+    };
+    E::build(&cfg).map_err(|e| format!("runtime build failed: {e}"))
+}
+
+fn setup(what: &str) -> impl Fn(std::io::Error) -> String + '_ {
+    move |e| format!("setup: {what}: {e}")
+}
+
+/// Begin watching: descriptors and buffer bytes now, quarantine armed.
+fn start(obs: &mut Observation) {
+    obs.counts.fds_before = fds();
+    obs.counts.buffer_bytes_before = alloc::live_buffer_bytes();
+    alloc::arm();
+}
+
+/// Stop watching: disarm, check the poison, count descriptors and buffer bytes.
+fn finish(obs: &mut Observation) {
+    alloc::disarm();
+    let rep = alloc::check();
+    let c = &mut obs.counts;
+    c.fds_after = fds();
+    c.buffer_bytes_after = alloc::live_buffer_bytes();
+    c.quarantined_blocks = rep.blocks as u64;
+    c.freed_bytes_written = rep.damaged_bytes as u64;
+    let (fb, fa, bb, ba) = (c.fds_before, c.fds_after, c.buffer_bytes_before, c.buffer_bytes_after);
+    if obs.memory_oracle {
+        obs.note(format!(
+            "quarantine: {} blocks ({} B) freed while armed{}; {} damaged ({} B changed after free)",
+            rep.blocks,
+            rep.bytes,
+            if rep.unrecorded > 0 { format!(", {} unrecorded", rep.unrecorded) } else { String::new() },
+            rep.damaged_blocks,
+            rep.damaged_bytes
+        ));
+        obs.note(format!("live buffer bytes: {bb} before, {ba} after"));
+    }
+    obs.note(format!("open descriptors: {fb} before, {fa} after"));
+}
+
+fn count_polled<T>(obs: &mut Observation, what: &str, polled: &[Polled<T>]) {
+    let (mut first, mut window, mut pending) = (0, 0, 0);
+    for p in polled {
+        match p {
+            Polled::FirstPoll(_) => first += 1,
+            Polled::InWindow(_) => window += 1,
+            Polled::Pending => pending += 1,
+        }
+    }
+    let c = &mut obs.counts;
+    c.ops += polled.len() as u64;
+    c.completed_first_poll += first;
+    c.completed_in_window += window;
+    c.dropped_in_flight += pending;
+    obs.in_flight |= pending > 0;
+    obs.note(format!(
+        "{} {what} polled inside the runtime for {} ms: {pending} still pending (in flight, dropped), \
+         {first} completed during their first poll{}, {window} completed later within the window",
+        polled.len(),
+        WINDOW.as_millis(),
+        if first > 0 { " (they blocked inside poll: nothing to cancel)" } else { "" },
+    ));
+}
+
+fn helper_note(obs: &mut Observation, what: &str, by_fallback: bool) {
+    if by_fallback {
+        obs.note(format!(
+            "helper {what} on its {} ms fallback timer (the runtime thread was blocked, nobody could signal it)",
+            FALLBACK.as_millis()
+        ));
+    } else {
+        obs.note(format!("helper {what} when signalled after the drop"));
+    }
+}
+
+/// `read-drop` (`n == 1`) and `cancel-storm` (`n == STORM`): reads of an empty pipe dropped
+/// while waiting; then the data for all of them (and one block more) arrives.
+pub fn read_drop<E: Engine>(obs: &mut Observation, n: usize) -> Result<Vec<String>, String> {
+    let mut panics = Vec::new();
+    let (r, w) = pipe().map_err(setup("pipe"))?;
+    let len = (n + 1) * BLOCK;
+    let cap = set_pipe_size(&w, len.next_power_of_two().max(64 * 1024)).map_err(setup("F_SETPIPE_SZ"))?;
+    let mut rt = build::<E>()?;
+    let file = rt
+        .block_on(E::open(&proc_path(&r), OpenHow::READ))
+        .map_err(setup("engine open of the pipe's read end"))?;
+    drop(r); // the engine's handle is now the only reader
+    obs.note(format!("pipe of {cap} B, read end opened through the engine; {n} reads of {BLOCK} B each"));
+    let data = payload(PAYLOAD_SEED, len);
+    let sent = data.clone();
+    let mut helper = Helper::spawn(FALLBACK, move || {
+        let r = write_all_raw(&w, &data);
+        drop(w); // end of stream once the data is read
+        r
+    });
+    start(obs);
+    let mut got = Vec::new();
+    let ended = rt.block_on(async {
+        let mut futs: Vec<_> = (0..n).map(|_| Box::pin(E::read_stream(&file, AlignedBuf::new(BLOCK)))).collect();
+        let polled = poll_all_for(&mut futs, WINDOW).await;
+        count_polled(obs, "reads", &polled);
+        for p in polled {
+            if let Polled::FirstPoll((r, buf)) | Polled::InWindow((r, buf)) = p {
+                match r {
+                    Ok(k) => got.extend_from_slice(&buf.as_slice()[..k]),
+                    Err(e) => obs.note(format!("a read that completed failed: {e}")),
+                }
+            }
+        }
+        if let Err(p) = catch(|| drop(futs)) {
+            panics.push(format!("dropping pending reads: {p}"));
+        }
+        helper.go();
+        settle(SETTLE).await;
+        let before = got.len();
+        let ended = read_remaining::<E>(&file, BLOCK, REMAINDER, &mut got).await;
+        (got.len() - before, ended)
+    });
+    let (wrote, by_fallback) = helper.join();
+    helper_note(obs, &format!("wrote {len} B and closed the write end"), by_fallback);
+    if let Err(e) = wrote {
+        obs.note(format!("helper write failed: {e}"));
+    }
+    obs.note(format!(
+        "after the drop, read {} B more through the same handle (ended by {})",
+        ended.0, ended.1
+    ));
+    finish(obs);
+    if let Err(p) = catch(|| rt.block_on(E::close(file))) {
+        panics.push(format!("closing the pipe: {p}"));
+    }
+    drop(rt);
+    let c = &mut obs.counts;
+    c.bytes_sent = sent.len() as u64;
+    c.bytes_received = got.len() as u64;
+    c.bytes_lost = c.bytes_sent.saturating_sub(c.bytes_received);
+    c.freed_bytes_read = alloc::poison_bytes_in(&got) as u64;
+    let (s, g, l) = (c.bytes_sent, c.bytes_received, c.bytes_lost);
+    obs.note(format!("sent {s} B, received {g} B, lost {l} B{}", describe_gap(&sent, &got)));
+    Ok(panics)
+}
+
+/// Where the received stream first departs from what was sent, in words.
+fn describe_gap(sent: &[u8], got: &[u8]) -> String {
+    match sent.iter().zip(got).position(|(a, b)| a != b) {
+        Some(i) => format!(" (received data departs from the payload at byte {i})"),
+        None if got.len() < sent.len() => format!(" (the tail from byte {} never arrived)", got.len()),
+        None if got.len() > sent.len() => format!(" ({} B more than sent)", got.len() - sent.len()),
+        None => " (received exactly the payload, in order)".into(),
+    }
+}
+
+/// `write-drop`: a write to a full pipe, dropped while blocked; then the pipe drains.
+pub fn write_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, String> {
+    let mut panics = Vec::new();
+    let (r, w) = pipe().map_err(setup("pipe"))?;
+    let cap = set_pipe_size(&w, BLOCK).map_err(setup("F_SETPIPE_SZ"))?;
+    let mut rt = build::<E>()?;
+    let file = rt
+        .block_on(E::open(&proc_path(&w), OpenHow::CREATE))
+        .map_err(setup("engine open of the pipe's write end"))?;
+    set_nonblocking(&w).map_err(setup("O_NONBLOCK"))?;
+    let fill = payload(FILL_SEED, cap);
+    let filled = fill_pipe(&w, &fill).map_err(setup("filling the pipe"))?;
+    drop(w); // the engine's handle is now the only writer: end of stream when it closes
+    obs.note(format!(
+        "pipe of {cap} B filled with {filled} B; write end opened through the engine; one write of {BLOCK} B"
+    ));
+    let mut helper = Helper::spawn(FALLBACK, move || drain(&r, REMAINDER, 2 * REMAINDER));
+    let data = payload(WRITE_SEED, BLOCK);
+    start(obs);
+    let mut completed = 0usize;
+    let dropped = rt.block_on(async {
+        let mut futs = vec![Box::pin(E::write_stream(&file, AlignedBuf::from_slice(&data)))];
+        let polled = poll_all_for(&mut futs, WINDOW).await;
+        count_polled(obs, "writes", &polled);
+        let mut dropped = false;
+        for p in polled {
+            match p {
+                Polled::FirstPoll((r, _)) | Polled::InWindow((r, _)) => match r {
+                    Ok(k) => completed += k,
+                    Err(e) => obs.note(format!("the write completed with an error: {e}")),
+                },
+                Polled::Pending => dropped = true,
+            }
+        }
+        if let Err(p) = catch(|| drop(futs)) {
+            panics.push(format!("dropping the pending write: {p}"));
+        }
+        helper.go();
+        settle(SETTLE).await;
+        if let Err(e) = E::close(file).await {
+            obs.note(format!("closing the write end failed: {e}"));
+        }
+        settle(SETTLE).await;
+        dropped
+    });
+    let ((out, how), by_fallback) = helper.join();
+    helper_note(obs, "drained the pipe", by_fallback);
+    finish(obs);
+    drop(rt);
+    obs.counts.bytes_sent = BLOCK as u64;
+    let expected = filled + completed;
+    obs.note(format!(
+        "drained {} B (ended by {how}): {filled} B of fill, then {} B",
+        out.len(),
+        out.len().saturating_sub(filled)
+    ));
+    if out.len() < filled || out[..filled] != fill[..filled] {
+        obs.note("the fill did not come out intact");
+    }
+    let extra = &out[expected.min(out.len())..];
+    let poison = alloc::poison_bytes_in(&out[filled.min(out.len())..]) as u64;
+    obs.counts.freed_bytes_read = poison;
+    if dropped {
+        obs.counts.ghost_bytes = extra.len() as u64;
+        let matching = extra.iter().zip(&data).filter(|(a, b)| a == b).count();
+        obs.note(format!(
+            "{} B landed after the write's future was dropped ({matching} B equal to the dropped write's data, {poison} B of poison)",
+            extra.len(),
+        ));
+    } else {
+        obs.counts.bytes_received = completed as u64;
+        obs.note(format!("the write completed with {completed} B; {} B beyond it", extra.len()));
+    }
+    Ok(panics)
+}
+
+/// `open-drop`: opens of a FIFO with no writer, dropped while waiting; then a writer appears.
+pub fn open_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, String> {
+    let mut panics = Vec::new();
+    let dir = crate::conformance::Scratch::new("safety-open");
+    let fifo = dir.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
+    // SAFETY: a valid NUL-terminated path.
+    if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } != 0 {
+        return Err(setup("mkfifo")(std::io::Error::last_os_error()));
+    }
+    let mut rt = build::<E>()?;
+    // Warm up: whatever the runtime opens lazily on its first open is not a leak.
+    rt.block_on(async {
+        let f = E::open(std::path::Path::new("/dev/null"), OpenHow::READ).await?;
+        E::close(f).await
+    })
+    .map_err(setup("warm-up open of /dev/null"))?;
+    let path = fifo.clone();
+    let mut helper = Helper::spawn(FALLBACK, move || {
+        // O_RDWR never blocks on a FIFO and counts as a writer: it releases every waiting open.
+        let f = std::fs::OpenOptions::new().read(true).write(true).open(&path);
+        std::thread::sleep(SETTLE);
+        f.map(drop)
+    });
+    obs.note(format!("FIFO with no writer; {OPENS} opens for reading through the engine"));
+    start(obs);
+    rt.block_on(async {
+        let mut futs: Vec<_> = (0..OPENS).map(|_| Box::pin(E::open(&fifo, OpenHow::READ))).collect();
+        let polled = poll_all_for(&mut futs, WINDOW).await;
+        count_polled(obs, "opens", &polled);
+        for p in polled {
+            if let Polled::FirstPoll(r) | Polled::InWindow(r) = p {
+                match r {
+                    Ok(f) => {
+                        if let Err(e) = E::close(f).await {
+                            obs.note(format!("closing an opened FIFO failed: {e}"));
+                        }
+                    }
+                    Err(e) => obs.note(format!("an open that completed failed: {e}")),
+                }
+            }
+        }
+        if let Err(p) = catch(|| drop(futs)) {
+            panics.push(format!("dropping pending opens: {p}"));
+        }
+        helper.go();
+        settle(SETTLE * 2).await;
+    });
+    let (opened, by_fallback) = helper.join();
+    helper_note(obs, "opened the FIFO read-write (a writer appeared)", by_fallback);
+    if let Err(e) = opened {
+        obs.note(format!("helper open failed: {e}"));
+    }
+    rt.block_on(settle(SETTLE));
+    finish(obs);
+    drop(rt);
+    Ok(panics)
+}
+
+/// `runtime-drop`: a read of an empty pipe is dropped inside the runtime, the file closed, and
+/// the runtime dropped while the kernel may still hold the op; then data arrives and is drained
+/// through a second reader.
+pub fn runtime_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, String> {
+    let mut panics = Vec::new();
+    let fds_at_start = fds();
+    let (r, w) = pipe().map_err(setup("pipe"))?;
+    set_pipe_size(&w, 64 * 1024).map_err(setup("F_SETPIPE_SZ"))?;
+    set_nonblocking(&r).map_err(setup("O_NONBLOCK"))?;
+    let len = 2 * BLOCK;
+    let data = payload(PAYLOAD_SEED, len);
+    let sent = data.clone();
+    let mut rt = build::<E>()?;
+    let file = rt
+        .block_on(E::open(&proc_path(&r), OpenHow::READ))
+        .map_err(setup("engine open of the pipe's read end"))?;
+    obs.note(format!(
+        "pipe opened through the engine; one read of {BLOCK} B; a second raw reader kept for afterwards"
+    ));
+    let mut helper = Helper::spawn(FALLBACK, move || {
+        let r = write_all_raw(&w, &data);
+        drop(w);
+        r
+    });
+    start(obs);
+    obs.counts.fds_before = fds_at_start;
+    let mut got = Vec::new();
+    rt.block_on(async {
+        let mut futs = vec![Box::pin(E::read_stream(&file, AlignedBuf::new(BLOCK)))];
+        let polled = poll_all_for(&mut futs, WINDOW).await;
+        count_polled(obs, "reads", &polled);
+        for p in polled {
+            if let Polled::FirstPoll((Ok(k), buf)) | Polled::InWindow((Ok(k), buf)) = p {
+                got.extend_from_slice(&buf.as_slice()[..k]);
+            }
+        }
+        if let Err(p) = catch(|| drop(futs)) {
+            panics.push(format!("dropping the pending read: {p}"));
+        }
+        if let Err(e) = E::close(file).await {
+            obs.note(format!("closing the engine's handle failed: {e}"));
+        }
+    });
+    let t = Instant::now();
+    if let Err(p) = catch(|| drop(rt)) {
+        panics.push(format!("dropping the runtime: {p}"));
+    }
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    obs.counts.runtime_drop_ms = ms;
+    obs.note(format!("runtime dropped in {ms:.1} ms"));
+    helper.go();
+    let (wrote, by_fallback) = helper.join();
+    helper_note(obs, &format!("wrote {len} B"), by_fallback);
+    if let Err(e) = wrote {
+        obs.note(format!("helper write failed: {e}"));
+    }
+    std::thread::sleep(SETTLE);
+    let (rest, how) = drain(&r, Duration::from_millis(20), REMAINDER);
+    obs.note(format!("the second reader drained {} B (ended by {how})", rest.len()));
+    got.extend_from_slice(&rest);
+    drop(r);
+    finish(obs);
+    let c = &mut obs.counts;
+    c.bytes_sent = sent.len() as u64;
+    c.bytes_received = got.len() as u64;
+    c.bytes_lost = c.bytes_sent.saturating_sub(c.bytes_received);
+    let (s, g, l) = (c.bytes_sent, c.bytes_received, c.bytes_lost);
+    obs.note(format!("sent {s} B, received {g} B, lost {l} B{}", describe_gap(&sent, &got)));
+    Ok(panics)
+}
+
+/// `selftest-leak-fd`: open `/dev/null` through the engine and forget the file.
+pub fn leak_fd<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, String> {
+    let mut rt = build::<E>()?;
+    start(obs);
+    let f = rt
+        .block_on(E::open(std::path::Path::new("/dev/null"), OpenHow::READ))
+        .map_err(setup("open /dev/null"))?;
+    std::mem::forget(f);
+    obs.note("opened /dev/null through the engine and forgot the handle on purpose");
+    finish(obs);
+    drop(rt);
+    Ok(Vec::new())
+}
