@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 pub const POISON: [u8; 8] = [0xDB, 0x5A, 0xF0, 0x0D, 0xC3, 0x96, 0x2E, 0x71];
 
 /// Blocks the quarantine can remember; frees beyond it are leaked without a record.
-const SLOTS: usize = 1 << 14;
+const SLOTS: usize = 1 << 16;
 
 /// The allocator. Install it with `#[global_allocator]` (see the module doc).
 #[derive(Debug)]
@@ -59,8 +59,6 @@ static ARMED: AtomicBool = AtomicBool::new(false);
 static LIVE_BUF: AtomicI64 = AtomicI64::new(0);
 static LOCK: AtomicBool = AtomicBool::new(false);
 static COUNT: AtomicUsize = AtomicUsize::new(0);
-/// Index of the first block kept since the last `arm()`: `check` looks at those only.
-static START: AtomicUsize = AtomicUsize::new(0);
 static DROPPED: AtomicUsize = AtomicUsize::new(0);
 /// Quarantined blocks as (address, size), guarded by `LOCK`. A fixed static array: recording a
 /// block must not allocate.
@@ -177,10 +175,12 @@ pub fn live_buffer_bytes() -> i64 {
 }
 
 /// Start quarantining: from now on, every freed block is poisoned and kept, and [`check`]
-/// looks only at blocks kept from now on.
+/// looks only at blocks kept from now on. Blocks kept by an earlier arming stay kept (never
+/// reused) but are no longer recorded or checked.
 pub fn arm() {
     lock();
-    START.store(COUNT.load(Ordering::Relaxed), Ordering::Relaxed);
+    COUNT.store(0, Ordering::Relaxed);
+    DROPPED.store(0, Ordering::Relaxed);
     unlock();
     ARMED.store(true, Ordering::SeqCst);
 }
@@ -215,13 +215,12 @@ pub struct PoisonReport {
 pub fn check() -> PoisonReport {
     lock();
     let n = COUNT.load(Ordering::Relaxed);
-    let start = START.load(Ordering::Relaxed).min(n);
     let mut r = PoisonReport {
-        blocks: n - start,
+        blocks: n,
         unrecorded: DROPPED.load(Ordering::Relaxed),
         ..PoisonReport::default()
     };
-    for i in start..n {
+    for i in 0..n {
         // SAFETY: under LOCK; entries below COUNT are recorded blocks, kept forever.
         let (addr, size) = unsafe { (*std::ptr::addr_of!(BLOCKS))[i] };
         r.bytes += size;

@@ -41,7 +41,7 @@ pub fn describe(id: &str) -> Option<&'static str> {
     Some(match id {
         "read-drop" => "a read of an empty pipe, dropped while waiting; then data arrives",
         "write-drop" => "a write to a full pipe, dropped while blocked; then the pipe drains",
-        "open-drop" => "8 opens of a FIFO with no writer, dropped while waiting; then a writer appears",
+        "open-drop" => "8 opens of a FIFO with no reader, dropped while waiting; then a reader appears",
         "runtime-drop" => "a read of an empty pipe dropped, then the runtime dropped with it in flight; then data arrives",
         "cancel-storm" => "32 reads of one empty pipe, all dropped at once; then data for all of them arrives",
         SELFTEST_HANG => "test support: never returns (the driver's deadline must catch it)",
