@@ -14,7 +14,8 @@
 //! tokio-uring moves the op's data (buffer, fd clone) into the driver's slab as
 //! `Lifecycle::Ignored` and frees it when the completion arrives; only dropping the runtime
 //! submits `ASYNC_CANCEL` for what is still in flight, and waits for it. So a dropped op is
-//! memory-safe but still runs to completion (a dropped read still consumes its bytes).
+//! memory-safe but still runs to completion (a dropped read still consumes its bytes), and a
+//! dropped open that completes leaks its descriptor (nothing wraps the CQE's fd).
 #![deny(missing_docs)]
 
 mod buf;
