@@ -1,1 +1,121 @@
-fn main() {}
+//! `ringbench`: the driver binary. Parses the command line, validates it into options, and
+//! dispatches. Every error ends as one line on stderr and a meaningful exit code:
+//! 0 success, 1 some trials failed (results still written), 2 bad input or a failed run,
+//! 130 interrupted (results so far kept).
+
+mod child;
+mod cli;
+mod engines;
+mod env;
+mod options;
+mod results;
+mod runner;
+mod scratch;
+mod spawn;
+mod stats;
+mod summary;
+mod sysinfo;
+mod table;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() {
+    std::process::exit(real_main());
+}
+
+fn real_main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+                let _ = e.print();
+                return 0;
+            }
+            // One line: clap's first line, without the usage block.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            eprintln!("ringbench: error: {first} (see ringbench --help)");
+            return 2;
+        }
+    };
+    match cli.command {
+        Command::Trial => child::main(),
+        Command::Run(a) => fail_on_err(cmd_run(&a)),
+        Command::List(a) => fail_on_err(cmd_list(&a).map(|()| 0)),
+        Command::Env(a) => fail_on_err(cmd_env(&a).map(|()| 0)),
+    }
+}
+
+fn fail_on_err(r: anyhow::Result<i32>) -> i32 {
+    r.unwrap_or_else(|e| {
+        eprintln!("ringbench: error: {e:#}");
+        2
+    })
+}
+
+fn cmd_run(a: &cli::RunArgs) -> anyhow::Result<i32> {
+    let o = options::RunOptions::from_args(a)?;
+    spawn::install_signal_handlers();
+    let argv: Vec<String> = std::env::args().collect();
+    let (end, summary) = runner::run(&o, argv)?;
+    if o.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!("{}", table::render(&summary));
+        println!("\n{}", table::LEGEND);
+        println!("results: {}", end.out.display());
+    }
+    if end.interrupted {
+        eprintln!("ringbench: interrupted; results so far are in {}", end.out.display());
+        return Ok(130);
+    }
+    if end.failed > 0 {
+        eprintln!("ringbench: {} trial(s) failed; see {}", end.failed, end.out.join("trials.jsonl").display());
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+fn cmd_list(a: &cli::ListArgs) -> anyhow::Result<()> {
+    println!("engines:");
+    for name in engines::ALL {
+        if !a.all && !engines::visible(name) {
+            continue;
+        }
+        let info = engines::info(name).expect("registered");
+        let status = match engines::probe(name).expect("registered") {
+            Ok(()) => "available".to_string(),
+            Err(r) => format!("UNAVAILABLE: {r}"),
+        };
+        let version = env::runtime_versions().get(info.runtime).cloned().unwrap_or_default();
+        println!("  {name:<18} {:<12} {status}", format!("{} {version}", info.runtime).trim());
+        println!("  {:<18} {}", "", info.summary);
+        let r = info.routes;
+        println!(
+            "  {:<18} ops: open {:?}, read {:?}, write {:?}, fsync {:?}, close {:?}, mkdir {:?}, stat {:?}, chmod {:?}, readdir {:?}",
+            "", r.open, r.read, r.write, r.sync, r.close, r.mkdir, r.metadata, r.set_mode, r.read_dir
+        );
+    }
+    println!("workloads:");
+    for w in workloads::Workload::ALL {
+        println!("  {:<18} {}", w.name(), w.summary());
+    }
+    Ok(())
+}
+
+fn cmd_env(a: &cli::EnvArgs) -> anyhow::Result<()> {
+    let dir = a.dir.clone().unwrap_or_else(|| options::default_dir().0);
+    if !dir.is_dir() {
+        anyhow::bail!("--dir {}: not a directory", dir.display());
+    }
+    let e = env::capture(&dir);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&e)?);
+    } else {
+        print!("{}", env::render(&e));
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! The trial child: `ringbench __trial` reads one JSON [`TrialSpec`] on stdin, runs it in this
+//! process, and prints exactly one JSON line on stdout (rustc-perf's habit: the measured code
+//! never prints to stdout). The parent treats anything else as a failed trial.
+//!
+//! Fault-injection engines (test support, hidden) make the child misbehave on purpose so the
+//! driver's handling of crashes, hangs, garbage and silence is tested for real.
+
+use std::io::{Read, Write};
+
+use serde::{Deserialize, Serialize};
+use workloads::{EngineInfo, Outcome, TrialPlan};
+
+use crate::engines;
+
+/// Version tag of the child's result line.
+pub const PROTOCOL: u32 = 1;
+
+/// What the parent sends.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrialSpec {
+    /// Engine name.
+    pub engine: String,
+    /// The plan.
+    pub plan: TrialPlan,
+}
+
+/// What the child prints: `{"ringbench_trial":1,"result":{...}}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrialReply {
+    /// Protocol version ([`PROTOCOL`]).
+    pub ringbench_trial: u32,
+    /// The outcome, or the error text.
+    pub result: Result<Outcome, String>,
+}
+
+/// Hidden engines that fault on purpose, and the real engine each runs otherwise.
+const FAULTS: &[(&str, &str)] = &[
+    ("null-crash", "null"),   // aborts mid-trial (SIGABRT)
+    ("null-hang", "null"),    // never finishes
+    ("null-garbage", "null"), // prints a line that is not a result
+    ("null-silent", "null"),  // exits 0 without printing anything
+    ("std-corrupt", "std"),   // runs std, then flips a byte of the destination
+];
+
+/// Whether `name` is a fault-injection engine.
+pub fn is_fault_engine(name: &str) -> bool {
+    FAULTS.iter().any(|(f, _)| *f == name)
+}
+
+/// The engine whose code a (possibly fault) engine name runs.
+pub fn base_engine(name: &str) -> &str {
+    FAULTS.iter().find(|(f, _)| *f == name).map_or(name, |(_, b)| b)
+}
+
+/// Static info of any runnable engine name.
+pub fn engine_info(name: &str) -> Option<EngineInfo> {
+    engines::info(base_engine(name))
+}
+
+/// Entry point of `ringbench __trial`; returns the exit code.
+pub fn main() -> i32 {
+    let mut input = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
+        return reply(Err(format!("reading the trial spec: {e}")));
+    }
+    let spec: TrialSpec = match serde_json::from_str(&input) {
+        Ok(s) => s,
+        Err(e) => return reply(Err(format!("invalid trial spec: {e}"))),
+    };
+    let engine = spec.engine.as_str();
+    match engine {
+        "null-hang" => loop {
+            std::thread::park();
+        },
+        "null-silent" => return 0,
+        _ => {}
+    }
+    let result = match engines::run_trial(base_engine(engine), &spec.plan) {
+        None => Err(format!("unknown engine {engine:?}")),
+        Some(r) => r.map_err(|e| e.to_string()),
+    };
+    match engine {
+        "null-crash" => std::process::abort(),
+        "null-garbage" => {
+            println!("this is not a result {{");
+            return 0;
+        }
+        "std-corrupt" => corrupt(&spec.plan),
+        _ => {}
+    }
+    reply(result)
+}
+
+/// Flip one byte of the trial's destination (test support for the verification path).
+fn corrupt(plan: &TrialPlan) {
+    use std::os::unix::fs::FileExt;
+    let target = if plan.dst.is_dir() {
+        walk_first_file(&plan.dst)
+    } else {
+        Some(plan.dst.clone())
+    };
+    if let Some(p) = target
+        && let Ok(f) = std::fs::OpenOptions::new().read(true).write(true).open(&p)
+    {
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        if len > 0 {
+            let at = len / 2;
+            let mut b = [0u8; 1];
+            let _ = f.read_at(&mut b, at);
+            b[0] ^= 0xFF;
+            let _ = f.write_at(&b, at);
+        }
+    }
+}
+
+fn walk_first_file(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    entries.sort();
+    for p in &entries {
+        if p.is_file() && p.metadata().map(|m| m.len() > 0).unwrap_or(false) {
+            return Some(p.clone());
+        }
+    }
+    entries.iter().filter(|p| p.is_dir()).find_map(|p| walk_first_file(p))
+}
+
+fn reply(result: Result<Outcome, String>) -> i32 {
+    let ok = result.is_ok();
+    let line = serde_json::to_string(&TrialReply { ringbench_trial: PROTOCOL, result })
+        .unwrap_or_else(|e| format!("{{\"ringbench_trial\":{PROTOCOL},\"result\":{{\"Err\":\"serialising: {e}\"}}}}"));
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+    if ok { 0 } else { 1 }
+}

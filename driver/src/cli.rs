@@ -1,0 +1,156 @@
+//! The command line, as clap sees it. Types here stop at the clap boundary: `options.rs`
+//! turns them into validated domain options (hyperfine's split).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// ringbench: compare Rust io_uring runtimes on identical, verified file copies.
+#[derive(Debug, Parser)]
+#[command(name = "ringbench", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the benchmark: every selected engine on every selected workload, in rounds.
+    Run(RunArgs),
+    /// List engines (with availability) and workloads.
+    List(ListArgs),
+    /// Show what ringbench sees of this machine and of --dir.
+    Env(EnvArgs),
+    /// Internal: run one trial (JSON spec on stdin, one JSON line on stdout).
+    #[command(name = "__trial", hide = true)]
+    Trial,
+}
+
+/// `ringbench run`.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Directory on the device under test; ringbench creates a fresh subdirectory in it and
+    /// removes only that. Default: the system temporary directory (or the current directory
+    /// when that is a tmpfs).
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+
+    /// Where results go. Default: results/<utc-time>-<host>/ under the current directory.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+
+    /// Preset sizes and repeats: `quick` (about a minute on a small VM) or `full`.
+    #[arg(long, default_value = "quick", value_name = "NAME")]
+    pub profile: String,
+
+    /// Engines, comma separated, or `all` (every listed engine).
+    #[arg(long, short = 'e', value_name = "LIST", default_value = "all")]
+    pub engines: String,
+
+    /// Workloads, comma separated, or `all`.
+    #[arg(long, short = 'w', value_name = "LIST", default_value = "all")]
+    pub workloads: String,
+
+    /// Measured rounds (every engine once per round, order shuffled by the seed).
+    #[arg(long, value_name = "N")]
+    pub repeat: Option<u32>,
+
+    /// Discarded warm-up rounds before the measured ones.
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<u32>,
+
+    /// Size of the single file of large/read/write (e.g. 64M, 1G).
+    #[arg(long, value_name = "SIZE")]
+    pub size: Option<String>,
+
+    /// Block (buffer) size; a comma list sweeps it (e.g. 4k,128k,1M).
+    #[arg(long, value_name = "SIZE[,SIZE..]")]
+    pub block_size: Option<String>,
+
+    /// Ops in flight per task; a comma list sweeps it.
+    #[arg(long, value_name = "N[,N..]")]
+    pub queue_depth: Option<String>,
+
+    /// Files in the small workload.
+    #[arg(long, value_name = "N")]
+    pub files: Option<String>,
+
+    /// Files copied at once (small, tree); a comma list sweeps it.
+    #[arg(long, value_name = "N[,N..]")]
+    pub files_in_flight: Option<String>,
+
+    /// Runtimes on threads, each with its share of the work; a comma list sweeps it.
+    #[arg(long, value_name = "N[,N..]")]
+    pub threads: Option<String>,
+
+    /// Directory levels of the tree workload.
+    #[arg(long, value_name = "N")]
+    pub tree_depth: Option<String>,
+
+    /// Subdirectories per directory in the tree workload.
+    #[arg(long, value_name = "N")]
+    pub tree_fanout: Option<String>,
+
+    /// Files per directory in the tree workload.
+    #[arg(long, value_name = "N")]
+    pub tree_files: Option<String>,
+
+    /// Submission queue entries for ring-based runtimes.
+    #[arg(long, value_name = "N")]
+    pub ring_entries: Option<String>,
+
+    /// Share of read/write op futures to cancel while in flight (polled once, still pending,
+    /// dropped, retried), 0 to 1; a comma list sweeps it.
+    #[arg(long, value_name = "P[,P..]")]
+    pub cancel_rate: Option<String>,
+
+    /// Seed of datasets and round order.
+    #[arg(long, value_name = "N", default_value = "1")]
+    pub seed: String,
+
+    /// Open the single file of large/read/write with O_DIRECT.
+    #[arg(long)]
+    pub direct: bool,
+
+    /// Do not fsync written files inside the timed section.
+    #[arg(long)]
+    pub no_fsync: bool,
+
+    /// Page cache between trials: `drop` (drop_caches, falling back to fadvise), `fadvise`, or
+    /// `warm` (leave it).
+    #[arg(long, default_value = "drop", value_name = "MODE")]
+    pub cache: String,
+
+    /// Seconds a trial may run before it is killed and recorded as a timeout.
+    #[arg(long, value_name = "SECS")]
+    pub trial_timeout: Option<String>,
+
+    /// No progress output.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Print the summary as JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `ringbench list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Include test-support engines.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `ringbench env`.
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Directory whose device and filesystem to describe (default: as `run`).
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,75 @@
+//! The engine registry: every engine the driver can run, by stable name, dispatched
+//! statically (a `match` over names calling `run_trial::<Type>`), so nothing dynamic sits on
+//! the measured path. Adding an engine is one line in the `engines!` list below.
+
+use std::io;
+
+use workloads::{Engine, EngineInfo, Outcome, TrialPlan};
+
+macro_rules! engines {
+    ($( $name:literal => $ty:ty, $visible:literal; )*) => {
+        /// Every engine name, in display order (hidden test engines included).
+        pub const ALL: &[&str] = &[$($name),*];
+
+        /// Whether `name` is listed and selected by default (test-support engines are not).
+        pub fn visible(name: &str) -> bool {
+            match name {
+                $($name => $visible,)*
+                _ => false,
+            }
+        }
+
+        /// Static description of an engine.
+        pub fn info(name: &str) -> Option<EngineInfo> {
+            match name {
+                $($name => Some(<$ty as Engine>::INFO),)*
+                _ => None,
+            }
+        }
+
+        /// Whether an engine can run here, with the reason if not.
+        pub fn probe(name: &str) -> Option<Result<(), String>> {
+            match name {
+                $($name => Some(<$ty as Engine>::probe()),)*
+                _ => None,
+            }
+        }
+
+        /// Run one safety scenario on the named engine (in the current process: the
+        /// `__safety` child). `Err` is a setup failure (the cell is skipped with that reason).
+        pub fn run_scenario(name: &str, scenario: &str) -> Option<Result<workloads::safety::Observation, String>> {
+            match name {
+                $($name => Some(workloads::safety::run::<$ty>(scenario)),)*
+                _ => None,
+            }
+        }
+
+        /// Run one trial of `plan` on the named engine (in the current process).
+        pub fn run_trial(name: &str, plan: &TrialPlan) -> Option<io::Result<Outcome>> {
+            match name {
+                $($name => Some(workloads::run_trial::<$ty>(plan)),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+engines! {
+    "std" => bench_std::StdEngine, true;
+    "tokio" => bench_tokio::TokioEngine, true;
+    "tokio-io-uring" => bench_tokio::TokioIoUringEngine, true;
+    "compio" => bench_compio::CompioEngine, true;
+    "tokio-uring" => bench_tokio_uring::TokioUringEngine, true;
+    "tokio-uring-fixed" => bench_tokio_uring::TokioUringFixedEngine, true;
+    "monoio" => bench_monoio::MonoioEngine, true;
+    "glommio" => bench_glommio::GlommioEngine, true;
+    "safer-ring" => bench_safer_ring::SaferRingEngine, true;
+    // The safety control: unsafe on purpose, never in throughput runs, always in `safety`.
+    "naive" => bench_naive::NaiveEngine, false;
+    // Test support: the harness alone, and a synthetic engine with a known per-op cost (the
+    // "-twin" is the same engine under a second name for A/A checks, "-slow" is 20% slower).
+    "null" => workloads::null::NullEngine<0>, false;
+    "null-spin" => workloads::null::NullEngine<20_000>, false;
+    "null-spin-twin" => workloads::null::NullEngine<20_000>, false;
+    "null-spin-slow" => workloads::null::NullEngine<24_000>, false;
+}

@@ -1,0 +1,488 @@
+//! Validated options: clap's strings become domain values here, and every bad input becomes
+//! one [`OptionError`] whose message names the flag to fix. Nothing past this module sees
+//! clap types.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use workloads::Workload;
+use workloads::data::TreeShape;
+
+use crate::cli::RunArgs;
+use crate::engines;
+
+/// A bad command-line value, with the flag to fix in its message.
+#[derive(Debug, thiserror::Error)]
+pub enum OptionError {
+    /// A value that does not parse or is out of range.
+    #[error("{flag} {value:?}: {why}")]
+    Invalid {
+        /// The flag.
+        flag: &'static str,
+        /// What was given.
+        value: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A name that is not one of the known ones.
+    #[error("{flag}: unknown {what} {name:?} (valid: {valid})")]
+    Unknown {
+        /// The flag.
+        flag: &'static str,
+        /// engine, workload, ...
+        what: &'static str,
+        /// What was given.
+        name: String,
+        /// The valid names.
+        valid: String,
+    },
+}
+
+fn invalid(flag: &'static str, value: &str, why: impl Into<String>) -> OptionError {
+    OptionError::Invalid {
+        flag,
+        value: value.to_string(),
+        why: why.into(),
+    }
+}
+
+/// Page-cache policy between trials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CacheMode {
+    /// Write to /proc/sys/vm/drop_caches (falls back to fadvise when not permitted).
+    Drop,
+    /// posix_fadvise(DONTNEED) on the source files.
+    Fadvise,
+    /// Leave the cache alone.
+    Warm,
+}
+
+/// One point of a parameter sweep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Config {
+    /// Block size, bytes.
+    pub block_size: usize,
+    /// Ops in flight per task.
+    pub queue_depth: usize,
+    /// Files in flight (small, tree).
+    pub files_in_flight: usize,
+    /// Runtimes on threads.
+    pub threads: usize,
+    /// Share of reads and writes cancelled in flight, in basis points (1/10000), so the
+    /// sweep point stays hashable and exact.
+    pub cancel_bp: u32,
+}
+
+impl Config {
+    /// A short, filename-safe id, e.g. `bs128k-qd8-f8-t1`.
+    pub fn id(&self) -> String {
+        let mut s = format!(
+            "bs{}-qd{}-f{}-t{}",
+            human_size(self.block_size as u64).to_lowercase().replace(' ', ""),
+            self.queue_depth,
+            self.files_in_flight,
+            self.threads
+        );
+        if self.cancel_bp > 0 {
+            s.push_str(&format!("-c{}", self.cancel_bp));
+        }
+        s
+    }
+
+    /// The cancel rate as a fraction.
+    pub fn cancel_rate(&self) -> f64 {
+        self.cancel_bp as f64 / 10_000.0
+    }
+}
+
+/// Everything `ringbench run` needs, validated.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RunOptions {
+    /// Parent directory of the run's scratch directory.
+    pub dir: PathBuf,
+    /// Why `dir` was chosen when defaulted.
+    pub dir_note: Option<String>,
+    /// Results folder.
+    pub out: PathBuf,
+    /// Profile name.
+    pub profile: String,
+    /// Engines to run, in order.
+    pub engines: Vec<String>,
+    /// Workloads to run.
+    pub workloads: Vec<Workload>,
+    /// Measured rounds.
+    pub repeat: u32,
+    /// Discarded warm-up rounds.
+    pub warmup: u32,
+    /// Single-file size.
+    pub size: u64,
+    /// Small-file count.
+    pub files: usize,
+    /// Tree shape.
+    pub tree: TreeShape,
+    /// Sweep points (cartesian product of the list flags).
+    pub configs: Vec<Config>,
+    /// Ring entries.
+    pub ring_entries: u32,
+    /// Seed.
+    pub seed: u64,
+    /// O_DIRECT for large/read/write.
+    pub direct: bool,
+    /// fsync written files in the timed section.
+    pub fsync: bool,
+    /// Page-cache policy.
+    pub cache: CacheMode,
+    /// Per-trial deadline.
+    pub trial_timeout: Duration,
+    /// No progress output.
+    pub quiet: bool,
+    /// JSON summary on stdout.
+    pub json: bool,
+}
+
+struct Profile {
+    size: u64,
+    block: usize,
+    qd: usize,
+    files: usize,
+    fif: usize,
+    tree: TreeShape,
+    repeat: u32,
+    warmup: u32,
+    timeout: u64,
+}
+
+fn profile(name: &str) -> Result<Profile, OptionError> {
+    match name {
+        "quick" => Ok(Profile {
+            size: 32 << 20,
+            block: 128 << 10,
+            qd: 8,
+            files: 64,
+            fif: 8,
+            tree: TreeShape {
+                depth: 2,
+                fanout: 3,
+                files_per_dir: 4,
+            },
+            repeat: 3,
+            warmup: 1,
+            timeout: 60,
+        }),
+        "full" => Ok(Profile {
+            size: 1 << 30,
+            block: 128 << 10,
+            qd: 32,
+            files: 2000,
+            fif: 32,
+            tree: TreeShape {
+                depth: 3,
+                fanout: 4,
+                files_per_dir: 8,
+            },
+            repeat: 7,
+            warmup: 1,
+            timeout: 600,
+        }),
+        other => Err(OptionError::Unknown {
+            flag: "--profile",
+            what: "profile",
+            name: other.to_string(),
+            valid: "quick, full".into(),
+        }),
+    }
+}
+
+/// Parse a byte size: digits with an optional binary suffix (k, M, G, T; `KiB`, `MB`... all
+/// mean powers of 1024).
+pub fn parse_size(flag: &'static str, s: &str) -> Result<u64, OptionError> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    if num.is_empty() {
+        return Err(invalid(flag, s, "expected a number with an optional unit, e.g. 64M"));
+    }
+    let n: u64 = num
+        .parse()
+        .map_err(|_| invalid(flag, s, "number too large"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(invalid(flag, s, "unknown unit (use k, M, G or T)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| invalid(flag, s, "size too large"))
+}
+
+fn parse_num(flag: &'static str, s: &str, lo: u64, hi: u64) -> Result<u64, OptionError> {
+    let n: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| invalid(flag, s, "expected a whole number"))?;
+    if n < lo || n > hi {
+        return Err(invalid(flag, s, format!("must be between {lo} and {hi}")));
+    }
+    Ok(n)
+}
+
+fn parse_list<T>(
+    flag: &'static str,
+    s: &str,
+    one: impl Fn(&str) -> Result<T, OptionError>,
+) -> Result<Vec<T>, OptionError> {
+    let v: Vec<T> = s
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(one)
+        .collect::<Result<_, _>>()?;
+    if v.is_empty() {
+        return Err(invalid(flag, s, "empty list"));
+    }
+    Ok(v)
+}
+
+/// `1.5 GiB`-style rendering of a byte count.
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if v.fract() == 0.0 {
+        format!("{}{}", v as u64, UNITS[u])
+    } else {
+        format!("{v:.1}{}", UNITS[u])
+    }
+}
+
+/// Resolve an engine list (`all` = every listed engine). Unknown names are an error.
+pub fn parse_engines(s: &str) -> Result<Vec<String>, OptionError> {
+    if s.trim() == "all" {
+        return Ok(engines::ALL.iter().filter(|n| engines::visible(n)).map(|n| n.to_string()).collect());
+    }
+    let mut out: Vec<String> = Vec::new();
+    for name in parse_list("--engines", s, |p| Ok(p.trim().to_string()))? {
+        if engines::info(&name).is_none() && !crate::child::is_fault_engine(&name) {
+            return Err(OptionError::Unknown {
+                flag: "--engines",
+                what: "engine",
+                name,
+                valid: engines::ALL.iter().filter(|n| engines::visible(n)).copied().collect::<Vec<_>>().join(", "),
+            });
+        }
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+/// Resolve a workload list (`all` = every workload).
+pub fn parse_workloads(s: &str) -> Result<Vec<Workload>, OptionError> {
+    if s.trim() == "all" {
+        return Ok(Workload::ALL.to_vec());
+    }
+    let mut out = Vec::new();
+    for name in parse_list("--workloads", s, |p| Ok(p.trim().to_string()))? {
+        let w = Workload::parse(&name).ok_or_else(|| OptionError::Unknown {
+            flag: "--workloads",
+            what: "workload",
+            name: name.clone(),
+            valid: Workload::ALL.map(|w| w.name()).join(", "),
+        })?;
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    Ok(out)
+}
+
+/// The default scratch parent: the system temp dir, unless it is a tmpfs (not "the current
+/// disk"), then the current directory.
+pub fn default_dir() -> (PathBuf, Option<String>) {
+    let tmp = std::env::temp_dir();
+    if crate::sysinfo::is_tmpfs(&tmp) {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let note = format!("{} is a tmpfs (memory, not disk); using {} instead", tmp.display(), cwd.display());
+        (cwd, Some(note))
+    } else {
+        (tmp, None)
+    }
+}
+
+/// Default results folder: `results/<utc-time>-<host>[suffix]`.
+pub fn default_out(suffix: &str) -> PathBuf {
+    Path::new("results").join(format!("{}-{}{suffix}", crate::sysinfo::utc_stamp(), crate::sysinfo::hostname()))
+}
+
+impl RunOptions {
+    /// Validate `run`'s arguments.
+    pub fn from_args(a: &RunArgs) -> Result<RunOptions, OptionError> {
+        let p = profile(&a.profile)?;
+        let engines = parse_engines(&a.engines)?;
+        let workloads = parse_workloads(&a.workloads)?;
+        let size = match &a.size {
+            Some(s) => parse_size("--size", s)?,
+            None => p.size,
+        };
+        if size == 0 {
+            return Err(invalid("--size", a.size.as_deref().unwrap_or("0"), "must be positive"));
+        }
+        if size > 1 << 50 {
+            return Err(invalid("--size", a.size.as_deref().unwrap_or(""), "absurdly large (over 1 PiB)"));
+        }
+        let block_sizes = match &a.block_size {
+            Some(s) => parse_list("--block-size", s, |v| {
+                let b = parse_size("--block-size", v)?;
+                if b == 0 || b % 512 != 0 || b > 64 << 20 {
+                    return Err(invalid("--block-size", v, "must be a multiple of 512 between 512 and 64M"));
+                }
+                Ok(b as usize)
+            })?,
+            None => vec![p.block],
+        };
+        let qds = match &a.queue_depth {
+            Some(s) => parse_list("--queue-depth", s, |v| Ok(parse_num("--queue-depth", v, 1, 4096)? as usize))?,
+            None => vec![p.qd],
+        };
+        let fifs = match &a.files_in_flight {
+            Some(s) => parse_list("--files-in-flight", s, |v| Ok(parse_num("--files-in-flight", v, 1, 4096)? as usize))?,
+            None => vec![p.fif],
+        };
+        let threads = match &a.threads {
+            Some(s) => parse_list("--threads", s, |v| Ok(parse_num("--threads", v, 1, 1024)? as usize))?,
+            None => vec![1],
+        };
+        let cancels = match &a.cancel_rate {
+            Some(s) => parse_list("--cancel-rate", s, |v| {
+                let p: f64 = v.trim().parse().map_err(|_| invalid("--cancel-rate", v, "expected a number between 0 and 1"))?;
+                if !(0.0..=1.0).contains(&p) {
+                    return Err(invalid("--cancel-rate", v, "must be between 0 and 1"));
+                }
+                Ok((p * 10_000.0).round() as u32)
+            })?,
+            None => vec![0],
+        };
+        let opt_num = |flag, v: &Option<String>, lo, hi, d: u64| -> Result<u64, OptionError> {
+            v.as_deref().map_or(Ok(d), |s| parse_num(flag, s, lo, hi))
+        };
+        let files = opt_num("--files", &a.files, 1, 10_000_000, p.files as u64)? as usize;
+        let tree = TreeShape {
+            depth: opt_num("--tree-depth", &a.tree_depth, 0, 8, p.tree.depth as u64)? as u32,
+            fanout: opt_num("--tree-fanout", &a.tree_fanout, 1, 64, p.tree.fanout as u64)? as u32,
+            files_per_dir: opt_num("--tree-files", &a.tree_files, 0, 10_000, p.tree.files_per_dir as u64)? as u32,
+        };
+        let dirs: u64 = (0..=tree.depth).map(|d| (tree.fanout as u64).pow(d)).sum();
+        if dirs * tree.files_per_dir as u64 > 10_000_000 {
+            return Err(invalid("--tree-depth", &tree.depth.to_string(), "tree would hold over 10 million files"));
+        }
+        let ring_entries = opt_num("--ring-entries", &a.ring_entries, 1, 32768, 256)? as u32;
+        let seed = parse_num("--seed", &a.seed, 0, u64::MAX)?;
+        let repeat = a.repeat.unwrap_or(p.repeat);
+        if repeat == 0 || repeat > 10_000 {
+            return Err(invalid("--repeat", &repeat.to_string(), "must be between 1 and 10000"));
+        }
+        let warmup = a.warmup.unwrap_or(p.warmup);
+        if warmup > 100 {
+            return Err(invalid("--warmup", &warmup.to_string(), "must be at most 100"));
+        }
+        let cache = match a.cache.as_str() {
+            "drop" => CacheMode::Drop,
+            "fadvise" => CacheMode::Fadvise,
+            "warm" => CacheMode::Warm,
+            other => {
+                return Err(OptionError::Unknown {
+                    flag: "--cache",
+                    what: "cache mode",
+                    name: other.into(),
+                    valid: "drop, fadvise, warm".into(),
+                });
+            }
+        };
+        let trial_timeout = Duration::from_secs(opt_num("--trial-timeout", &a.trial_timeout, 1, 86_400, p.timeout)?);
+        if a.direct {
+            for &b in &block_sizes {
+                if b % workloads::ALIGN != 0 {
+                    return Err(invalid("--block-size", &b.to_string(), "--direct needs multiples of 4k"));
+                }
+            }
+            if size % workloads::ALIGN as u64 != 0 {
+                return Err(invalid("--size", &size.to_string(), "--direct needs a multiple of 4k"));
+            }
+        }
+        let mut configs = Vec::new();
+        for &block_size in &block_sizes {
+            for &queue_depth in &qds {
+                for &files_in_flight in &fifs {
+                    for &t in &threads {
+                        for &cancel_bp in &cancels {
+                            configs.push(Config {
+                                block_size,
+                                queue_depth,
+                                files_in_flight,
+                                threads: t,
+                                cancel_bp,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let (dir, dir_note) = match &a.dir {
+            Some(d) => (d.clone(), None),
+            None => default_dir(),
+        };
+        Ok(RunOptions {
+            dir,
+            dir_note,
+            out: a.out.clone().unwrap_or_else(|| default_out("")),
+            profile: a.profile.clone(),
+            engines,
+            workloads,
+            repeat,
+            warmup,
+            size,
+            files,
+            tree,
+            configs,
+            ring_entries,
+            seed,
+            direct: a.direct,
+            fsync: !a.no_fsync,
+            cache,
+            trial_timeout,
+            quiet: a.quiet,
+            json: a.json,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("--size", "4096").unwrap(), 4096);
+        assert_eq!(parse_size("--size", "64M").unwrap(), 64 << 20);
+        assert_eq!(parse_size("--size", "2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_size("--size", "128k").unwrap(), 128 << 10);
+        assert!(parse_size("--size", "abc").is_err());
+        assert!(parse_size("--size", "12Q").is_err());
+        assert!(parse_size("--size", "99999999999999999999T").is_err());
+    }
+
+    #[test]
+    fn human() {
+        assert_eq!(human_size(128 << 10), "128KiB");
+        assert_eq!(human_size(1 << 20), "1MiB");
+        assert_eq!(human_size(4096), "4KiB");
+        assert_eq!(human_size(1000), "1000B");
+    }
+}

@@ -1,0 +1,232 @@
+//! The result schema (versioned) and the one place that writes result files.
+//!
+//! A run folder holds `meta.json` (environment, options, engines), `trials.jsonl` (one line
+//! per trial, appended and flushed as each finishes, raw measurements kept), and
+//! `summary.json` / `summary.csv` (rewritten after every round, so a crash loses nothing).
+//! `results/README.md` documents every field.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use workloads::{Outcome, Workload};
+
+use crate::env::Environment;
+use crate::options::Config;
+
+/// Version of the files' schema; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One engine as the run saw it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EngineMeta {
+    /// Engine name.
+    pub name: String,
+    /// Runtime crate.
+    pub runtime: String,
+    /// One-line description.
+    pub summary: String,
+    /// Whether it ran (`probe` succeeded).
+    pub available: bool,
+    /// Why not, when it did not.
+    pub reason: Option<String>,
+    /// Capabilities and op routes (`workloads::EngineInfo`).
+    pub info: serde_json::Value,
+}
+
+/// meta.json.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Meta {
+    /// Schema version.
+    pub schema: u32,
+    /// Start time, RFC 3339 UTC.
+    pub started: String,
+    /// End time, when finished.
+    pub finished: Option<String>,
+    /// Whether the run was interrupted.
+    pub interrupted: bool,
+    /// The exact command line.
+    pub command: Vec<String>,
+    /// Validated options.
+    pub options: serde_json::Value,
+    /// Environment.
+    pub environment: Environment,
+    /// Engines.
+    pub engines: Vec<EngineMeta>,
+    /// Notes a reader must see (warm cache, defaulted directory, direct ignored, ...).
+    pub notes: Vec<String>,
+}
+
+/// Resource usage of a trial's child, from the kernel's accounting (`wait4`).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Usage {
+    /// User CPU seconds.
+    pub user_s: f64,
+    /// System CPU seconds.
+    pub sys_s: f64,
+    /// Peak resident set, KiB.
+    pub max_rss_kib: u64,
+    /// Voluntary context switches.
+    pub voluntary_cs: u64,
+    /// Involuntary context switches.
+    pub involuntary_cs: u64,
+}
+
+/// How a trial ended.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Ran and (where it does I/O) verified.
+    Ok,
+    /// Ran, but the copy does not match its source.
+    VerifyFailed,
+    /// The workload returned an error.
+    Error,
+    /// The child died by a signal.
+    Crash,
+    /// The child overran its deadline and was killed.
+    Timeout,
+    /// The child exited without a valid result line.
+    NoResult,
+    /// Not run: the run was interrupted first.
+    Interrupted,
+}
+
+/// Whether the copy was verified.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verified {
+    /// Destination matches byte for byte (read: every block header checked).
+    Yes,
+    /// It does not; the detail says where.
+    No,
+    /// Not applicable (the null engine moves no data; the trial failed before).
+    NotApplicable,
+}
+
+/// One line of trials.jsonl.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrialRecord {
+    /// Schema version.
+    pub schema: u32,
+    /// Position in the run (0-based, in execution order).
+    pub index: usize,
+    /// Round number (warm-up rounds first).
+    pub round: u32,
+    /// Whether this round is a discarded warm-up.
+    pub warmup: bool,
+    /// Engine name.
+    pub engine: String,
+    /// Workload.
+    pub workload: Workload,
+    /// Sweep point.
+    pub config: Config,
+    /// How it ended.
+    pub status: Status,
+    /// Error text, signal name, or what the child printed.
+    pub error: Option<String>,
+    /// Verification.
+    pub verified: Verified,
+    /// Where a verification failed.
+    pub verify_detail: Option<String>,
+    /// Page-cache state before the trial: dropped, fadvise, warm.
+    pub cache: String,
+    /// Whether O_DIRECT was used.
+    pub direct: bool,
+    /// What the child measured (absent when it produced nothing).
+    pub outcome: Option<Outcome>,
+    /// Throughput, bytes/s (None unless ok).
+    pub throughput: Option<f64>,
+    /// Resource usage of the child.
+    pub usage: Usage,
+    /// Wall time of the whole child, seconds (spawn to exit).
+    pub child_wall_s: f64,
+}
+
+/// Writes a run folder. Every file goes through here.
+pub struct RunWriter {
+    dir: PathBuf,
+    trials: File,
+}
+
+impl RunWriter {
+    /// Create the results folder (it must not exist, or be empty).
+    pub fn create(dir: &Path) -> anyhow::Result<RunWriter> {
+        if dir.exists() {
+            let empty = fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+            if !dir.is_dir() || !empty {
+                anyhow::bail!(
+                    "--out {}: already exists and is not an empty directory; choose a new folder",
+                    dir.display()
+                );
+            }
+        }
+        fs::create_dir_all(dir).with_context(|| format!("--out {}: cannot create", dir.display()))?;
+        let trials = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("trials.jsonl"))
+            .with_context(|| format!("--out {}: cannot write", dir.display()))?;
+        Ok(RunWriter { dir: dir.to_path_buf(), trials })
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Append one trial and flush it to disk.
+    pub fn trial(&mut self, rec: &TrialRecord) -> io::Result<()> {
+        let mut line = serde_json::to_vec(rec).map_err(io::Error::other)?;
+        line.push(b'\n');
+        self.trials.write_all(&line)?;
+        self.trials.flush()
+    }
+
+    /// Write (or replace atomically) a file in the folder.
+    pub fn file(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        write_atomic(&self.dir.join(name), bytes)
+    }
+}
+
+/// Write via a temporary file and rename, so a reader never sees half a file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let tmp = path.with_extension("tmp~");
+    fs::write(&tmp, bytes)?;
+    fs::rename(&tmp, path)
+}
+
+/// Read trials.jsonl, skipping (and reporting) lines that do not parse — a run killed
+/// mid-write leaves a truncated last line.
+pub fn read_trials(dir: &Path) -> anyhow::Result<(Vec<TrialRecord>, Vec<String>)> {
+    let text = fs::read_to_string(dir.join("trials.jsonl"))
+        .with_context(|| format!("{}: no trials.jsonl (not a ringbench run folder?)", dir.display()))?;
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<TrialRecord>(line) {
+            Ok(r) => out.push(r),
+            Err(e) => warnings.push(format!("trials.jsonl line {}: skipped ({e})", i + 1)),
+        }
+    }
+    Ok((out, warnings))
+}
+
+/// Read meta.json.
+pub fn read_meta(dir: &Path) -> anyhow::Result<Meta> {
+    let text = fs::read_to_string(dir.join("meta.json"))
+        .with_context(|| format!("{}: no meta.json (not a ringbench run folder?)", dir.display()))?;
+    let meta: Meta = serde_json::from_str(&text).with_context(|| format!("{}: meta.json is invalid", dir.display()))?;
+    if meta.schema != SCHEMA_VERSION {
+        anyhow::bail!("{}: schema version {} (this ringbench reads {SCHEMA_VERSION})", dir.display(), meta.schema);
+    }
+    Ok(meta)
+}

@@ -1,0 +1,369 @@
+//! `ringbench run`: prepare the scratch directory and datasets, run every trial in its own
+//! child process round by round (every engine once per round, order shuffled by the seed),
+//! verify each copy outside the timed section, and write results as they come.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use workloads::data::{self, Rng};
+use workloads::{RuntimeConfig, TrialPlan, Workload};
+
+use crate::child::{TrialSpec, engine_info};
+use crate::options::{CacheMode, Config, RunOptions};
+use crate::results::{EngineMeta, Meta, RunWriter, SCHEMA_VERSION, Status, TrialRecord, Verified};
+use crate::scratch::{self, Scratch};
+use crate::spawn::{self, Exit, INTERRUPTED};
+use crate::summary::{self, Summary};
+
+/// How a run ended, for the exit code.
+pub struct RunEnd {
+    /// Trials that did not succeed.
+    pub failed: usize,
+    /// Whether the run was interrupted.
+    pub interrupted: bool,
+    /// The results folder.
+    pub out: PathBuf,
+}
+
+/// The sources a run's workloads read.
+struct Sources {
+    large: PathBuf,
+    small: PathBuf,
+    tree: PathBuf,
+}
+
+fn needed_bytes(o: &RunOptions) -> u64 {
+    let mut n = 0u64;
+    let has = |w| o.workloads.contains(&w);
+    if has(Workload::Large) || has(Workload::Read) {
+        n += o.size; // source
+    }
+    if has(Workload::Large) || has(Workload::Write) {
+        n += o.size; // one destination at a time
+    }
+    if has(Workload::Small) {
+        n += 2 * data::small_total(o.seed, o.files);
+    }
+    if has(Workload::Tree) {
+        let dirs: u64 = (0..=o.tree.depth).map(|d| (o.tree.fanout as u64).pow(d)).sum();
+        n += 2 * dirs * o.tree.files_per_dir as u64 * 1024 * 1024; // generous: the size mix tops out at 1 MiB
+    }
+    n
+}
+
+fn prepare_sources(o: &RunOptions, s: &Scratch) -> anyhow::Result<Sources> {
+    let src = s.src();
+    std::fs::create_dir_all(&src)?;
+    let srcs = Sources { large: src.join("large.bin"), small: src.join("small"), tree: src.join("tree") };
+    let has = |w| o.workloads.contains(&w);
+    if has(Workload::Large) || has(Workload::Read) {
+        data::create_file(&srcs.large, o.seed, o.size).context("creating the large source")?;
+    }
+    if has(Workload::Small) {
+        data::create_small(&srcs.small, o.seed, o.files).context("creating the small-file set")?;
+    }
+    if has(Workload::Tree) {
+        data::create_tree(&srcs.tree, o.seed, o.tree).context("creating the tree")?;
+    }
+    Ok(srcs)
+}
+
+fn plan_for(o: &RunOptions, srcs: &Sources, w: Workload, c: &Config, dst: &Path) -> TrialPlan {
+    let (src, dst) = match w {
+        Workload::Large => (srcs.large.clone(), dst.join("large.bin")),
+        Workload::Read => (srcs.large.clone(), dst.join("unused")),
+        Workload::Write => (PathBuf::new(), dst.join("write.bin")),
+        Workload::Small => (srcs.small.clone(), dst.to_path_buf()),
+        Workload::Tree => (srcs.tree.clone(), dst.join("tree")),
+    };
+    TrialPlan {
+        workload: w,
+        src,
+        dst,
+        size: o.size,
+        files: o.files,
+        files_in_flight: c.files_in_flight,
+        tree: o.tree,
+        direct: o.direct && w.supports_direct(),
+        fsync: o.fsync,
+        seed: o.seed,
+        threads: c.threads,
+        runtime: RuntimeConfig { ring_entries: o.ring_entries, queue_depth: c.queue_depth, block_size: c.block_size },
+        cancel_rate: c.cancel_rate(),
+    }
+}
+
+/// Drop the page cache (or advise it away) before a trial; returns what was done.
+fn cool_cache(mode: CacheMode, srcs: &Sources) -> String {
+    if mode == CacheMode::Warm {
+        return "warm".into();
+    }
+    if mode == CacheMode::Drop {
+        // SAFETY: plain syscall.
+        unsafe { libc::sync() };
+        if std::fs::write("/proc/sys/vm/drop_caches", b"3\n").is_ok() {
+            return "dropped".into();
+        }
+    }
+    for p in [&srcs.large, &srcs.small, &srcs.tree] {
+        fadvise_tree(p);
+    }
+    "fadvise".into()
+}
+
+fn fadvise_tree(p: &Path) {
+    use std::os::fd::AsRawFd;
+    let Ok(m) = std::fs::symlink_metadata(p) else { return };
+    if m.is_dir() {
+        if let Ok(rd) = std::fs::read_dir(p) {
+            for e in rd.flatten() {
+                fadvise_tree(&e.path());
+            }
+        }
+    } else if m.is_file()
+        && let Ok(f) = std::fs::File::open(p)
+    {
+        // SAFETY: valid fd; advice only.
+        unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    }
+}
+
+fn fmt_eta(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 { format!("{}m{:02}s", s / 60, s % 60) } else { format!("{s}s") }
+}
+
+/// Run the benchmark.
+pub fn run(o: &RunOptions, argv: Vec<String>) -> anyhow::Result<(RunEnd, Summary)> {
+    let exe = std::env::current_exe().context("locating the ringbench binary")?;
+    let scratch = Scratch::create(&o.dir)?;
+    let result = run_in(o, argv, &exe, &scratch);
+    let removed = scratch.remove();
+    let (end, summary) = result?;
+    removed.context("removing the scratch directory")?;
+    Ok((end, summary))
+}
+
+fn run_in(o: &RunOptions, argv: Vec<String>, exe: &Path, scratch: &Scratch) -> anyhow::Result<(RunEnd, Summary)> {
+    scratch.check_space(needed_bytes(o))?;
+    if o.direct && !workloads::conformance::direct_supported(scratch.path()) {
+        anyhow::bail!("--direct: the filesystem under {} does not support O_DIRECT", o.dir.display());
+    }
+    let mut writer = RunWriter::create(&o.out)?;
+    let environment = crate::env::capture(scratch.path());
+    let mut notes = Vec::new();
+    if let Some(n) = &o.dir_note {
+        notes.push(n.clone());
+    }
+    if o.direct && o.workloads.iter().any(|w| !w.supports_direct()) {
+        notes.push("--direct applies to large, read and write; small and tree ran buffered (their odd file sizes cannot be written with O_DIRECT)".into());
+    }
+    if o.cache == CacheMode::Drop && !environment.can_drop_caches {
+        notes.push("the page cache could not be dropped (not root): trials used posix_fadvise(DONTNEED) on the sources instead".into());
+    }
+    if o.cache == CacheMode::Warm {
+        notes.push("--cache warm: sources may be in the page cache; numbers reflect cached reads".into());
+    }
+
+    // Engines: probe each; unavailable ones are skipped with their reason, the rest run.
+    let mut engine_meta = Vec::new();
+    let mut runnable = Vec::new();
+    for name in &o.engines {
+        let info = engine_info(name).expect("validated engine");
+        let probe = crate::engines::probe(crate::child::base_engine(name)).expect("validated engine");
+        if let Err(reason) = &probe {
+            if !o.quiet {
+                eprintln!("skipping engine {name}: {reason}");
+            }
+            notes.push(format!("engine {name} skipped: {reason}"));
+        } else {
+            runnable.push(name.clone());
+        }
+        engine_meta.push(EngineMeta {
+            name: name.clone(),
+            runtime: info.runtime.into(),
+            summary: info.summary.into(),
+            available: probe.is_ok(),
+            reason: probe.err(),
+            info: serde_json::to_value(info).unwrap_or_default(),
+        });
+    }
+    let mut meta = Meta {
+        schema: SCHEMA_VERSION,
+        started: crate::sysinfo::utc_rfc3339(),
+        finished: None,
+        interrupted: false,
+        command: argv,
+        options: serde_json::to_value(o).unwrap_or_default(),
+        environment,
+        engines: engine_meta,
+        notes,
+    };
+    writer.file("meta.json", &serde_json::to_vec_pretty(&meta)?)?;
+
+    if !o.quiet {
+        eprintln!("preparing datasets in {}", scratch.path().display());
+    }
+    let srcs = prepare_sources(o, scratch)?;
+
+    // Plan: rounds of every (engine, workload, config) once, shuffled by the seed.
+    let rounds = o.warmup + o.repeat;
+    let mut plan: Vec<(u32, String, Workload, Config)> = Vec::new();
+    for round in 0..rounds {
+        let mut cells = Vec::new();
+        for w in &o.workloads {
+            for c in &o.configs {
+                for e in &runnable {
+                    cells.push((round, e.clone(), *w, *c));
+                }
+            }
+        }
+        Rng::new(o.seed, 0x0F0E_0000 + round as u64).shuffle(&mut cells);
+        plan.extend(cells);
+    }
+
+    let ranked = |e: &str| engine_info(e).is_some_and(|i| i.caps.does_io) && e != "naive";
+    let mut records: Vec<TrialRecord> = Vec::new();
+    let mut failed = 0;
+    let started = Instant::now();
+    let total = plan.len();
+    for (index, (round, engine, w, config)) in plan.into_iter().enumerate() {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            break;
+        }
+        let rec = run_one(o, exe, scratch, &srcs, index, round, &engine, w, config)?;
+        let is_ok = rec.status == Status::Ok;
+        if !is_ok && rec.status != Status::Interrupted {
+            failed += 1;
+        }
+        writer.trial(&rec)?;
+        if !o.quiet {
+            let done = index + 1;
+            let eta = started.elapsed().mul_f64((total - done) as f64 / done as f64);
+            let what = match (&rec.status, rec.throughput) {
+                (Status::Ok, Some(t)) => format!(
+                    "{} MB/s {}",
+                    crate::table::mbps(t),
+                    if rec.verified == Verified::Yes { "verified" } else { "(not verified: no I/O)" }
+                ),
+                (s, _) => format!("{s:?}: {}", rec.error.as_deref().or(rec.verify_detail.as_deref()).unwrap_or("")),
+            };
+            eprintln!(
+                "[{done:>4}/{total}] round {round}{} {engine:<16} {:<6} {}  {what}  (eta {})",
+                if round < o.warmup { " (warm-up)" } else { "" },
+                w.name(),
+                config.id(),
+                fmt_eta(eta)
+            );
+            let _ = std::io::stderr().flush();
+        }
+        records.push(rec);
+        // Rewrite the summary when a round completes, so an interrupted run keeps one.
+        if records.last().is_some_and(|r| r.round >= o.warmup) && (index + 1) % (total / rounds as usize).max(1) == 0 {
+            let s = summary::summarise(&records, &o.engines, ranked);
+            write_summary(&writer, &s)?;
+        }
+    }
+    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+    let s = summary::summarise(&records, &o.engines, ranked);
+    write_summary(&writer, &s)?;
+    meta.finished = Some(crate::sysinfo::utc_rfc3339());
+    meta.interrupted = interrupted;
+    writer.file("meta.json", &serde_json::to_vec_pretty(&meta)?)?;
+    Ok((RunEnd { failed, interrupted, out: writer.dir().to_path_buf() }, s))
+}
+
+fn write_summary(writer: &RunWriter, s: &Summary) -> anyhow::Result<()> {
+    writer.file("summary.json", &serde_json::to_vec_pretty(s)?)?;
+    writer.file("summary.csv", crate::table::csv(s).as_bytes())?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_one(
+    o: &RunOptions,
+    exe: &Path,
+    scratch: &Scratch,
+    srcs: &Sources,
+    index: usize,
+    round: u32,
+    engine: &str,
+    w: Workload,
+    config: Config,
+) -> anyhow::Result<TrialRecord> {
+    let dst = scratch.trial_dst(index).context("creating a trial destination")?;
+    let plan = plan_for(o, srcs, w, &config, &dst);
+    let cache = cool_cache(o.cache, srcs);
+    let spec = TrialSpec { engine: engine.to_string(), plan: plan.clone() };
+    let input = serde_json::to_vec(&spec)?;
+    let child = spawn::run_child(exe, &["__trial"], &input, o.trial_timeout).context("starting a trial child")?;
+    let does_io = engine_info(engine).is_some_and(|i| i.caps.does_io);
+    let mut rec = TrialRecord {
+        schema: SCHEMA_VERSION,
+        index,
+        round,
+        warmup: round < o.warmup,
+        engine: engine.to_string(),
+        workload: w,
+        config,
+        status: Status::Ok,
+        error: None,
+        verified: Verified::NotApplicable,
+        verify_detail: None,
+        cache,
+        direct: plan.direct,
+        outcome: None,
+        throughput: None,
+        usage: child.usage,
+        child_wall_s: child.wall.as_secs_f64(),
+    };
+    let stderr_tail = |s: &str| if s.is_empty() { String::new() } else { format!(" (stderr: {s})") };
+    match (&child.exit, child.reply) {
+        (Exit::Timeout, _) => {
+            rec.status = Status::Timeout;
+            rec.error = Some(format!("killed after the {}s deadline", o.trial_timeout.as_secs()));
+        }
+        (Exit::Interrupted, _) => {
+            rec.status = Status::Interrupted;
+            rec.error = Some("run interrupted".into());
+        }
+        (Exit::Signal(sig), _) => {
+            rec.status = Status::Crash;
+            rec.error = Some(format!("child killed by {}{}", spawn::signal_name(*sig), stderr_tail(&child.stderr)));
+        }
+        (Exit::Code(_), Some(reply)) => match reply.result {
+            Err(e) => {
+                rec.status = Status::Error;
+                rec.error = Some(e);
+            }
+            Ok(outcome) => {
+                if does_io {
+                    match workloads::conformance::verify(&plan, outcome.stats.header_errors) {
+                        Ok(()) => rec.verified = Verified::Yes,
+                        Err(detail) => {
+                            rec.verified = Verified::No;
+                            rec.verify_detail = Some(detail);
+                            rec.status = Status::VerifyFailed;
+                        }
+                    }
+                }
+                if rec.status == Status::Ok {
+                    rec.throughput = Some(outcome.bytes_per_sec());
+                }
+                rec.outcome = Some(outcome);
+            }
+        },
+        (Exit::Code(code), None) => {
+            rec.status = Status::NoResult;
+            rec.error = Some(match &child.garbage {
+                Some(g) => format!("exited {code} with no valid result line; printed: {g:?}"),
+                None => format!("exited {code} without printing a result{}", stderr_tail(&child.stderr)),
+            });
+        }
+    }
+    scratch::remove_dst(&dst);
+    Ok(rec)
+}

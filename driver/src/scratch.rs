@@ -1,0 +1,110 @@
+//! The run's scratch directory: the only place ringbench creates, writes and deletes files on
+//! the device under test. It is made fresh under `--dir` (never reused), checked before any
+//! data is written (exists, is a directory, writable, enough free space, O_DIRECT when asked),
+//! and removed at the end — only it, never anything else in `--dir`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+/// A fresh directory under `--dir`, removed by [`Scratch::remove`].
+#[derive(Debug)]
+pub struct Scratch {
+    root: PathBuf,
+}
+
+impl Scratch {
+    /// Check `parent` and create `parent/ringbench-<stamp>-<pid>`.
+    pub fn create(parent: &Path) -> anyhow::Result<Scratch> {
+        let meta = match fs::metadata(parent) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                bail!("--dir {}: does not exist", parent.display())
+            }
+            Err(e) => bail!("--dir {}: {e}", parent.display()),
+        };
+        if !meta.is_dir() {
+            bail!("--dir {}: not a directory", parent.display());
+        }
+        let c = std::ffi::CString::new(parent.as_os_str().as_encoded_bytes())
+            .with_context(|| format!("--dir {}: invalid path", parent.display()))?;
+        // SAFETY: valid C string.
+        if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+            bail!("--dir {}: not writable ({})", parent.display(), std::io::Error::last_os_error());
+        }
+        let root = parent.join(format!("ringbench-{}-{}", crate::sysinfo::utc_stamp(), std::process::id()));
+        match fs::create_dir(&root) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EROFS) => {
+                bail!("--dir {}: read-only filesystem", parent.display())
+            }
+            Err(e) => bail!("--dir {}: cannot create a directory in it: {e}", parent.display()),
+        }
+        Ok(Scratch { root })
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where sources live.
+    pub fn src(&self) -> PathBuf {
+        self.root.join("src")
+    }
+
+    /// A fresh, empty destination directory for trial `index`.
+    pub fn trial_dst(&self, index: usize) -> std::io::Result<PathBuf> {
+        let d = self.root.join("dst").join(format!("t{index:06}"));
+        fs::create_dir_all(&d)?;
+        Ok(d)
+    }
+
+    /// Refuse to start when the planned data would not fit (with 10% headroom).
+    pub fn check_space(&self, needed: u64) -> anyhow::Result<()> {
+        if let Some(free) = crate::sysinfo::free_bytes(&self.root) {
+            let want = needed + needed / 10;
+            if free < want {
+                bail!(
+                    "--dir {}: not enough free space: the run needs about {} and {} is free (lower --size/--files)",
+                    self.root.parent().unwrap_or(&self.root).display(),
+                    crate::options::human_size(want),
+                    crate::options::human_size(free)
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Remove the scratch directory and everything ringbench put in it.
+    pub fn remove(self) -> std::io::Result<()> {
+        make_writable(&self.root);
+        fs::remove_dir_all(&self.root)
+    }
+}
+
+/// Restore owner write permission below `p` (a tree copy may have made directories read-only),
+/// so removal works without root.
+fn make_writable(p: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = fs::symlink_metadata(p)
+        && m.is_dir()
+    {
+        let mode = m.permissions().mode();
+        if mode & 0o700 != 0o700 {
+            let _ = fs::set_permissions(p, fs::Permissions::from_mode(mode | 0o700));
+        }
+        if let Ok(rd) = fs::read_dir(p) {
+            for e in rd.flatten() {
+                make_writable(&e.path());
+            }
+        }
+    }
+}
+
+/// Remove a trial's destination (inside the scratch directory).
+pub fn remove_dst(dst: &Path) {
+    make_writable(dst);
+    let _ = fs::remove_dir_all(dst);
+}

@@ -1,0 +1,202 @@
+//! Running one trial in a child process: spec in on stdin, one JSON line out on stdout, a
+//! deadline enforced by a watchdog, and the child's resource usage taken from the kernel
+//! (`wait4`) — so a crash, a hang, garbage or silence is recorded and the run goes on.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::child::{PROTOCOL, TrialReply};
+use crate::results::Usage;
+
+/// Set by SIGINT/SIGTERM: stop the current child and the run.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_sig: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Route SIGINT and SIGTERM to [`INTERRUPTED`] (the run loop then stops, cleans up and keeps
+/// what it wrote).
+pub fn install_signal_handlers() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as *const () as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+/// How the child ended.
+#[derive(Debug)]
+pub enum Exit {
+    /// Exited with a code.
+    Code(i32),
+    /// Killed by a signal (number).
+    Signal(i32),
+    /// Killed by the watchdog at the deadline.
+    Timeout,
+    /// Killed because the run was interrupted.
+    Interrupted,
+}
+
+/// What came back from a child.
+#[derive(Debug)]
+pub struct ChildRun {
+    /// How it ended.
+    pub exit: Exit,
+    /// The parsed result line, if there was one.
+    pub reply: Option<TrialReply>,
+    /// The start of stdout when it was not a valid result.
+    pub garbage: Option<String>,
+    /// The tail of stderr.
+    pub stderr: String,
+    /// Kernel accounting of the child.
+    pub usage: Usage,
+    /// Wall time from spawn to exit.
+    pub wall: Duration,
+}
+
+/// Name of a signal for records.
+pub fn signal_name(sig: i32) -> String {
+    match sig {
+        libc::SIGABRT => "SIGABRT".into(),
+        libc::SIGSEGV => "SIGSEGV".into(),
+        libc::SIGBUS => "SIGBUS".into(),
+        libc::SIGKILL => "SIGKILL".into(),
+        libc::SIGILL => "SIGILL".into(),
+        libc::SIGFPE => "SIGFPE".into(),
+        libc::SIGTERM => "SIGTERM".into(),
+        libc::SIGINT => "SIGINT".into(),
+        n => format!("signal {n}"),
+    }
+}
+
+/// Run `exe args` with `input` on stdin under a deadline.
+pub fn run_child(exe: &std::path::Path, args: &[&str], input: &[u8], deadline: Duration) -> std::io::Result<ChildRun> {
+    let start = Instant::now();
+    let mut child = Command::new(exe)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = input.to_vec();
+    // Feed stdin from a thread: a child that never reads must not block us.
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let mut out = child.stdout.take().expect("piped stdout");
+    let mut err = child.stderr.take().expect("piped stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+
+    // Watchdog: kills the child at the deadline or on interrupt, but only while it has not
+    // been seen to exit (the zombie keeps its pid reserved until we reap it below).
+    let state = Arc::new((Mutex::new((false, None::<Exit>)), Condvar::new()));
+    let wd_state = Arc::clone(&state);
+    let watchdog = std::thread::spawn(move || {
+        let (lock, cv) = &*wd_state;
+        let mut g = lock.lock().unwrap();
+        loop {
+            if g.0 {
+                return;
+            }
+            let left = deadline.saturating_sub(start.elapsed());
+            let why = if INTERRUPTED.load(Ordering::SeqCst) {
+                Some(Exit::Interrupted)
+            } else if left.is_zero() {
+                Some(Exit::Timeout)
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                // SAFETY: pid is our unreaped child.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                g.1 = Some(why);
+                return;
+            }
+            g = cv.wait_timeout(g, left.min(Duration::from_millis(50))).unwrap().0;
+        }
+    });
+
+    // Wait for exit without reaping, mark it, then reap with rusage.
+    // SAFETY: plain syscalls on our own child.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        while libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) != 0 {
+            if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                break;
+            }
+        }
+    }
+    let killed = {
+        let (lock, cv) = &*state;
+        let mut g = lock.lock().unwrap();
+        g.0 = true;
+        cv.notify_all();
+        g.1.take()
+    };
+    let mut status = 0;
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: reaping our own child with valid out-pointers.
+    let r = loop {
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        if r >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            break r;
+        }
+    };
+    let wall = start.elapsed();
+    let _ = watchdog.join();
+    let _ = feeder.join();
+    let stdout = out_reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    // The std Child must not try to wait again; it has no Drop that waits.
+    drop(child);
+
+    let exit = if let Some(k) = killed {
+        k
+    } else if r < 0 {
+        Exit::Code(-1)
+    } else if libc::WIFSIGNALED(status) {
+        Exit::Signal(libc::WTERMSIG(status))
+    } else {
+        Exit::Code(libc::WEXITSTATUS(status))
+    };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let usage = Usage {
+        user_s: tv(ru.ru_utime),
+        sys_s: tv(ru.ru_stime),
+        max_rss_kib: ru.ru_maxrss as u64,
+        voluntary_cs: ru.ru_nvcsw as u64,
+        involuntary_cs: ru.ru_nivcsw as u64,
+    };
+    let text = String::from_utf8_lossy(&stdout);
+    let reply = text
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<TrialReply>(l).ok())
+        .filter(|r| r.ringbench_trial == PROTOCOL);
+    let garbage = (reply.is_none() && !text.trim().is_empty()).then(|| text.chars().take(200).collect());
+    let stderr = {
+        let s = String::from_utf8_lossy(&stderr);
+        let tail: Vec<&str> = s.lines().rev().take(5).collect();
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    };
+    Ok(ChildRun { exit, reply, garbage, stderr, usage, wall })
+}

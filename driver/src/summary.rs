@@ -1,0 +1,190 @@
+//! From trial records to summary cells: per (workload, sweep point, engine), the median
+//! throughput with its interval, CPU per GB, and paired per-round ratios against std and
+//! against the fastest engine, with "within noise" groupings. Pure: records in, cells out.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use workloads::Workload;
+
+use crate::options::Config;
+use crate::results::{Status, TrialRecord};
+use crate::stats::{self, CONFIDENCE, Interval, Ratio, Verdict};
+
+/// One row of the summary.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Cell {
+    /// Workload.
+    pub workload: Workload,
+    /// Sweep point.
+    pub config: Config,
+    /// Engine.
+    pub engine: String,
+    /// Measured trials that succeeded and verified.
+    pub n: usize,
+    /// Measured trials that did not (error, verify failure, crash, timeout, ...).
+    pub failed: usize,
+    /// Status of each failure, for the table.
+    pub failures: Vec<String>,
+    /// Median throughput, bytes/s.
+    pub median_bps: f64,
+    /// Smallest and largest throughput.
+    pub min_bps: f64,
+    /// Largest throughput.
+    pub max_bps: f64,
+    /// Interval of the median throughput.
+    pub ci: Interval,
+    /// Relative half-width of the interval (noise flag above 10%).
+    pub rel_ci: f64,
+    /// Whether the cell is noisy (interval wider than ±10% of the median).
+    pub noisy: bool,
+    /// CPU seconds (user + system, whole child) per GB moved: median and interval.
+    pub cpu_s_per_gb: Option<f64>,
+    /// Interval of CPU per GB.
+    pub cpu_ci: Option<Interval>,
+    /// Median peak RSS of the child, KiB.
+    pub max_rss_kib: Option<u64>,
+    /// Per-round ratio against std.
+    pub vs_std: Option<Ratio>,
+    /// Per-round ratio against the fastest engine of this workload and sweep point.
+    pub vs_best: Option<Ratio>,
+    /// 1 for the fastest group (engines within noise of the fastest), 2 for the next, ...
+    pub group: Option<usize>,
+    /// Read latency percentiles p50, p90, p99, p99.9 (ns), over all measured trials.
+    pub read_lat_ns: Option<[u64; 4]>,
+    /// Write latency percentiles (ns).
+    pub write_lat_ns: Option<[u64; 4]>,
+    /// Whether this engine performs real I/O (false: null; not ranked).
+    pub ranked: bool,
+}
+
+/// The whole summary.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    /// Schema version.
+    pub schema: u32,
+    /// Target confidence of intervals.
+    pub confidence: f64,
+    /// Cells, by workload, sweep point, then engine order of the run.
+    pub cells: Vec<Cell>,
+}
+
+type Key = (Workload, Config);
+
+fn percentiles(h: &workloads::Histogram) -> Option<[u64; 4]> {
+    Some([h.quantile(0.5)?, h.quantile(0.9)?, h.quantile(0.99)?, h.quantile(0.999)?])
+}
+
+/// Build the summary. `engines` gives the display order; `ranked(engine)` says whether an
+/// engine takes part in rankings (the null and naive engines do not).
+pub fn summarise(records: &[TrialRecord], engines: &[String], ranked: impl Fn(&str) -> bool) -> Summary {
+    let measured: Vec<&TrialRecord> = records.iter().filter(|r| !r.warmup && r.status != Status::Interrupted).collect();
+    let keys: BTreeSet<Key> = measured.iter().map(|r| (r.workload, r.config)).collect();
+    let mut cells = Vec::new();
+    for key in keys {
+        // throughput by engine, by round
+        let mut by_engine: BTreeMap<&str, BTreeMap<u32, f64>> = BTreeMap::new();
+        for r in measured.iter().filter(|r| (r.workload, r.config) == key) {
+            if let (Status::Ok, Some(t)) = (&r.status, r.throughput) {
+                by_engine.entry(&r.engine).or_default().insert(r.round, t);
+            }
+        }
+        let med = |e: &str| by_engine.get(e).map(|m| stats::median(&m.values().copied().collect::<Vec<_>>()));
+        let best = engines
+            .iter()
+            .filter(|e| ranked(e))
+            .filter_map(|e| med(e).map(|m| (e.as_str(), m)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(e, _)| e);
+        let paired = |a: &str, b: &str| -> Option<Ratio> {
+            let (ma, mb) = (by_engine.get(a)?, by_engine.get(b)?);
+            let pairs: Vec<(f64, f64)> = ma.iter().filter_map(|(round, x)| mb.get(round).map(|y| (*x, *y))).collect();
+            stats::paired_ratio(&pairs)
+        };
+        let mut key_cells = Vec::new();
+        for engine in engines {
+            let rs: Vec<&&TrialRecord> = measured.iter().filter(|r| (r.workload, r.config) == key && &r.engine == engine).collect();
+            if rs.is_empty() {
+                continue;
+            }
+            let ok: Vec<&&TrialRecord> = rs.iter().copied().filter(|r| r.status == Status::Ok && r.throughput.is_some()).collect();
+            let thr: Vec<f64> = ok.iter().filter_map(|r| r.throughput).collect();
+            let ci = stats::median_ci(&thr, CONFIDENCE);
+            let median = stats::median(&thr);
+            let cpu: Vec<f64> = ok
+                .iter()
+                .filter_map(|r| {
+                    let gb = r.outcome.as_ref()?.bytes as f64 / 1e9;
+                    (gb > 0.0).then(|| (r.usage.user_s + r.usage.sys_s) / gb)
+                })
+                .collect();
+            let rss: Vec<f64> = ok.iter().map(|r| r.usage.max_rss_kib as f64).collect();
+            let mut rh = workloads::Histogram::default();
+            let mut wh = workloads::Histogram::default();
+            for r in &ok {
+                if let Some(o) = &r.outcome {
+                    rh.merge(&o.stats.read_latency);
+                    wh.merge(&o.stats.write_latency);
+                }
+            }
+            let rel_ci = if median > 0.0 { (ci.hi - ci.lo) / 2.0 / median } else { f64::NAN };
+            let is_ranked = ranked(engine);
+            key_cells.push(Cell {
+                workload: key.0,
+                config: key.1,
+                engine: engine.clone(),
+                n: thr.len(),
+                failed: rs.len() - ok.len(),
+                failures: rs
+                    .iter()
+                    .filter(|r| r.status != Status::Ok)
+                    .map(|r| serde_json::to_value(&r.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+                    .collect(),
+                median_bps: median,
+                min_bps: thr.iter().copied().fold(f64::NAN, f64::min),
+                max_bps: thr.iter().copied().fold(f64::NAN, f64::max),
+                ci,
+                rel_ci,
+                noisy: thr.len() < 2 || rel_ci > 0.10,
+                cpu_s_per_gb: (!cpu.is_empty()).then(|| stats::median(&cpu)),
+                cpu_ci: (!cpu.is_empty()).then(|| stats::median_ci(&cpu, CONFIDENCE)),
+                max_rss_kib: (!rss.is_empty()).then(|| stats::median(&rss) as u64),
+                vs_std: if engine != "std" && is_ranked { paired(engine, "std") } else { None },
+                vs_best: match best {
+                    Some(b) if b != engine && is_ranked => paired(engine, b),
+                    _ => None,
+                },
+                group: None,
+                read_lat_ns: percentiles(&rh),
+                write_lat_ns: percentiles(&wh),
+                ranked: is_ranked,
+            });
+        }
+        assign_groups(&mut key_cells, &paired);
+        cells.extend(key_cells);
+    }
+    Summary { schema: crate::results::SCHEMA_VERSION, confidence: CONFIDENCE, cells }
+}
+
+/// Group engines that are within noise of each other: the fastest remaining engine leads a
+/// group, and every remaining engine whose paired ratio to the leader is within noise joins it.
+fn assign_groups(cells: &mut [Cell], paired: &dyn Fn(&str, &str) -> Option<Ratio>) {
+    let mut order: Vec<usize> = (0..cells.len()).filter(|&i| cells[i].ranked && cells[i].n > 0).collect();
+    order.sort_by(|&a, &b| cells[b].median_bps.total_cmp(&cells[a].median_bps));
+    let mut group = 0;
+    while let Some(&lead) = order.first() {
+        group += 1;
+        let leader = cells[lead].engine.clone();
+        let mut rest = Vec::new();
+        for &i in &order {
+            let same = i == lead
+                || paired(&cells[i].engine, &leader).is_none_or(|r| r.verdict == Verdict::WithinNoise);
+            if same {
+                cells[i].group = Some(group);
+            } else {
+                rest.push(i);
+            }
+        }
+        order = rest;
+    }
+}
