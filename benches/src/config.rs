@@ -9,8 +9,8 @@ use workloads::{ALIGN, RuntimeConfig, TrialPlan, Workload};
 /// Single-file size by default: a few MiB, so every engine × workload finishes in minutes on a
 /// small machine (page cache warm, so this measures the runtimes more than the disk).
 pub const DEFAULT_SIZE: u64 = 4 << 20;
-/// Files of the `small` dataset by default (about 3 MiB with the seeded size mix).
-pub const DEFAULT_FILES: usize = 32;
+/// Files of the `small` dataset by default (about 4 MiB with the seeded size mix), as in `TrialPlan::new`.
+pub const DEFAULT_FILES: usize = 64;
 /// Dataset seed: fixed, so every run and every engine copies the same bytes.
 pub const DEFAULT_SEED: u64 = 1;
 /// Ring entries at least; raised to the ops in flight when those are more.

@@ -50,6 +50,13 @@ type BenchFn = fn(&mut BenchmarkGroup<'_, WallTime>, &Setup<'_>);
 const ENGINES: &[BenchFn] = &[
     bench_engine::<bench_std::StdEngine>,
     bench_engine::<bench_tokio::TokioEngine>,
+    bench_engine::<bench_tokio::TokioIoUringEngine>,
+    bench_engine::<bench_tokio_uring::TokioUringEngine>,
+    bench_engine::<bench_tokio_uring::TokioUringFixedEngine>,
+    bench_engine::<bench_compio::CompioEngine>,
+    bench_engine::<bench_monoio::MonoioEngine>,
+    bench_engine::<bench_glommio::GlommioEngine>,
+    bench_engine::<bench_safer_ring::SaferRingEngine>,
 ];
 
 /// Run one workload's group on every engine: the `main` of each bench binary.
@@ -79,8 +86,9 @@ pub fn main(workload: Workload) {
         );
     }
     eprintln!(
-        "ringbench {workload}: {} in {}",
+        "ringbench {workload}: {} ({:.1} MiB per trial) in {}",
         setup.label,
+        setup.bytes as f64 / f64::from(1 << 20),
         root.path().display()
     );
 
@@ -176,6 +184,8 @@ fn free_bytes(dir: &Path) -> io::Result<u64> {
     }
     // SAFETY: statvfs returned 0, so `st` is initialised.
     let st = unsafe { st.assume_init() };
+    // The field types differ between targets (u32 on some 32-bit ones), hence the casts.
+    #[allow(clippy::unnecessary_cast)]
     Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }
 
