@@ -23,9 +23,19 @@ pub enum Command {
     List(ListArgs),
     /// Show what ringbench sees of this machine and of --dir.
     Env(EnvArgs),
+    /// Run the cancellation safety matrix (engine x scenario), each cell in its own process.
+    Safety(SafetyArgs),
     /// Internal: run one trial (JSON spec on stdin, one JSON line on stdout).
     #[command(name = "__trial", hide = true)]
     Trial,
+    /// Internal: run one safety scenario in this process.
+    #[command(name = "__safety", hide = true)]
+    SafetyChild {
+        /// Engine name.
+        engine: String,
+        /// Scenario id.
+        scenario: String,
+    },
 }
 
 /// `ringbench run`.
@@ -153,4 +163,23 @@ pub struct EnvArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `ringbench safety`.
+#[derive(Debug, Args)]
+pub struct SafetyArgs {
+    /// Engines, comma separated, or `all` (every engine that does real I/O, the naive control
+    /// included).
+    #[arg(long, short = 'e', value_name = "LIST", default_value = "all")]
+    pub engines: String,
+    /// Scenarios, comma separated, or `all`.
+    #[arg(long, short = 's', value_name = "LIST", default_value = "all")]
+    pub scenarios: String,
+    /// Where safety.json goes. Default: results/<utc-time>-<host>-safety/.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Seconds a scenario may run before it is recorded as a hang (a cell normally takes well
+    /// under a second; a hang costs the whole deadline).
+    #[arg(long, value_name = "SECS", default_value = "5")]
+    pub timeout: String,
 }

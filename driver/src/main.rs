@@ -10,6 +10,7 @@ mod env;
 mod options;
 mod results;
 mod runner;
+mod safety;
 mod scratch;
 mod spawn;
 mod stats;
@@ -20,6 +21,11 @@ mod table;
 use clap::Parser;
 
 use cli::{Cli, Command};
+
+// The quarantining allocator: a pass-through to the system allocator until a safety scenario
+// arms it (then freed blocks are poisoned and kept, so kernel writes after free are caught).
+#[global_allocator]
+static ALLOC: workloads::alloc::Quarantine = workloads::alloc::Quarantine::new();
 
 fn main() {
     std::process::exit(real_main());
@@ -43,6 +49,8 @@ fn real_main() -> i32 {
     };
     match cli.command {
         Command::Trial => child::main(),
+        Command::SafetyChild { engine, scenario } => safety::child_main(&engine, &scenario),
+        Command::Safety(a) => fail_on_err(cmd_safety(&a)),
         Command::Run(a) => fail_on_err(cmd_run(&a)),
         Command::List(a) => fail_on_err(cmd_list(&a).map(|()| 0)),
         Command::Env(a) => fail_on_err(cmd_env(&a).map(|()| 0)),
@@ -118,4 +126,36 @@ fn cmd_env(a: &cli::EnvArgs) -> anyhow::Result<()> {
         print!("{}", env::render(&e));
     }
     Ok(())
+}
+
+fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
+    let engines = if a.engines.trim() == "all" {
+        safety::default_engines()
+    } else {
+        a.engines.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    };
+    let scenarios = if a.scenarios.trim() == "all" {
+        safety::SCENARIOS.iter().map(|s| s.to_string()).collect()
+    } else {
+        a.scenarios.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    };
+    let secs: u64 = a
+        .timeout
+        .trim()
+        .parse()
+        .ok()
+        .filter(|s| (1..=3600).contains(s))
+        .ok_or_else(|| anyhow::anyhow!("--timeout {:?}: expected whole seconds between 1 and 3600", a.timeout))?;
+    let out_dir = a.out.clone().unwrap_or_else(|| options::default_out("-safety"));
+    let opts = safety::SafetyOptions {
+        engines,
+        scenarios,
+        out_dir: out_dir.clone(),
+        deadline: std::time::Duration::from_secs(secs),
+        exe: std::env::current_exe()?,
+    };
+    let report = safety::run_matrix(&opts)?;
+    safety::print_matrix(&report);
+    println!("safety.json: {}", out_dir.join("safety.json").display());
+    Ok(0)
 }
