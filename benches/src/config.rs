@@ -229,6 +229,23 @@ pub fn human(n: u64) -> String {
     format!("{n}B")
 }
 
+/// `1.5 GiB`: a rounded size for messages.
+pub fn approx(n: u64) -> String {
+    let (mut v, mut unit) = (n as f64, "B");
+    for u in ["KiB", "MiB", "GiB", "TiB"] {
+        if v < 1024.0 {
+            break;
+        }
+        v /= 1024.0;
+        unit = u;
+    }
+    if unit == "B" {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {unit}")
+    }
+}
+
 /// A byte count: an integer with an optional binary unit, `K`, `M`, `G` or `T` (powers of
 /// 1024), optionally followed by `i`/`iB`/`B`, any case: `4096`, `64M`, `64MiB`, `1g`.
 pub fn parse_size(s: &str) -> Result<u64, String> {
@@ -424,6 +441,8 @@ mod tests {
         }
         assert_eq!(human(4 << 20), "4MiB");
         assert_eq!(human(4097), "4097B");
+        assert_eq!(approx(3 << 29), "1.5 GiB");
+        assert_eq!(approx(100), "100 B");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 use workloads::data::{self, TreeShape};
-use workloads::{Engine, TrialPlan, Workload, conformance, run_trial};
+use workloads::{Engine, Outcome, TrialPlan, Workload, conformance, run_trial};
 
 pub use config::Config;
 
@@ -266,8 +266,8 @@ impl<'a> Setup<'a> {
                 io::ErrorKind::StorageFull,
                 format!(
                     "needs {} free for the dataset and its copy, {} available (lower RINGBENCH_SIZE or RINGBENCH_FILES)",
-                    config::human(need),
-                    config::human(free)
+                    config::approx(need),
+                    config::approx(free)
                 ),
             ));
         }
@@ -285,6 +285,32 @@ impl<'a> Setup<'a> {
                 Ok(())
             }
         }
+    }
+
+    /// One trial of `E` on a fresh destination: the untimed preparation, then `run_trial`.
+    /// Panics if it fails or moves other than the dataset's bytes.
+    fn trial<E: Engine>(&self) -> Outcome {
+        let (name, workload) = (E::INFO.name, self.workload);
+        let plan = self.plan();
+        if let Err(e) = self.fresh_destination() {
+            panic!(
+                "{workload}/{name}: preparing the destination {}: {e}",
+                plan.dst.display()
+            );
+        }
+        let out =
+            run_trial::<E>(plan).unwrap_or_else(|e| panic!("{workload}/{name}: trial failed: {e}"));
+        assert_eq!(
+            out.bytes, self.bytes,
+            "{workload}/{name}: bytes moved by one trial"
+        );
+        out
+    }
+
+    /// Compare what the last trial left with what it should be, with the driver's check
+    /// (`header_errors`: the sum over trials, for `read`).
+    fn verify(&self, header_errors: u64) -> Result<(), String> {
+        conformance::verify(self.plan(), header_errors)
     }
 
     /// Remove what the previous trial wrote and prepare the destination the workload expects:
@@ -316,31 +342,19 @@ fn bench_engine<E: Engine>(group: &mut BenchmarkGroup<'_, WallTime>, setup: &Set
         );
         return;
     }
-    let verify = |header_errors: u64| {
-        if let Err(e) = conformance::verify(setup.plan(), header_errors) {
-            panic!("{workload}/{name}: WRONG COPY, its timings must not be used: {e}");
-        }
-    };
     let mut trials = 0u64;
     let mut header_errors = 0u64;
     let mut last_verified = false;
+    let verify = |header_errors: u64| {
+        if let Err(e) = setup.verify(header_errors) {
+            panic!("{workload}/{name}: WRONG COPY, its timings must not be used: {e}");
+        }
+    };
     group.bench_function(BenchmarkId::new(name, &setup.label), |b| {
-        let plan = setup.plan();
         b.iter_custom(|iters| {
             let mut timed = Duration::ZERO;
             for _ in 0..iters {
-                if let Err(e) = setup.fresh_destination() {
-                    panic!(
-                        "{workload}/{name}: preparing the destination {}: {e}",
-                        plan.dst.display()
-                    );
-                }
-                let out = run_trial::<E>(plan)
-                    .unwrap_or_else(|e| panic!("{workload}/{name}: trial failed: {e}"));
-                assert_eq!(
-                    out.bytes, setup.bytes,
-                    "{workload}/{name}: bytes moved by one trial"
-                );
+                let out = setup.trial::<E>();
                 header_errors += out.stats.header_errors;
                 trials += 1;
                 // The first trial is checked before criterion sees any time of this engine, so
@@ -414,6 +428,65 @@ mod tests {
         remove_tree(&t).unwrap();
         assert!(!t.exists());
         remove_tree(&t).unwrap(); // absent is fine
+    }
+
+    fn test_config(base: &Path) -> Config {
+        let vars = [
+            ("RINGBENCH_DIR", base.to_str().unwrap()),
+            ("RINGBENCH_SIZE", "300K"),
+            ("RINGBENCH_BLOCK_SIZE", "64K"),
+            ("RINGBENCH_FILES", "6"),
+            ("RINGBENCH_TREE", "1:2:2"),
+        ];
+        Config::from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| Ok(v.to_string()))
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn every_workload_runs_and_verifies_on_std() {
+        let base = conformance::Scratch::new("bench-std");
+        let cfg = test_config(base.path());
+        for w in Workload::ALL {
+            let root = RunDir::create(base.path(), w).unwrap();
+            let setup = Setup::new(&cfg, w, &root);
+            // Twice: the second trial must get a fresh destination (creating the tree root
+            // again, or a file opened without O_TRUNC, would fail or hide a short copy).
+            for _ in 0..2 {
+                let out = setup.trial::<bench_std::StdEngine>();
+                assert_eq!(setup.verify(out.stats.header_errors), Ok(()), "{w}");
+            }
+            setup.fresh_destination().unwrap();
+            let dir = root.path().to_path_buf();
+            drop(setup);
+            drop(root);
+            assert!(!dir.exists(), "{w}: scratch directory left behind");
+        }
+    }
+
+    #[test]
+    fn a_wrong_copy_is_caught() {
+        // The null engine reports bytes it never moved: its copies and reads must fail the
+        // verification the benches run, or that verification proves nothing.
+        let base = conformance::Scratch::new("bench-null");
+        let cfg = test_config(base.path());
+        for w in [
+            Workload::Large,
+            Workload::Read,
+            Workload::Write,
+            Workload::Small,
+        ] {
+            let root = RunDir::create(base.path(), w).unwrap();
+            let setup = Setup::new(&cfg, w, &root);
+            let out = setup.trial::<workloads::null::NullEngine>();
+            assert!(
+                setup.verify(out.stats.header_errors).is_err(),
+                "{w}: null engine's copy verified"
+            );
+        }
     }
 
     #[test]
