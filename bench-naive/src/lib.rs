@@ -33,7 +33,9 @@ use std::thread::Thread;
 use std::time::Duration;
 
 use io_uring::{IoUring, opcode, squeue, types};
-use workloads::{AlignedBuf, BufResult, Caps, Engine, EngineInfo, Model, OpenHow, Route, Routes, RuntimeConfig};
+use workloads::{
+    AlignedBuf, BufResult, Caps, Engine, EngineInfo, Model, OpenHow, Route, Routes, RuntimeConfig,
+};
 
 /// The naive control engine (one ring on the calling thread).
 #[derive(Debug)]
@@ -112,7 +114,10 @@ struct Op {
 
 impl Op {
     fn new(sqe: squeue::Entry) -> Op {
-        Op { sqe: Some(sqe), id: None }
+        Op {
+            sqe: Some(sqe),
+            id: None,
+        }
     }
 }
 
@@ -135,7 +140,9 @@ impl Future for Op {
                 Ok(id)
             });
             return match r {
-                None => Poll::Ready(Err(io::Error::other("naive op polled outside NaiveEngine::block_on"))),
+                None => Poll::Ready(Err(io::Error::other(
+                    "naive op polled outside NaiveEngine::block_on",
+                ))),
                 Some(Err(e)) => Poll::Ready(Err(e)),
                 Some(Ok(id)) => {
                     self.id = Some(id);
@@ -163,7 +170,11 @@ impl Future for Op {
         match done {
             Some(res) => {
                 self.id = None;
-                Poll::Ready(if res < 0 { Err(io::Error::from_raw_os_error(-res)) } else { Ok(res) })
+                Poll::Ready(if res < 0 {
+                    Err(io::Error::from_raw_os_error(-res))
+                } else {
+                    Ok(res)
+                })
             }
             None => Poll::Pending,
         }
@@ -238,7 +249,9 @@ impl Engine for NaiveEngine {
                 return Err("io_uring disabled (kernel.io_uring_disabled = 2)".into());
             }
         }
-        IoUring::new(2).map(drop).map_err(|e| format!("io_uring_setup failed: {e}"))
+        IoUring::new(2)
+            .map(drop)
+            .map_err(|e| format!("io_uring_setup failed: {e}"))
     }
 
     fn build(cfg: &RuntimeConfig) -> io::Result<Self> {
@@ -275,10 +288,16 @@ impl Engine for NaiveEngine {
             let woken = unpark.woken.load(Ordering::Acquire);
             let waiting = with_driver(|d| {
                 let live = d.slots.values().any(|s| s.result.is_none());
-                let r = if live && !woken { d.ring.submit_and_wait(1) } else { d.ring.submit() };
+                let r = if live && !woken {
+                    d.ring.submit_and_wait(1)
+                } else {
+                    d.ring.submit()
+                };
                 match r {
                     Ok(_) => {}
-                    Err(e) if e.raw_os_error() == Some(libc::EINTR) || e.raw_os_error() == Some(libc::EBUSY) => {}
+                    Err(e)
+                        if e.raw_os_error() == Some(libc::EINTR)
+                            || e.raw_os_error() == Some(libc::EBUSY) => {}
                     Err(e) => panic!("io_uring_enter failed: {e}"),
                 }
                 d.reap();
@@ -293,7 +312,8 @@ impl Engine for NaiveEngine {
     }
 
     async fn open(path: &Path, how: OpenHow) -> io::Result<NaiveFile> {
-        let c = CString::new(path.as_os_str().as_bytes()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let c = CString::new(path.as_os_str().as_bytes())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let sqe = opcode::OpenAt::new(types::Fd(libc::AT_FDCWD), c.as_ptr())
             .flags(how.flags() | libc::O_CLOEXEC)
             .mode(how.perm)
@@ -306,9 +326,13 @@ impl Engine for NaiveEngine {
     }
 
     async fn read_at(file: &NaiveFile, mut buf: AlignedBuf, pos: u64) -> BufResult<usize> {
-        let sqe = opcode::Read::new(types::Fd(file.as_raw_fd()), buf.as_mut_ptr(), len32(buf.capacity()))
-            .offset(pos)
-            .build();
+        let sqe = opcode::Read::new(
+            types::Fd(file.as_raw_fd()),
+            buf.as_mut_ptr(),
+            len32(buf.capacity()),
+        )
+        .offset(pos)
+        .build();
         let r = Op::new(sqe).await.map(|n| n as usize);
         if let Ok(n) = r {
             buf.set_len(n);
@@ -333,12 +357,16 @@ impl Engine for NaiveEngine {
     }
 
     async fn sync(file: &NaiveFile) -> io::Result<()> {
-        Op::new(opcode::Fsync::new(types::Fd(file.as_raw_fd())).build()).await.map(drop)
+        Op::new(opcode::Fsync::new(types::Fd(file.as_raw_fd())).build())
+            .await
+            .map(drop)
     }
 
     async fn close(file: NaiveFile) -> io::Result<()> {
         let fd = file.fd.into_raw_fd();
-        Op::new(opcode::Close::new(types::Fd(fd)).build()).await.map(drop)
+        Op::new(opcode::Close::new(types::Fd(fd)).build())
+            .await
+            .map(drop)
     }
 }
 

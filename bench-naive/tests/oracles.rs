@@ -22,8 +22,14 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn run<E: Engine>(id: &str) -> Observation {
     let _one_at_a_time = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let o = safety::run::<E>(id).unwrap_or_else(|e| panic!("{} {id}: setup failed: {e}", E::INFO.name));
-    eprintln!("{} {id}: {}\n  {}", E::INFO.name, o.verdict, o.evidence.join("\n  "));
+    let o =
+        safety::run::<E>(id).unwrap_or_else(|e| panic!("{} {id}: setup failed: {e}", E::INFO.name));
+    eprintln!(
+        "{} {id}: {}\n  {}",
+        E::INFO.name,
+        o.verdict,
+        o.evidence.join("\n  ")
+    );
     o
 }
 
@@ -52,7 +58,11 @@ fn naive_read_drop_is_caught_writing_freed_memory() {
         return;
     }
     let o = run::<NaiveEngine>("read-drop");
-    assert!(o.in_flight, "the read must have been in flight: {:?}", o.evidence);
+    assert!(
+        o.in_flight,
+        "the read must have been in flight: {:?}",
+        o.evidence
+    );
     assert!(o.counts.freed_bytes_written > 0, "{:?}", o.counts);
     assert!(
         matches!(&o.verdict, Verdict::UseAfterFree { direction, .. } if direction == "kernel-wrote"),
@@ -60,7 +70,13 @@ fn naive_read_drop_is_caught_writing_freed_memory() {
         o.verdict
     );
     // What the kernel wrote into freed memory was consumed from the pipe: lost to the reader.
-    assert!(o.findings.iter().any(|v| matches!(v, Verdict::DataLoss { .. })), "{:?}", o.findings);
+    assert!(
+        o.findings
+            .iter()
+            .any(|v| matches!(v, Verdict::DataLoss { .. })),
+        "{:?}",
+        o.findings
+    );
 }
 
 #[test]
@@ -69,7 +85,11 @@ fn naive_write_drop_is_caught_reading_freed_memory() {
         return;
     }
     let o = run::<NaiveEngine>("write-drop");
-    assert!(o.in_flight, "the write must have been in flight: {:?}", o.evidence);
+    assert!(
+        o.in_flight,
+        "the write must have been in flight: {:?}",
+        o.evidence
+    );
     assert!(o.counts.freed_bytes_read > 0, "{:?}", o.counts);
     assert!(
         matches!(&o.verdict, Verdict::UseAfterFree { direction, .. } if direction == "kernel-read"),
@@ -108,15 +128,30 @@ fn naive_open_drop_leaks_descriptors() {
 fn std_is_never_flagged() {
     for id in safety::SCENARIOS {
         let o = run::<StdEngine>(id);
-        assert!(!o.verdict.flagged(), "std {id}: {:?}\n{:?}", o.verdict, o.evidence);
+        assert!(
+            !o.verdict.flagged(),
+            "std {id}: {:?}\n{:?}",
+            o.verdict,
+            o.evidence
+        );
         // Its ops complete inside their first poll: observed, not assumed.
         assert!(!o.in_flight, "std {id}: {:?}", o.counts);
-        assert!(o.counts.completed_first_poll > 0, "std {id}: {:?}", o.counts);
+        assert!(
+            o.counts.completed_first_poll > 0,
+            "std {id}: {:?}",
+            o.counts
+        );
     }
 }
 
 #[test]
 fn the_fd_oracle_sees_a_deliberate_leak() {
     let o = run::<StdEngine>(safety::SELFTEST_LEAK_FD);
-    assert_eq!(o.verdict, Verdict::Leak { what: "fd".into(), count: 1 });
+    assert_eq!(
+        o.verdict,
+        Verdict::Leak {
+            what: "fd".into(),
+            count: 1
+        }
+    );
 }

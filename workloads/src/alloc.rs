@@ -271,7 +271,9 @@ pub fn poison_bytes_in(data: &[u8]) -> usize {
 /// Open file descriptors of this process (entries of `/proc/self/fd`, minus the one used to
 /// list it).
 pub fn fd_count() -> std::io::Result<usize> {
-    Ok(std::fs::read_dir("/proc/self/fd")?.count().saturating_sub(1))
+    Ok(std::fs::read_dir("/proc/self/fd")?
+        .count()
+        .saturating_sub(1))
 }
 
 #[cfg(test)]
@@ -301,7 +303,9 @@ mod tests {
         const LEAKED: usize = 40;
         let before = fd_count().unwrap();
         let raws: Vec<_> = (0..LEAKED)
-            .map(|_| std::os::fd::IntoRawFd::into_raw_fd(std::fs::File::open("/proc/self/stat").unwrap()))
+            .map(|_| {
+                std::os::fd::IntoRawFd::into_raw_fd(std::fs::File::open("/proc/self/stat").unwrap())
+            })
             .collect(); // deliberately leaked
         let after = fd_count().unwrap();
         for raw in raws {
@@ -309,6 +313,9 @@ mod tests {
             unsafe { libc::close(raw) };
         }
         // Other tests of this binary open and close a few files meanwhile: allow for them.
-        assert!(after >= before + LEAKED - 8, "leaked fds not seen: {before} -> {after}");
+        assert!(
+            after >= before + LEAKED - 8,
+            "leaked fds not seen: {before} -> {after}"
+        );
     }
 }

@@ -326,6 +326,25 @@ pub trait Engine: Sized + 'static {
         Self::write_at(file, buf, 0)
     }
 
+    /// Let the runtime run for about `d` (a timer): the safety scenarios wait between polls
+    /// with it, so the runtime gets turns to submit and reap.
+    ///
+    /// The default re-wakes itself every millisecond, which works for runtimes that turn
+    /// their driver between polls of a woken task. A runtime whose `block_on` re-polls a
+    /// self-woken future without ever submitting (monoio without its `sync` feature does)
+    /// overrides this with its own timer.
+    fn sleep(d: std::time::Duration) -> impl Future<Output = ()> {
+        let until = std::time::Instant::now() + d;
+        std::future::poll_fn(move |cx| {
+            if std::time::Instant::now() >= until {
+                return std::task::Poll::Ready(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1).min(d));
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        })
+    }
+
     /// Create a directory with `mode` (subject to the umask, as `mkdir(2)`).
     fn mkdir(path: &Path, mode: u32) -> impl Future<Output = io::Result<()>> {
         std::future::ready(blocking::mkdir(path, mode))

@@ -36,49 +36,53 @@ pub enum Polled<T> {
     Pending,
 }
 
-/// Poll every future in `futs` inside the runtime, handing the runtime a turn between polls,
-/// until all completed or `window` passed. Completed futures are not polled again.
-pub async fn poll_all_for<F: Future>(futs: &mut [Pin<Box<F>>], window: Duration) -> Vec<Polled<F::Output>> {
+/// Poll every future in `futs` inside the runtime, letting the runtime run ([`Engine::sleep`]
+/// for a [`TURN`]) between rounds, until all completed or `window` passed. Completed futures
+/// are not polled again.
+pub async fn poll_all_for<E: Engine, F: Future>(
+    futs: &mut [Pin<Box<F>>],
+    window: Duration,
+) -> Vec<Polled<F::Output>> {
     let mut out: Vec<Polled<F::Output>> = futs.iter().map(|_| Polled::Pending).collect();
     let until = Instant::now() + window;
-    let mut turn = 0u32;
-    poll_fn(|cx| {
-        for (f, o) in futs.iter_mut().zip(out.iter_mut()) {
-            if matches!(o, Polled::Pending) {
-                if let Poll::Ready(v) = f.as_mut().poll(cx) {
-                    *o = if turn == 0 { Polled::FirstPoll(v) } else { Polled::InWindow(v) };
+    let mut round = 0u32;
+    loop {
+        poll_fn(|cx| {
+            for (f, o) in futs.iter_mut().zip(out.iter_mut()) {
+                if matches!(o, Polled::Pending) {
+                    if let Poll::Ready(v) = f.as_mut().poll(cx) {
+                        *o = if round == 0 {
+                            Polled::FirstPoll(v)
+                        } else {
+                            Polled::InWindow(v)
+                        };
+                    }
                 }
             }
-        }
-        turn += 1;
+            Poll::Ready(())
+        })
+        .await;
+        round += 1;
         if out.iter().all(|o| !matches!(o, Polled::Pending)) || Instant::now() >= until {
-            return Poll::Ready(());
+            return out;
         }
-        std::thread::sleep(TURN);
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    })
-    .await;
-    out
+        E::sleep(TURN).await;
+    }
 }
 
-/// Let the runtime run (yielding every [`TURN`]) for `d`.
-pub async fn settle(d: Duration) {
-    let until = Instant::now() + d;
-    poll_fn(|cx| {
-        if Instant::now() >= until {
-            return Poll::Ready(());
-        }
-        std::thread::sleep(TURN);
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    })
-    .await
+/// Let the runtime run for `d`.
+pub async fn settle<E: Engine>(d: Duration) {
+    E::sleep(d).await
 }
 
 /// Read from `file` through the engine until end of stream, an error, or `deadline`; append
 /// what arrives to `sink`. Returns how it ended, in words.
-pub async fn read_remaining<E: Engine>(file: &E::File, block: usize, deadline: Duration, sink: &mut Vec<u8>) -> String {
+pub async fn read_remaining<E: Engine>(
+    file: &E::File,
+    block: usize,
+    deadline: Duration,
+    sink: &mut Vec<u8>,
+) -> String {
     let until = Instant::now() + deadline;
     loop {
         let left = until.saturating_duration_since(Instant::now());
@@ -86,7 +90,10 @@ pub async fn read_remaining<E: Engine>(file: &E::File, block: usize, deadline: D
             return "deadline".into();
         }
         let mut futs = vec![Box::pin(E::read_stream(file, AlignedBuf::new(block)))];
-        let r = poll_all_for(&mut futs, left).await.pop().expect("one future");
+        let r = poll_all_for::<E, _>(&mut futs, left)
+            .await
+            .pop()
+            .expect("one future");
         match r {
             Polled::FirstPoll((r, buf)) | Polled::InWindow((r, buf)) => match r {
                 Ok(0) => return "end of stream".into(),
@@ -139,7 +146,11 @@ impl<T: Send + 'static> Helper<T> {
 }
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r) }
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
 }
 
 /// A pipe `(read end, write end)`, close-on-exec, blocking.
@@ -154,7 +165,8 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 /// Set a pipe's capacity; returns what the kernel granted.
 pub fn set_pipe_size(fd: &OwnedFd, size: usize) -> io::Result<usize> {
     // SAFETY: fcntl on a descriptor we own.
-    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, size as libc::c_int) }).map(|n| n as usize)
+    cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, size as libc::c_int) })
+        .map(|n| n as usize)
 }
 
 /// Make a descriptor non-blocking (this open file description only).
@@ -174,7 +186,11 @@ pub fn proc_path(fd: &OwnedFd) -> std::path::PathBuf {
 pub fn write_raw(fd: &OwnedFd, data: &[u8]) -> io::Result<usize> {
     // SAFETY: `data` is valid for `data.len()` bytes.
     let n = unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) };
-    if n < 0 { Err(io::Error::last_os_error()) } else { Ok(n as usize) }
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
 }
 
 /// Write all of `data` (blocking descriptor).
@@ -234,7 +250,10 @@ pub fn drain(fd: &OwnedFd, idle: Duration, deadline: Duration) -> (Vec<u8>, Stri
             n if n > 0 => out.extend_from_slice(&buf[..n as usize]),
             _ => {
                 let e = io::Error::last_os_error();
-                if !matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) {
+                if !matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                ) {
                     return (out, format!("error: {e}"));
                 }
             }

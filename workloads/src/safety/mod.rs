@@ -34,16 +34,28 @@ use serde::{Deserialize, Serialize};
 use crate::Engine;
 
 /// The scenario ids, stable across versions, in display order.
-pub const SCENARIOS: &[&str] = &["read-drop", "write-drop", "open-drop", "runtime-drop", "cancel-storm"];
+pub const SCENARIOS: &[&str] = &[
+    "read-drop",
+    "write-drop",
+    "open-drop",
+    "runtime-drop",
+    "cancel-storm",
+];
 
 /// One line per scenario for `ringbench list` and the report.
 pub fn describe(id: &str) -> Option<&'static str> {
     Some(match id {
         "read-drop" => "a read of an empty pipe, dropped while waiting; then data arrives",
         "write-drop" => "a write to a full pipe, dropped while blocked; then the pipe drains",
-        "open-drop" => "8 opens of a FIFO with no reader, dropped while waiting; then a reader appears",
-        "runtime-drop" => "a read of an empty pipe dropped, then the runtime dropped with it in flight; then data arrives",
-        "cancel-storm" => "32 reads of one empty pipe, all dropped at once; then data for all of them arrives",
+        "open-drop" => {
+            "8 opens of a FIFO with no reader, dropped while waiting; then a reader appears"
+        }
+        "runtime-drop" => {
+            "a read of an empty pipe dropped, then the runtime dropped with it in flight; then data arrives"
+        }
+        "cancel-storm" => {
+            "32 reads of one empty pipe, all dropped at once; then data for all of them arrives"
+        }
         SELFTEST_HANG => "test support: never returns (the driver's deadline must catch it)",
         SELFTEST_CRASH => "test support: dies by SIGSEGV (the driver must report the signal)",
         SELFTEST_LEAK_FD => "test support: opens a file through the engine and never closes it",
@@ -121,7 +133,9 @@ impl Verdict {
             Verdict::DataLoss { bytes } => format!("data-loss {bytes}B"),
             Verdict::GhostWrite { bytes } => format!("ghost-write {bytes}B"),
             Verdict::UseAfterFree { direction, bytes } => format!("UAF {direction} {bytes}B"),
-            Verdict::Crash { signal, .. } => format!("crash {}", signal.as_deref().unwrap_or("panic")),
+            Verdict::Crash { signal, .. } => {
+                format!("crash {}", signal.as_deref().unwrap_or("panic"))
+            }
             Verdict::Hang { .. } => "hang".into(),
             Verdict::Skipped { .. } => "skipped".into(),
         }
@@ -209,6 +223,10 @@ pub struct Observation {
     pub counts: Counts,
     /// What was seen, in order, in words.
     pub evidence: Vec<String>,
+    /// Why an oracle could not conclude (e.g. the engine cannot read the rest of a pipe), if
+    /// so. With no finding, the verdict is then `skipped` with this reason, never `safe`.
+    #[serde(default)]
+    pub inconclusive: Option<String>,
 }
 
 impl Observation {
@@ -222,6 +240,7 @@ impl Observation {
             memory_oracle: crate::alloc::installed(),
             counts: Counts::default(),
             evidence: Vec::new(),
+            inconclusive: None,
         }
     }
 
@@ -252,10 +271,14 @@ impl Observation {
             });
         }
         if c.ghost_bytes > 0 {
-            f.push(Verdict::GhostWrite { bytes: c.ghost_bytes });
+            f.push(Verdict::GhostWrite {
+                bytes: c.ghost_bytes,
+            });
         }
         if c.bytes_lost > 0 {
-            f.push(Verdict::DataLoss { bytes: c.bytes_lost });
+            f.push(Verdict::DataLoss {
+                bytes: c.bytes_lost,
+            });
         }
         if c.fds_after > c.fds_before {
             f.push(Verdict::Leak {
@@ -270,10 +293,18 @@ impl Observation {
             });
         }
         f.sort_by_key(|v| std::cmp::Reverse(v.severity()));
-        self.verdict = f.first().cloned().unwrap_or(Verdict::Safe);
+        self.verdict = match (f.first(), &self.inconclusive) {
+            (Some(v), _) => v.clone(),
+            (None, Some(why)) => Verdict::Skipped {
+                reason: format!("inconclusive: {why}"),
+            },
+            (None, None) => Verdict::Safe,
+        };
         if self.verdict == Verdict::Safe {
             if self.in_flight {
-                self.note("verdict safe: ops were in flight when dropped and no oracle saw anything");
+                self.note(
+                    "verdict safe: ops were in flight when dropped and no oracle saw anything",
+                );
             } else {
                 self.note("verdict safe: not in flight — every op completed before it could be dropped, so there was nothing to cancel, and no oracle saw anything");
             }
@@ -303,12 +334,22 @@ pub fn run<E: Engine>(id: &str) -> Result<Observation, String> {
             std::thread::sleep(std::time::Duration::from_secs(3600));
         },
         SELFTEST_CRASH => {
-            // SAFETY: raising a signal at ourselves; the default action ends the process.
-            unsafe { libc::raise(libc::SIGSEGV) };
+            // std's SIGSEGV handler (stack-overflow detection) would return from a raised
+            // signal; restore the default action first, which ends the process.
+            // SAFETY: resetting a handler and raising a signal at ourselves.
+            unsafe {
+                libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+                libc::raise(libc::SIGSEGV);
+            }
             unreachable!("SIGSEGV returned")
         }
         SELFTEST_LEAK_FD => scenarios::leak_fd::<E>(&mut obs)?,
-        other => return Err(format!("unknown scenario `{other}` (known: {})", SCENARIOS.join(", "))),
+        other => {
+            return Err(format!(
+                "unknown scenario `{other}` (known: {})",
+                SCENARIOS.join(", ")
+            ));
+        }
     };
     obs.judge(&panics);
     Ok(obs)
@@ -338,7 +379,10 @@ mod tests {
             }
         );
         assert_eq!(o.findings.len(), 3);
-        assert!(o.findings.contains(&Verdict::Leak { what: "fd".into(), count: 2 }));
+        assert!(o.findings.contains(&Verdict::Leak {
+            what: "fd".into(),
+            count: 2
+        }));
     }
 
     #[test]
@@ -353,9 +397,24 @@ mod tests {
 
     #[test]
     fn verdict_json_shape() {
-        let v = Verdict::Leak { what: "fd".into(), count: 3 };
-        assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"kind":"leak","what":"fd","count":3}"#);
-        let back: Verdict = serde_json::from_str(r#"{"kind":"use-after-free","direction":"kernel-read","bytes":8}"#).unwrap();
-        assert_eq!(back, Verdict::UseAfterFree { direction: "kernel-read".into(), bytes: 8 });
+        let v = Verdict::Leak {
+            what: "fd".into(),
+            count: 3,
+        };
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"{"kind":"leak","what":"fd","count":3}"#
+        );
+        let back: Verdict = serde_json::from_str(
+            r#"{"kind":"use-after-free","direction":"kernel-read","bytes":8}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            back,
+            Verdict::UseAfterFree {
+                direction: "kernel-read".into(),
+                bytes: 8
+            }
+        );
     }
 }
