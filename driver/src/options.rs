@@ -59,7 +59,9 @@ pub enum CacheMode {
 }
 
 /// One point of a parameter sweep.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Config {
     /// Block size, bytes.
     pub block_size: usize,
@@ -79,7 +81,9 @@ impl Config {
     pub fn id(&self) -> String {
         let mut s = format!(
             "bs{}-qd{}-f{}-t{}",
-            human_size(self.block_size as u64).to_lowercase().replace(' ', ""),
+            human_size(self.block_size as u64)
+                .to_lowercase()
+                .replace(' ', ""),
             self.queue_depth,
             self.files_in_flight,
             self.threads
@@ -166,7 +170,9 @@ fn profile(name: &str) -> Result<Profile, OptionError> {
                 fanout: 3,
                 files_per_dir: 4,
             },
-            repeat: 3,
+            // 4 paired rounds are the fewest whose ratio interval reaches the confidence a
+            // verdict needs (stats::MIN_VERDICT_LEVEL); fewer would make every cell "within noise".
+            repeat: 4,
             warmup: 1,
             timeout: 60,
         }),
@@ -201,7 +207,11 @@ pub fn parse_size(flag: &'static str, s: &str) -> Result<u64, OptionError> {
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     if num.is_empty() {
-        return Err(invalid(flag, s, "expected a number with an optional unit, e.g. 64M"));
+        return Err(invalid(
+            flag,
+            s,
+            "expected a number with an optional unit, e.g. 64M",
+        ));
     }
     let n: u64 = num
         .parse()
@@ -264,7 +274,11 @@ pub fn human_size(n: u64) -> String {
 /// Resolve an engine list (`all` = every listed engine). Unknown names are an error.
 pub fn parse_engines(s: &str) -> Result<Vec<String>, OptionError> {
     if s.trim() == "all" {
-        return Ok(engines::ALL.iter().filter(|n| engines::visible(n)).map(|n| n.to_string()).collect());
+        return Ok(engines::ALL
+            .iter()
+            .filter(|n| engines::visible(n))
+            .map(|n| n.to_string())
+            .collect());
     }
     let mut out: Vec<String> = Vec::new();
     for name in parse_list("--engines", s, |p| Ok(p.trim().to_string()))? {
@@ -273,7 +287,12 @@ pub fn parse_engines(s: &str) -> Result<Vec<String>, OptionError> {
                 flag: "--engines",
                 what: "engine",
                 name,
-                valid: engines::ALL.iter().filter(|n| engines::visible(n)).copied().collect::<Vec<_>>().join(", "),
+                valid: engines::ALL
+                    .iter()
+                    .filter(|n| engines::visible(n))
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
         }
         if !out.contains(&name) {
@@ -309,7 +328,11 @@ pub fn default_dir() -> (PathBuf, Option<String>) {
     let tmp = std::env::temp_dir();
     if crate::sysinfo::is_tmpfs(&tmp) {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        let note = format!("{} is a tmpfs (memory, not disk); using {} instead", tmp.display(), cwd.display());
+        let note = format!(
+            "{} is a tmpfs (memory, not disk); using {} instead",
+            tmp.display(),
+            cwd.display()
+        );
         (cwd, Some(note))
     } else {
         (tmp, None)
@@ -318,7 +341,11 @@ pub fn default_dir() -> (PathBuf, Option<String>) {
 
 /// Default results folder: `results/<utc-time>-<host>[suffix]`.
 pub fn default_out(suffix: &str) -> PathBuf {
-    Path::new("results").join(format!("{}-{}{suffix}", crate::sysinfo::utc_stamp(), crate::sysinfo::hostname()))
+    Path::new("results").join(format!(
+        "{}-{}{suffix}",
+        crate::sysinfo::utc_stamp(),
+        crate::sysinfo::hostname()
+    ))
 }
 
 impl RunOptions {
@@ -332,36 +359,56 @@ impl RunOptions {
             None => p.size,
         };
         if size == 0 {
-            return Err(invalid("--size", a.size.as_deref().unwrap_or("0"), "must be positive"));
+            return Err(invalid(
+                "--size",
+                a.size.as_deref().unwrap_or("0"),
+                "must be positive",
+            ));
         }
         if size > 1 << 50 {
-            return Err(invalid("--size", a.size.as_deref().unwrap_or(""), "absurdly large (over 1 PiB)"));
+            return Err(invalid(
+                "--size",
+                a.size.as_deref().unwrap_or(""),
+                "absurdly large (over 1 PiB)",
+            ));
         }
         let block_sizes = match &a.block_size {
             Some(s) => parse_list("--block-size", s, |v| {
                 let b = parse_size("--block-size", v)?;
                 if b == 0 || b % 512 != 0 || b > 64 << 20 {
-                    return Err(invalid("--block-size", v, "must be a multiple of 512 between 512 and 64M"));
+                    return Err(invalid(
+                        "--block-size",
+                        v,
+                        "must be a multiple of 512 between 512 and 64M",
+                    ));
                 }
                 Ok(b as usize)
             })?,
             None => vec![p.block],
         };
         let qds = match &a.queue_depth {
-            Some(s) => parse_list("--queue-depth", s, |v| Ok(parse_num("--queue-depth", v, 1, 4096)? as usize))?,
+            Some(s) => parse_list("--queue-depth", s, |v| {
+                Ok(parse_num("--queue-depth", v, 1, 4096)? as usize)
+            })?,
             None => vec![p.qd],
         };
         let fifs = match &a.files_in_flight {
-            Some(s) => parse_list("--files-in-flight", s, |v| Ok(parse_num("--files-in-flight", v, 1, 4096)? as usize))?,
+            Some(s) => parse_list("--files-in-flight", s, |v| {
+                Ok(parse_num("--files-in-flight", v, 1, 4096)? as usize)
+            })?,
             None => vec![p.fif],
         };
         let threads = match &a.threads {
-            Some(s) => parse_list("--threads", s, |v| Ok(parse_num("--threads", v, 1, 1024)? as usize))?,
+            Some(s) => parse_list("--threads", s, |v| {
+                Ok(parse_num("--threads", v, 1, 1024)? as usize)
+            })?,
             None => vec![1],
         };
         let cancels = match &a.cancel_rate {
             Some(s) => parse_list("--cancel-rate", s, |v| {
-                let p: f64 = v.trim().parse().map_err(|_| invalid("--cancel-rate", v, "expected a number between 0 and 1"))?;
+                let p: f64 = v.trim().parse().map_err(|_| {
+                    invalid("--cancel-rate", v, "expected a number between 0 and 1")
+                })?;
                 if !(0.0..=1.0).contains(&p) {
                     return Err(invalid("--cancel-rate", v, "must be between 0 and 1"));
                 }
@@ -376,21 +423,39 @@ impl RunOptions {
         let tree = TreeShape {
             depth: opt_num("--tree-depth", &a.tree_depth, 0, 8, p.tree.depth as u64)? as u32,
             fanout: opt_num("--tree-fanout", &a.tree_fanout, 1, 64, p.tree.fanout as u64)? as u32,
-            files_per_dir: opt_num("--tree-files", &a.tree_files, 0, 10_000, p.tree.files_per_dir as u64)? as u32,
+            files_per_dir: opt_num(
+                "--tree-files",
+                &a.tree_files,
+                0,
+                10_000,
+                p.tree.files_per_dir as u64,
+            )? as u32,
         };
         let dirs: u64 = (0..=tree.depth).map(|d| (tree.fanout as u64).pow(d)).sum();
         if dirs * tree.files_per_dir as u64 > 10_000_000 {
-            return Err(invalid("--tree-depth", &tree.depth.to_string(), "tree would hold over 10 million files"));
+            return Err(invalid(
+                "--tree-depth",
+                &tree.depth.to_string(),
+                "tree would hold over 10 million files",
+            ));
         }
         let ring_entries = opt_num("--ring-entries", &a.ring_entries, 1, 32768, 256)? as u32;
         let seed = parse_num("--seed", &a.seed, 0, u64::MAX)?;
         let repeat = a.repeat.unwrap_or(p.repeat);
         if repeat == 0 || repeat > 10_000 {
-            return Err(invalid("--repeat", &repeat.to_string(), "must be between 1 and 10000"));
+            return Err(invalid(
+                "--repeat",
+                &repeat.to_string(),
+                "must be between 1 and 10000",
+            ));
         }
         let warmup = a.warmup.unwrap_or(p.warmup);
         if warmup > 100 {
-            return Err(invalid("--warmup", &warmup.to_string(), "must be at most 100"));
+            return Err(invalid(
+                "--warmup",
+                &warmup.to_string(),
+                "must be at most 100",
+            ));
         }
         let cache = match a.cache.as_str() {
             "drop" => CacheMode::Drop,
@@ -405,15 +470,29 @@ impl RunOptions {
                 });
             }
         };
-        let trial_timeout = Duration::from_secs(opt_num("--trial-timeout", &a.trial_timeout, 1, 86_400, p.timeout)?);
+        let trial_timeout = Duration::from_secs(opt_num(
+            "--trial-timeout",
+            &a.trial_timeout,
+            1,
+            86_400,
+            p.timeout,
+        )?);
         if a.direct {
             for &b in &block_sizes {
                 if b % workloads::ALIGN != 0 {
-                    return Err(invalid("--block-size", &b.to_string(), "--direct needs multiples of 4k"));
+                    return Err(invalid(
+                        "--block-size",
+                        &b.to_string(),
+                        "--direct needs multiples of 4k",
+                    ));
                 }
             }
             if size % workloads::ALIGN as u64 != 0 {
-                return Err(invalid("--size", &size.to_string(), "--direct needs a multiple of 4k"));
+                return Err(invalid(
+                    "--size",
+                    &size.to_string(),
+                    "--direct needs a multiple of 4k",
+                ));
             }
         }
         let mut configs = Vec::new();

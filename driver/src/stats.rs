@@ -17,6 +17,11 @@ use serde::{Deserialize, Serialize};
 /// Target confidence of the intervals.
 pub const CONFIDENCE: f64 = 0.95;
 
+/// The least achieved confidence at which a ratio may be called faster or slower. Below it
+/// (fewer than 4 paired rounds: 3 give [min, max] at 75%) every difference is "within noise":
+/// three rounds that happen to agree are too weak a reason to rank runtimes.
+pub const MIN_VERDICT_LEVEL: f64 = 0.85;
+
 /// A confidence interval and the confidence level it actually achieves.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
@@ -61,7 +66,11 @@ pub fn median_ci(xs: &[f64], target: f64) -> Interval {
     v.sort_by(f64::total_cmp);
     let n = v.len();
     if n == 0 {
-        return Interval { lo: f64::NAN, hi: f64::NAN, level: 0.0 };
+        return Interval {
+            lo: f64::NAN,
+            hi: f64::NAN,
+            level: 0.0,
+        };
     }
     let coverage = |k: usize| 1.0 - 2.0 * binom_half_cdf(n, k - 1);
     let mut k = 1;
@@ -71,7 +80,11 @@ pub fn median_ci(xs: &[f64], target: f64) -> Interval {
             break;
         }
     }
-    Interval { lo: v[k - 1], hi: v[n - k], level: coverage(k).max(0.0) }
+    Interval {
+        lo: v[k - 1],
+        hi: v[n - k],
+        level: coverage(k).max(0.0),
+    }
 }
 
 /// How one engine compares with another.
@@ -112,19 +125,28 @@ pub struct Ratio {
 
 /// Summarise paired per-round ratios `a_i / b_i` (throughputs).
 pub fn paired_ratio(pairs: &[(f64, f64)]) -> Option<Ratio> {
-    let rs: Vec<f64> = pairs.iter().filter(|(_, b)| *b > 0.0).map(|(a, b)| a / b).collect();
+    let rs: Vec<f64> = pairs
+        .iter()
+        .filter(|(_, b)| *b > 0.0)
+        .map(|(a, b)| a / b)
+        .collect();
     if rs.is_empty() {
         return None;
     }
     let ci = median_ci(&rs, CONFIDENCE);
-    let verdict = if rs.len() < 2 || (ci.lo <= 1.0 && ci.hi >= 1.0) {
+    let verdict = if ci.level < MIN_VERDICT_LEVEL || (ci.lo <= 1.0 && ci.hi >= 1.0) {
         Verdict::WithinNoise
     } else if ci.lo > 1.0 {
         Verdict::Faster
     } else {
         Verdict::Slower
     };
-    Some(Ratio { median: median(&rs), ci, rounds: rs.len(), verdict })
+    Some(Ratio {
+        median: median(&rs),
+        ci,
+        rounds: rs.len(),
+        verdict,
+    })
 }
 
 #[cfg(test)]
@@ -184,7 +206,10 @@ mod tests {
                 }
             }
             let cover = hit as f64 / draws as f64;
-            assert!(cover > claimed - 0.015, "n={n}: coverage {cover} below claimed {claimed}");
+            assert!(
+                cover > claimed - 0.015,
+                "n={n}: coverage {cover} below claimed {claimed}"
+            );
             assert!(cover < 0.999, "n={n}: coverage {cover} suspiciously total");
         }
     }
@@ -212,9 +237,28 @@ mod tests {
                 slow_found += 1;
             }
         }
-        assert!(aa_noise >= 190, "A/A judged different {} of 200 times", 200 - aa_noise);
-        assert_eq!(slow_found, 200, "a consistent 20% slowdown must always be seen");
-        // One paired round is never enough to call a difference.
-        assert_eq!(paired_ratio(&[(2.0, 1.0)]).unwrap().verdict, Verdict::WithinNoise);
+        assert!(
+            aa_noise >= 190,
+            "A/A judged different {} of 200 times",
+            200 - aa_noise
+        );
+        assert_eq!(
+            slow_found, 200,
+            "a consistent 20% slowdown must always be seen"
+        );
+        // One paired round is never enough to call a difference, nor are three (75%)...
+        assert_eq!(
+            paired_ratio(&[(2.0, 1.0)]).unwrap().verdict,
+            Verdict::WithinNoise
+        );
+        assert_eq!(
+            paired_ratio(&[(2.0, 1.0), (2.1, 1.0), (2.2, 1.0)])
+                .unwrap()
+                .verdict,
+            Verdict::WithinNoise
+        );
+        // ... but four consistent rounds (87.5%) are.
+        let four = [(2.0, 1.0), (2.1, 1.0), (2.2, 1.0), (1.9, 1.0)];
+        assert_eq!(paired_ratio(&four).unwrap().verdict, Verdict::Faster);
     }
 }

@@ -78,7 +78,8 @@ pub fn direct_supported(dir: &Path) -> bool {
 /// harness cases (its reason printed, like any skip).
 fn does_io<E: Engine>() -> bool {
     if !E::INFO.caps.does_io {
-        let _ = io::stderr().write_all(format!("n/a for {}: it performs no I/O\n", E::INFO.name).as_bytes());
+        let _ = io::stderr()
+            .write_all(format!("n/a for {}: it performs no I/O\n", E::INFO.name).as_bytes());
     }
     E::INFO.caps.does_io
 }
@@ -146,21 +147,32 @@ pub fn offsets<E: Engine>() {
         let buf = data::dataset_buf(3, 8192, 4096);
         let (r, buf) = ctx.write_all::<E>(&f, buf, 8192).await;
         r.unwrap();
-        assert_eq!(buf.as_slice(), data::dataset_buf(3, 8192, 4096).as_slice(), "write must not alter its buffer");
-        let (r, _) = ctx.write_all::<E>(&f, AlignedBuf::from_slice(b"tail"), 8192 + 4096).await;
+        assert_eq!(
+            buf.as_slice(),
+            data::dataset_buf(3, 8192, 4096).as_slice(),
+            "write must not alter its buffer"
+        );
+        let (r, _) = ctx
+            .write_all::<E>(&f, AlignedBuf::from_slice(b"tail"), 8192 + 4096)
+            .await;
         r.unwrap();
         E::sync(&f).await.unwrap();
         E::close(f).await.unwrap();
     });
     let got = std::fs::read(&path).unwrap();
     assert_eq!(got.len(), 8192 + 4096 + 4);
-    assert!(got[..8192].iter().all(|&b| b == 0), "hole must read as zeros");
+    assert!(
+        got[..8192].iter().all(|&b| b == 0),
+        "hole must read as zeros"
+    );
     assert_eq!(data::check_headers(3, 8192, &got[8192..8192 + 4096]), 0);
     assert_eq!(&got[8192 + 4096..], b"tail");
     rt.block_on(async {
         let ctx = Ctx::new();
         let f = E::open(&path, OpenHow::READ).await.unwrap();
-        let (r, buf) = ctx.read_full::<E>(&f, AlignedBuf::new(4096), 8192 + 100, 4096).await;
+        let (r, buf) = ctx
+            .read_full::<E>(&f, AlignedBuf::new(4096), 8192 + 100, 4096)
+            .await;
         assert_eq!(r.unwrap(), 4000);
         assert_eq!(buf.as_slice(), &got[8192 + 100..]);
         E::close(f).await.unwrap();
@@ -175,9 +187,15 @@ pub fn missing_file<E: Engine>() {
     let dir = Scratch::new("missing");
     let mut rt = rt::<E>();
     rt.block_on(async {
-        let e = E::open(&dir.path().join("nope"), OpenHow::READ).await.err().expect("open of a missing file must fail");
+        let e = E::open(&dir.path().join("nope"), OpenHow::READ)
+            .await
+            .err()
+            .expect("open of a missing file must fail");
         assert_eq!(e.kind(), io::ErrorKind::NotFound, "{e}");
-        let e = E::open(&dir.path().join("no/such/dir"), OpenHow::CREATE).await.err().expect("create in a missing dir must fail");
+        let e = E::open(&dir.path().join("no/such/dir"), OpenHow::CREATE)
+            .await
+            .err()
+            .expect("create in a missing dir must fail");
         assert_eq!(e.kind(), io::ErrorKind::NotFound, "{e}");
     });
 }
@@ -192,7 +210,9 @@ pub fn directory_ops<E: Engine>() {
     let mut rt = rt::<E>();
     rt.block_on(async {
         E::mkdir(&sub, 0o700).await.unwrap();
-        let e = E::mkdir(&sub, 0o700).await.err().expect("mkdir of an existing dir must fail");
+        let e = E::mkdir(&sub, 0o700)
+            .await
+            .expect_err("mkdir of an existing dir must fail");
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
         let f = E::open(&sub.join("b"), OpenHow::CREATE).await.unwrap();
         E::close(f).await.unwrap();
@@ -202,12 +222,23 @@ pub fn directory_ops<E: Engine>() {
         assert_eq!((m.kind, m.mode, m.len), (crate::FileKind::File, 0o640, 0));
         let m = E::metadata(&sub).await.unwrap();
         assert_eq!(m.kind, crate::FileKind::Dir);
-        let names: Vec<_> = E::read_dir(&sub).await.unwrap().into_iter().map(|e| (e.name, e.kind)).collect();
+        let names: Vec<_> = E::read_dir(&sub)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.name, e.kind))
+            .collect();
         assert_eq!(
             names,
-            vec![("a".into(), crate::FileKind::Dir), ("b".into(), crate::FileKind::File)]
+            vec![
+                ("a".into(), crate::FileKind::Dir),
+                ("b".into(), crate::FileKind::File)
+            ]
         );
-        assert_eq!(E::metadata(&sub.join("zz")).await.err().map(|e| e.kind()), Some(io::ErrorKind::NotFound));
+        assert_eq!(
+            E::metadata(&sub.join("zz")).await.err().map(|e| e.kind()),
+            Some(io::ErrorKind::NotFound)
+        );
     });
 }
 
@@ -220,7 +251,11 @@ pub fn small_plan(workload: Workload, dir: &Path, threads: usize, direct: bool) 
     plan.size = 3 * (1 << 20) + 8192; // not a multiple of the block size
     plan.files = 40;
     plan.files_in_flight = 4;
-    plan.tree = TreeShape { depth: 2, fanout: 2, files_per_dir: 3 };
+    plan.tree = TreeShape {
+        depth: 2,
+        fanout: 2,
+        files_per_dir: 3,
+    };
     plan.threads = threads;
     plan.direct = direct;
     plan.fsync = true;
@@ -253,13 +288,24 @@ pub fn verify(plan: &TrialPlan, header_errors: u64) -> Result<(), String> {
     let r = match plan.workload {
         Workload::Large => data::compare_files(&plan.src, &plan.dst),
         Workload::Small => (0..plan.files)
-            .map(|i| data::compare_files(&plan.src.join(data::small_name(i)), &plan.dst.join(data::small_name(i))))
+            .map(|i| {
+                data::compare_files(
+                    &plan.src.join(data::small_name(i)),
+                    &plan.dst.join(data::small_name(i)),
+                )
+            })
             .find(|r| !matches!(r, Ok(Ok(()))))
             .unwrap_or(Ok(Ok(()))),
         Workload::Tree => data::compare_trees(&plan.src, &plan.dst),
-        Workload::Write => data::verify_write_image(&plan.dst, plan.seed, plan.runtime.block_size, plan.size),
+        Workload::Write => {
+            data::verify_write_image(&plan.dst, plan.seed, plan.runtime.block_size, plan.size)
+        }
         Workload::Read => {
-            return if header_errors == 0 { Ok(()) } else { Err(format!("{header_errors} blocks with wrong headers")) };
+            return if header_errors == 0 {
+                Ok(())
+            } else {
+                Err(format!("{header_errors} blocks with wrong headers"))
+            };
         }
     };
     match r {
@@ -275,7 +321,11 @@ pub fn workload<E: Engine>(workload: Workload, threads: usize, direct: bool) {
     let dir = Scratch::new(workload.name());
     if direct && !(E::INFO.caps.o_direct && direct_supported(dir.path())) {
         let _ = io::stderr().write_all(
-            format!("SKIPPED {} {workload} --direct: O_DIRECT unsupported here\n", E::INFO.name).as_bytes(),
+            format!(
+                "SKIPPED {} {workload} --direct: O_DIRECT unsupported here\n",
+                E::INFO.name
+            )
+            .as_bytes(),
         );
         return;
     }
@@ -286,10 +336,16 @@ pub fn workload<E: Engine>(workload: Workload, threads: usize, direct: bool) {
         Workload::Tree => out.bytes, // checked by the tree comparison
         _ => plan.size,
     };
-    assert_eq!(out.bytes, expected, "{} {workload}: bytes moved", E::INFO.name);
+    assert_eq!(
+        out.bytes,
+        expected,
+        "{} {workload}: bytes moved",
+        E::INFO.name
+    );
     assert!(out.elapsed_ns > 0);
     if E::INFO.caps.does_io {
-        verify(&plan, out.stats.header_errors).unwrap_or_else(|e| panic!("{} {workload}: {e}", E::INFO.name));
+        verify(&plan, out.stats.header_errors)
+            .unwrap_or_else(|e| panic!("{} {workload}: {e}", E::INFO.name));
     }
 }
 
@@ -299,10 +355,20 @@ pub fn workload_cancel<E: Engine>(workload: Workload, rate: f64) {
     let dir = Scratch::new(&format!("{}-cancel", workload.name()));
     let mut plan = small_plan(workload, dir.path(), 1, false);
     plan.cancel_rate = rate;
-    let out = run_trial::<E>(&plan).unwrap_or_else(|e| panic!("{} {workload} cancel {rate}: {e}", E::INFO.name));
+    let out = run_trial::<E>(&plan)
+        .unwrap_or_else(|e| panic!("{} {workload} cancel {rate}: {e}", E::INFO.name));
     let c = &out.cancel;
-    assert!(c.attempted > 0, "{} {workload}: no cancel attempted at rate {rate}", E::INFO.name);
-    assert_eq!(c.landed_in_flight + c.vacuous, c.attempted, "{} {workload}: cancel counts", E::INFO.name);
+    assert!(
+        c.attempted > 0,
+        "{} {workload}: no cancel attempted at rate {rate}",
+        E::INFO.name
+    );
+    assert_eq!(
+        c.landed_in_flight + c.vacuous,
+        c.attempted,
+        "{} {workload}: cancel counts",
+        E::INFO.name
+    );
     assert_eq!(c.rate, rate);
     if E::INFO.caps.does_io {
         verify(&plan, out.stats.header_errors)
@@ -314,7 +380,11 @@ pub fn workload_cancel<E: Engine>(workload: Workload, rate: f64) {
 /// control): say so visibly instead of running them.
 pub fn not_cancel_safe<E: Engine>() {
     let _ = io::stderr().write_all(
-        format!("n/a for {}: declared not cancel-safe, cancellation injection not run\n", E::INFO.name).as_bytes(),
+        format!(
+            "n/a for {}: declared not cancel-safe, cancellation injection not run\n",
+            E::INFO.name
+        )
+        .as_bytes(),
     );
 }
 

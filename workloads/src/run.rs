@@ -10,15 +10,17 @@
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::Instant;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
 use crate::data::{self, check_headers, stamp_headers};
-use crate::{AlignedBuf, BufResult, Ctx, Engine, FileKind, OpenHow, Outcome, Stats, TrialPlan, Workload};
+use crate::{
+    AlignedBuf, BufResult, Ctx, Engine, FileKind, OpenHow, Outcome, Stats, TrialPlan, Workload,
+};
 
 /// Run `plan` on engine `E`: build `threads` runtimes, run the timed section, merge stats.
 pub fn run_trial<E: Engine>(plan: &TrialPlan) -> io::Result<Outcome> {
@@ -34,12 +36,17 @@ pub fn run_trial<E: Engine>(plan: &TrialPlan) -> io::Result<Outcome> {
                 let (start_line, tree) = (&start_line, &tree);
                 std::thread::Builder::new()
                     .name(format!("ringbench-{t}"))
-                    .spawn_scoped(s, move || thread_main::<E>(plan, t, threads, start_line, tree))
+                    .spawn_scoped(s, move || {
+                        thread_main::<E>(plan, t, threads, start_line, tree)
+                    })
                     .expect("spawn trial thread")
             })
             .collect();
         start_line.wait();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
     });
     // The start instant is taken after the barrier by every thread; use the earliest end and
     // the latest finish relative to the common start.
@@ -94,7 +101,9 @@ fn validate(plan: &TrialPlan) -> io::Result<()> {
     if plan.direct && plan.workload.supports_direct() {
         let a = crate::ALIGN as u64;
         if rt.block_size as u64 % a != 0 || plan.size % a != 0 {
-            return bad(format!("--direct needs block size and size to be multiples of {a}"));
+            return bad(format!(
+                "--direct needs block size and size to be multiples of {a}"
+            ));
         }
     }
     Ok(())
@@ -122,7 +131,9 @@ fn thread_main<E: Engine>(
         Workload::Small | Workload::Tree => plan.files_in_flight,
         _ => plan.runtime.queue_depth,
     };
-    let mut pool: Vec<AlignedBuf> = (0..bufs).map(|_| AlignedBuf::new(plan.runtime.block_size)).collect();
+    let mut pool: Vec<AlignedBuf> = (0..bufs)
+        .map(|_| AlignedBuf::new(plan.runtime.block_size))
+        .collect();
     if plan.workload == Workload::Write {
         // The write image: one block of content, restamped per offset in the timed section.
         for b in &mut pool {
@@ -144,7 +155,10 @@ fn thread_main<E: Engine>(
             if t == 0 && plan.workload == Workload::Tree {
                 publish_jobs(share, Err(format!("runtime build failed: {e}")));
             }
-            return Err(io::Error::new(e.kind(), format!("building the runtime: {e}")));
+            return Err(io::Error::new(
+                e.kind(),
+                format!("building the runtime: {e}"),
+            ));
         }
     };
     let detail = rt.detail();
@@ -179,9 +193,13 @@ async fn work<E: Engine>(
     let direct = plan.direct;
     match plan.workload {
         Workload::Large => {
-            let src = ctx.open::<E>(&plan.src, OpenHow::READ.direct(direct)).await?;
-            let dst = ctx.open::<E>(&plan.dst, OpenHow::CREATE.direct(direct)).await?;
-            pipeline::<E, _, _>(ctx, pool, range, block, |buf, off, len| {
+            let src = ctx
+                .open::<E>(&plan.src, OpenHow::READ.direct(direct))
+                .await?;
+            let dst = ctx
+                .open::<E>(&plan.dst, OpenHow::CREATE.direct(direct))
+                .await?;
+            pipeline(pool, range, block, |buf, off, len| {
                 copy_chunk::<E>(ctx, &src, &dst, buf, off, len)
             })
             .await?;
@@ -189,9 +207,11 @@ async fn work<E: Engine>(
             ctx.close::<E>(src).await
         }
         Workload::Read => {
-            let src = ctx.open::<E>(&plan.src, OpenHow::READ.direct(direct)).await?;
+            let src = ctx
+                .open::<E>(&plan.src, OpenHow::READ.direct(direct))
+                .await?;
             let seed = plan.seed;
-            pipeline::<E, _, _>(ctx, pool, range, block, |buf, off, len| {
+            pipeline(pool, range, block, |buf, off, len| {
                 let src = &src;
                 async move {
                     let (r, buf) = ctx.read_full::<E>(src, buf, off, len).await;
@@ -206,9 +226,11 @@ async fn work<E: Engine>(
             ctx.close::<E>(src).await
         }
         Workload::Write => {
-            let dst = ctx.open::<E>(&plan.dst, OpenHow::CREATE.direct(direct)).await?;
+            let dst = ctx
+                .open::<E>(&plan.dst, OpenHow::CREATE.direct(direct))
+                .await?;
             let seed = plan.seed;
-            pipeline::<E, _, _>(ctx, pool, range, block, |mut buf, off, len| {
+            pipeline(pool, range, block, |mut buf, off, len| {
                 let dst = &dst;
                 async move {
                     buf.reset(len);
@@ -234,7 +256,13 @@ async fn work<E: Engine>(
         Workload::Tree => {
             if t == 0 {
                 let walked = walk::<E>(ctx, &plan.src, &plan.dst).await;
-                publish_jobs(share, walked.as_ref().map(|j| Arc::new(j.clone())).map_err(|e| e.to_string()));
+                publish_jobs(
+                    share,
+                    walked
+                        .as_ref()
+                        .map(|j| Arc::new(j.clone()))
+                        .map_err(|e| e.to_string()),
+                );
                 walked?;
             }
             let jobs = {
@@ -248,7 +276,13 @@ async fn work<E: Engine>(
             if t == 0 {
                 *share.files.lock().unwrap() = jobs.files.len() as u64;
             }
-            let mine: Vec<FileJob> = jobs.files.iter().skip(t).step_by(threads).cloned().collect();
+            let mine: Vec<FileJob> = jobs
+                .files
+                .iter()
+                .skip(t)
+                .step_by(threads)
+                .cloned()
+                .collect();
             let r = copy_files::<E>(ctx, &mine, pool, plan).await;
             // The last thread out applies directory modes, deepest first, so a read-only
             // directory is only made so once everything inside it exists.
@@ -286,15 +320,13 @@ async fn finish_write<E: Engine>(ctx: &Ctx, f: E::File, fsync: bool) -> io::Resu
 }
 
 /// Keep up to `pool.len()` chunks of `range` in flight, each run by `chunk(buf, off, len)`.
-async fn pipeline<'a, E, F, Fut>(
-    _ctx: &'a Ctx,
+async fn pipeline<F, Fut>(
     pool: &mut Vec<AlignedBuf>,
     range: Range<u64>,
     block: u64,
     chunk: F,
 ) -> io::Result<()>
 where
-    E: Engine,
     F: Fn(AlignedBuf, u64, usize) -> Fut,
     Fut: std::future::Future<Output = BufResult<()>>,
 {
@@ -418,7 +450,12 @@ async fn copy_files<E: Engine>(
 }
 
 /// Copy one file block by block (one op at a time: concurrency comes from files in flight).
-async fn copy_file<E: Engine>(ctx: &Ctx, job: &FileJob, mut buf: AlignedBuf, plan: &TrialPlan) -> BufResult<()> {
+async fn copy_file<E: Engine>(
+    ctx: &Ctx,
+    job: &FileJob,
+    mut buf: AlignedBuf,
+    plan: &TrialPlan,
+) -> BufResult<()> {
     let block = plan.runtime.block_size;
     let src = match ctx.open::<E>(&job.src, OpenHow::READ).await {
         Ok(f) => f,
@@ -467,7 +504,13 @@ mod tests {
 
     #[test]
     fn shares_cover_exactly() {
-        for (size, block, n) in [(10u64, 3u64, 2usize), (100, 7, 3), (0, 4, 2), (4096, 4096, 4), (1 << 20, 4096, 3)] {
+        for (size, block, n) in [
+            (10u64, 3u64, 2usize),
+            (100, 7, 3),
+            (0, 4, 2),
+            (4096, 4096, 4),
+            (1 << 20, 4096, 3),
+        ] {
             let mut next = 0;
             for t in 0..n {
                 let r = share_of(size, block, t, n);
