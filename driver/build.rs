@@ -40,5 +40,8 @@ fn main() {
             found.push(format!("{n}={}", v.trim_matches('"')));
         }
     }
-    println!("cargo:rustc-env=RINGBENCH_RUNTIME_VERSIONS={}", found.join(";"));
+    println!(
+        "cargo:rustc-env=RINGBENCH_RUNTIME_VERSIONS={}",
+        found.join(";")
+    );
 }

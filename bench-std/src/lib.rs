@@ -11,7 +11,10 @@ use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 
-use workloads::{AlignedBuf, BufResult, Caps, Engine, EngineInfo, Model, OpenHow, OpenMode, Routes, RuntimeConfig};
+use workloads::{
+    AlignedBuf, BufResult, Caps, Engine, EngineInfo, Model, OpenHow, OpenMode, Routes,
+    RuntimeConfig,
+};
 
 /// The std baseline engine.
 #[derive(Debug)]

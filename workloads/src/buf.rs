@@ -131,14 +131,22 @@ impl AlignedBuf {
 
     /// Mark the first `n` bytes of the window as data. Panics if `n` exceeds the window.
     pub fn set_len(&mut self, n: usize) {
-        assert!(n <= self.capacity(), "set_len({n}) beyond window of {}", self.capacity());
+        assert!(
+            n <= self.capacity(),
+            "set_len({n}) beyond window of {}",
+            self.capacity()
+        );
         self.len = self.begin + n;
     }
 
     /// Move the window start past `n` bytes of data (after a short write, or to continue a
     /// short read into an empty window). Panics if `n` exceeds the data.
     pub fn advance(&mut self, n: usize) {
-        assert!(n <= self.len(), "advance({n}) beyond {} bytes of data", self.len());
+        assert!(
+            n <= self.len(),
+            "advance({n}) beyond {} bytes of data",
+            self.len()
+        );
         self.begin += n;
     }
 

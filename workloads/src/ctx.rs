@@ -85,7 +85,12 @@ impl Ctx {
     /// still pending, its future (which owns `buf`) is dropped and the op is retried with a
     /// fresh copy of the buffer; if it completed, that result is used. The latency then
     /// includes the cancelled attempt: that is the cost being measured.
-    pub async fn read_at<E: Engine>(&self, f: &E::File, mut buf: AlignedBuf, pos: u64) -> BufResult<usize> {
+    pub async fn read_at<E: Engine>(
+        &self,
+        f: &E::File,
+        mut buf: AlignedBuf,
+        pos: u64,
+    ) -> BufResult<usize> {
         debug_assert!(buf.is_empty(), "reads go into an empty window");
         let t = Instant::now();
         let (r, buf) = if self.cancel_now() {
@@ -110,7 +115,12 @@ impl Ctx {
     /// One timed, counted `write_at` of the window's data.
     ///
     /// Cancellation injection works as in [`Ctx::read_at`].
-    pub async fn write_at<E: Engine>(&self, f: &E::File, mut buf: AlignedBuf, pos: u64) -> BufResult<usize> {
+    pub async fn write_at<E: Engine>(
+        &self,
+        f: &E::File,
+        mut buf: AlignedBuf,
+        pos: u64,
+    ) -> BufResult<usize> {
         let t = Instant::now();
         let (r, buf) = if self.cancel_now() {
             let spare = clone_buf(&mut buf);
@@ -164,7 +174,12 @@ impl Ctx {
 
     /// Write all of the window's data at `pos`, looping over short writes. The window is
     /// restored afterwards.
-    pub async fn write_all<E: Engine>(&self, f: &E::File, mut buf: AlignedBuf, pos: u64) -> BufResult<()> {
+    pub async fn write_all<E: Engine>(
+        &self,
+        f: &E::File,
+        mut buf: AlignedBuf,
+        pos: u64,
+    ) -> BufResult<()> {
         let mut done = 0usize;
         let mut result = Ok(());
         while !buf.is_empty() {

@@ -74,7 +74,11 @@ pub fn header(seed: u64, offset: u64) -> [u8; HEADER_LEN] {
 /// Fill `out` with the content of dataset `seed` starting at `offset` (a multiple of
 /// [`HEADER_BLOCK`]).
 pub fn fill(seed: u64, offset: u64, out: &mut [u8]) {
-    assert_eq!(offset % HEADER_BLOCK as u64, 0, "fill offset must be block aligned");
+    assert_eq!(
+        offset % HEADER_BLOCK as u64,
+        0,
+        "fill offset must be block aligned"
+    );
     for (i, block) in out.chunks_mut(HEADER_BLOCK).enumerate() {
         let boff = offset + (i * HEADER_BLOCK) as u64;
         let key = mix(seed ^ boff.rotate_left(17));
@@ -286,7 +290,11 @@ pub fn compare_files(src: &Path, dst: &Path) -> io::Result<Result<(), Mismatch>>
     compare_streams(&mut a, &mut b, dst)
 }
 
-fn compare_streams(a: &mut impl Read, b: &mut impl Read, what: &Path) -> io::Result<Result<(), Mismatch>> {
+fn compare_streams(
+    a: &mut impl Read,
+    b: &mut impl Read,
+    what: &Path,
+) -> io::Result<Result<(), Mismatch>> {
     let mut ba = vec![0u8; 1 << 20];
     let mut bb = vec![0u8; 1 << 20];
     let mut off = 0u64;
@@ -457,7 +465,10 @@ mod tests {
         assert_eq!(sizes[0], 0);
         assert!(sizes[1] % 4096 != 0);
         assert!(sizes.iter().any(|&s| s > 64 * 1024));
-        assert_eq!(sizes, (0..200).map(|i| small_size(42, i)).collect::<Vec<_>>());
+        assert_eq!(
+            sizes,
+            (0..200).map(|i| small_size(42, i)).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -471,8 +482,15 @@ mod tests {
         let (files, _) = create_tree(&d.path().join("a"), 5, shape).unwrap();
         assert_eq!(files, 6);
         create_tree(&d.path().join("b"), 5, shape).unwrap();
-        assert_eq!(compare_trees(&d.path().join("a"), &d.path().join("b")).unwrap(), Ok(()));
+        assert_eq!(
+            compare_trees(&d.path().join("a"), &d.path().join("b")).unwrap(),
+            Ok(())
+        );
         crate::engine::blocking::set_mode(&d.path().join("b/file000.dat"), 0o640).unwrap();
-        assert!(compare_trees(&d.path().join("a"), &d.path().join("b")).unwrap().is_err());
+        assert!(
+            compare_trees(&d.path().join("a"), &d.path().join("b"))
+                .unwrap()
+                .is_err()
+        );
     }
 }

@@ -294,8 +294,11 @@ pub trait Engine: Sized + 'static {
     fn open(path: &Path, how: OpenHow) -> impl Future<Output = io::Result<Self::File>>;
 
     /// Read at `pos` into the (empty) window of `buf`.
-    fn read_at(file: &Self::File, buf: AlignedBuf, pos: u64)
-    -> impl Future<Output = BufResult<usize>>;
+    fn read_at(
+        file: &Self::File,
+        buf: AlignedBuf,
+        pos: u64,
+    ) -> impl Future<Output = BufResult<usize>>;
 
     /// Write the window's data of `buf` at `pos`.
     fn write_at(

@@ -23,8 +23,8 @@ pub mod safety;
 pub use buf::{ALIGN, AlignedBuf};
 pub use ctx::Ctx;
 pub use engine::{
-    BufResult, Caps, DirEntry, Engine, EngineInfo, FileKind, Meta, Model, OpenHow, OpenMode, Route, Routes,
-    RuntimeConfig, blocking,
+    BufResult, Caps, DirEntry, Engine, EngineInfo, FileKind, Meta, Model, OpenHow, OpenMode, Route,
+    Routes, RuntimeConfig, blocking,
 };
 pub use hist::Histogram;
 pub use run::{run_trial, share_of};

@@ -9,7 +9,10 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::{AlignedBuf, BufResult, Caps, Engine, EngineInfo, Model, OpenHow, OpenMode, Route, Routes, RuntimeConfig};
+use crate::{
+    AlignedBuf, BufResult, Caps, Engine, EngineInfo, Model, OpenHow, OpenMode, Route, Routes,
+    RuntimeConfig,
+};
 
 /// A file of the null engine: only its length.
 #[derive(Debug)]

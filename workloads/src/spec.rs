@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::RuntimeConfig;
 use crate::data::TreeShape;
 use crate::hist::Histogram;
-use crate::RuntimeConfig;
 
 /// The workloads, by stable id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -49,9 +49,15 @@ impl Workload {
     /// One line for `ringbench list`.
     pub fn summary(self) -> &'static str {
         match self {
-            Workload::Large => "one file of --size copied in --block-size chunks, --queue-depth in flight",
-            Workload::Small => "--files files (seeded size mix incl. empty and odd sizes), --files-in-flight at once",
-            Workload::Tree => "a directory tree (depth, fan-out, empty dirs, modes) copied rsync-like",
+            Workload::Large => {
+                "one file of --size copied in --block-size chunks, --queue-depth in flight"
+            }
+            Workload::Small => {
+                "--files files (seeded size mix incl. empty and odd sizes), --files-in-flight at once"
+            }
+            Workload::Tree => {
+                "a directory tree (depth, fan-out, empty dirs, modes) copied rsync-like"
+            }
             Workload::Read => "calibration: the read half of `large` (headers checked)",
             Workload::Write => "calibration: the write half of `large` (image verified)",
         }
