@@ -25,6 +25,9 @@ pub enum Command {
     Env(EnvArgs),
     /// Run the cancellation safety matrix (engine x scenario), each cell in its own process.
     Safety(SafetyArgs),
+    /// Proof of path: trace a tiny copy per engine and workload (strace) and check the system
+    /// calls and threads against each engine's declared routes.
+    Audit(AuditArgs),
     /// Internal: run one trial (JSON spec on stdin, one JSON line on stdout).
     #[command(name = "__trial", hide = true)]
     Trial,
@@ -112,7 +115,8 @@ pub struct RunArgs {
     pub ring_entries: Option<String>,
 
     /// Share of read/write op futures to cancel while in flight (polled once, still pending,
-    /// dropped, retried), 0 to 1; a comma list sweeps it.
+    /// dropped, retried), 0 to 1; a comma list sweeps it. Rate 0 always runs too, in the same
+    /// rounds, as the baseline of the cost.
     #[arg(long, value_name = "P[,P..]")]
     pub cancel_rate: Option<String>,
 
@@ -182,4 +186,54 @@ pub struct SafetyArgs {
     /// under a second; a hang costs the whole deadline).
     #[arg(long, value_name = "SECS", default_value = "5")]
     pub timeout: String,
+}
+
+/// `ringbench audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Engines, comma separated, or `all` (every listed engine that can run here).
+    #[arg(long, short = 'e', value_name = "LIST", default_value = "all")]
+    pub engines: String,
+    /// Workloads, comma separated, or `all`.
+    #[arg(long, short = 'w', value_name = "LIST", default_value = "all")]
+    pub workloads: String,
+    /// Where audit.json and audit.md go. Default: results/<utc-time>-<host>-audit/.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Directory for the scratch files (default: as `run`).
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// Size of the single file of large/read/write (tiny: tracing is slow).
+    #[arg(long, value_name = "SIZE", default_value = "4M")]
+    pub size: String,
+    /// Block size.
+    #[arg(long, value_name = "SIZE", default_value = "128k")]
+    pub block_size: String,
+    /// Ops in flight per task.
+    #[arg(long, value_name = "N", default_value = "8")]
+    pub queue_depth: String,
+    /// Files in the small workload.
+    #[arg(long, value_name = "N", default_value = "16")]
+    pub files: String,
+    /// Directory levels of the tree workload.
+    #[arg(long, value_name = "N", default_value = "1")]
+    pub tree_depth: String,
+    /// Subdirectories per directory in the tree workload.
+    #[arg(long, value_name = "N", default_value = "2")]
+    pub tree_fanout: String,
+    /// Files per directory in the tree workload.
+    #[arg(long, value_name = "N", default_value = "3")]
+    pub tree_files: String,
+    /// Seconds one traced trial may run.
+    #[arg(long, value_name = "SECS", default_value = "60")]
+    pub timeout: String,
+    /// The strace binary.
+    #[arg(long, value_name = "PATH", default_value = "strace")]
+    pub strace: PathBuf,
+    /// Keep every raw trace under <out>/traces/.
+    #[arg(long)]
+    pub keep_traces: bool,
+    /// Print audit.json on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -416,6 +416,12 @@ impl RunOptions {
             })?,
             None => vec![0],
         };
+        // Cancellation has a cost only relative to the same trials without it: a rate above 0
+        // brings rate 0 into the same rounds as its baseline.
+        let mut cancels = cancels;
+        if cancels.iter().any(|&c| c > 0) && !cancels.contains(&0) {
+            cancels.insert(0, 0);
+        }
         let opt_num = |flag, v: &Option<String>, lo, hi, d: u64| -> Result<u64, OptionError> {
             v.as_deref().map_or(Ok(d), |s| parse_num(flag, s, lo, hi))
         };

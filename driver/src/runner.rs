@@ -2,10 +2,8 @@
 //! child process round by round (every engine once per round, order shuffled by the seed),
 //! verify each copy outside the timed section, and write results as they come.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use workloads::data::{self, Rng};
@@ -13,6 +11,7 @@ use workloads::{RuntimeConfig, TrialPlan, Workload};
 
 use crate::child::{TrialSpec, engine_info};
 use crate::options::{CacheMode, Config, RunOptions};
+use crate::progress::{Mode, Progress, Trial};
 use crate::results::{EngineMeta, Meta, RunWriter, SCHEMA_VERSION, Status, TrialRecord, Verified};
 use crate::scratch::{self, Scratch};
 use crate::spawn::{self, Exit, INTERRUPTED};
@@ -29,13 +28,13 @@ pub struct RunEnd {
 }
 
 /// The sources a run's workloads read.
-struct Sources {
+pub(crate) struct Sources {
     large: PathBuf,
     small: PathBuf,
     tree: PathBuf,
 }
 
-fn needed_bytes(o: &RunOptions) -> u64 {
+pub(crate) fn needed_bytes(o: &RunOptions) -> u64 {
     let mut n = 0u64;
     let has = |w| o.workloads.contains(&w);
     if has(Workload::Large) || has(Workload::Read) {
@@ -48,16 +47,22 @@ fn needed_bytes(o: &RunOptions) -> u64 {
         n += 2 * data::small_total(o.seed, o.files);
     }
     if has(Workload::Tree) {
-        let dirs: u64 = (0..=o.tree.depth).map(|d| (o.tree.fanout as u64).pow(d)).sum();
+        let dirs: u64 = (0..=o.tree.depth)
+            .map(|d| (o.tree.fanout as u64).pow(d))
+            .sum();
         n += 2 * dirs * o.tree.files_per_dir as u64 * 1024 * 1024; // generous: the size mix tops out at 1 MiB
     }
     n
 }
 
-fn prepare_sources(o: &RunOptions, s: &Scratch) -> anyhow::Result<Sources> {
+pub(crate) fn prepare_sources(o: &RunOptions, s: &Scratch) -> anyhow::Result<Sources> {
     let src = s.src();
     std::fs::create_dir_all(&src)?;
-    let srcs = Sources { large: src.join("large.bin"), small: src.join("small"), tree: src.join("tree") };
+    let srcs = Sources {
+        large: src.join("large.bin"),
+        small: src.join("small"),
+        tree: src.join("tree"),
+    };
     let has = |w| o.workloads.contains(&w);
     if has(Workload::Large) || has(Workload::Read) {
         data::create_file(&srcs.large, o.seed, o.size).context("creating the large source")?;
@@ -71,7 +76,13 @@ fn prepare_sources(o: &RunOptions, s: &Scratch) -> anyhow::Result<Sources> {
     Ok(srcs)
 }
 
-fn plan_for(o: &RunOptions, srcs: &Sources, w: Workload, c: &Config, dst: &Path) -> TrialPlan {
+pub(crate) fn plan_for(
+    o: &RunOptions,
+    srcs: &Sources,
+    w: Workload,
+    c: &Config,
+    dst: &Path,
+) -> TrialPlan {
     let (src, dst) = match w {
         Workload::Large => (srcs.large.clone(), dst.join("large.bin")),
         Workload::Read => (srcs.large.clone(), dst.join("unused")),
@@ -91,7 +102,11 @@ fn plan_for(o: &RunOptions, srcs: &Sources, w: Workload, c: &Config, dst: &Path)
         fsync: o.fsync,
         seed: o.seed,
         threads: c.threads,
-        runtime: RuntimeConfig { ring_entries: o.ring_entries, queue_depth: c.queue_depth, block_size: c.block_size },
+        runtime: RuntimeConfig {
+            ring_entries: o.ring_entries,
+            queue_depth: c.queue_depth,
+            block_size: c.block_size,
+        },
         cancel_rate: c.cancel_rate(),
     }
 }
@@ -116,7 +131,9 @@ fn cool_cache(mode: CacheMode, srcs: &Sources) -> String {
 
 fn fadvise_tree(p: &Path) {
     use std::os::fd::AsRawFd;
-    let Ok(m) = std::fs::symlink_metadata(p) else { return };
+    let Ok(m) = std::fs::symlink_metadata(p) else {
+        return;
+    };
     if m.is_dir() {
         if let Ok(rd) = std::fs::read_dir(p) {
             for e in rd.flatten() {
@@ -131,13 +148,13 @@ fn fadvise_tree(p: &Path) {
     }
 }
 
-fn fmt_eta(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 60 { format!("{}m{:02}s", s / 60, s % 60) } else { format!("{s}s") }
-}
-
 /// Run the benchmark.
+///
+/// Nothing is created before the pre-flight checks pass (results folder, then `--dir`); the
+/// scratch directory is removed on every way out of here — success, error, interrupt, or a
+/// panic unwinding through (`Scratch`'s `Drop`).
 pub fn run(o: &RunOptions, argv: Vec<String>) -> anyhow::Result<(RunEnd, Summary)> {
+    crate::results::check_new_out(&o.out)?;
     let exe = std::env::current_exe().context("locating the ringbench binary")?;
     let scratch = Scratch::create(&o.dir)?;
     let result = run_in(o, argv, &exe, &scratch);
@@ -147,12 +164,20 @@ pub fn run(o: &RunOptions, argv: Vec<String>) -> anyhow::Result<(RunEnd, Summary
     Ok((end, summary))
 }
 
-fn run_in(o: &RunOptions, argv: Vec<String>, exe: &Path, scratch: &Scratch) -> anyhow::Result<(RunEnd, Summary)> {
-    scratch.check_space(needed_bytes(o))?;
+fn run_in(
+    o: &RunOptions,
+    argv: Vec<String>,
+    exe: &Path,
+    scratch: &Scratch,
+) -> anyhow::Result<(RunEnd, Summary)> {
     if o.direct && !workloads::conformance::direct_supported(scratch.path()) {
-        anyhow::bail!("--direct: the filesystem under {} does not support O_DIRECT", o.dir.display());
+        anyhow::bail!(
+            "--direct: the filesystem under {} does not support O_DIRECT",
+            o.dir.display()
+        );
     }
-    let mut writer = RunWriter::create(&o.out)?;
+    scratch.check_space(needed_bytes(o))?;
+    let mut progress = Progress::new(Mode::detect(o.quiet), 0);
     let environment = crate::env::capture(scratch.path());
     let mut notes = Vec::new();
     if let Some(n) = &o.dir_note {
@@ -165,7 +190,9 @@ fn run_in(o: &RunOptions, argv: Vec<String>, exe: &Path, scratch: &Scratch) -> a
         notes.push("the page cache could not be dropped (not root): trials used posix_fadvise(DONTNEED) on the sources instead".into());
     }
     if o.cache == CacheMode::Warm {
-        notes.push("--cache warm: sources may be in the page cache; numbers reflect cached reads".into());
+        notes.push(
+            "--cache warm: sources may be in the page cache; numbers reflect cached reads".into(),
+        );
     }
 
     // Engines: probe each; unavailable ones are skipped with their reason, the rest run.
@@ -173,11 +200,10 @@ fn run_in(o: &RunOptions, argv: Vec<String>, exe: &Path, scratch: &Scratch) -> a
     let mut runnable = Vec::new();
     for name in &o.engines {
         let info = engine_info(name).expect("validated engine");
-        let probe = crate::engines::probe(crate::child::base_engine(name)).expect("validated engine");
+        let probe =
+            crate::engines::probe(crate::child::base_engine(name)).expect("validated engine");
         if let Err(reason) = &probe {
-            if !o.quiet {
-                eprintln!("skipping engine {name}: {reason}");
-            }
+            progress.note(&format!("skipping engine {name}: {reason}"));
             notes.push(format!("engine {name} skipped: {reason}"));
         } else {
             runnable.push(name.clone());
@@ -202,12 +228,18 @@ fn run_in(o: &RunOptions, argv: Vec<String>, exe: &Path, scratch: &Scratch) -> a
         engines: engine_meta,
         notes,
     };
-    writer.file("meta.json", &serde_json::to_vec_pretty(&meta)?)?;
 
-    if !o.quiet {
-        eprintln!("preparing datasets in {}", scratch.path().display());
-    }
-    let srcs = prepare_sources(o, scratch)?;
+    // Datasets before the results folder: a dataset that cannot be made (disk full, inodes)
+    // fails the run without leaving an empty results folder behind.
+    let srcs = if INTERRUPTED.load(Ordering::SeqCst) {
+        None
+    } else {
+        progress.note(&format!("preparing datasets in {}", scratch.path().display()));
+        let srcs = prepare_sources(o, scratch)?;
+        (!INTERRUPTED.load(Ordering::SeqCst)).then_some(srcs)
+    };
+    let mut writer = RunWriter::create(&o.out)?;
+    writer.file("meta.json", &serde_json::to_vec_pretty(&meta)?)?;
 
     // Plan: rounds of every (engine, workload, config) once, shuffled by the seed.
     let rounds = o.warmup + o.repeat;
@@ -225,55 +257,80 @@ fn run_in(o: &RunOptions, argv: Vec<String>, exe: &Path, scratch: &Scratch) -> a
         plan.extend(cells);
     }
 
-    let ranked = |e: &str| engine_info(e).is_some_and(|i| i.caps.does_io) && e != "naive";
+    // Engines that move no data (null) are not ranked against real ones; a run of only such
+    // engines (the harness checks: A/A, a deliberate slowdown) ranks them among themselves.
+    let does_io = |e: &str| engine_info(e).is_some_and(|i| i.caps.does_io);
+    let only_synthetic = runnable.iter().all(|e| !does_io(e));
+    let ranked = |e: &str| only_synthetic || (does_io(e) && e != "naive");
     let mut records: Vec<TrialRecord> = Vec::new();
     let mut failed = 0;
-    let started = Instant::now();
     let total = plan.len();
-    for (index, (round, engine, w, config)) in plan.into_iter().enumerate() {
-        if INTERRUPTED.load(Ordering::SeqCst) {
-            break;
-        }
-        let rec = run_one(o, exe, scratch, &srcs, index, round, &engine, w, config)?;
-        let is_ok = rec.status == Status::Ok;
-        if !is_ok && rec.status != Status::Interrupted {
-            failed += 1;
-        }
-        writer.trial(&rec)?;
-        if !o.quiet {
-            let done = index + 1;
-            let eta = started.elapsed().mul_f64((total - done) as f64 / done as f64);
-            let what = match (&rec.status, rec.throughput) {
-                (Status::Ok, Some(t)) => format!(
-                    "{} MB/s {}",
-                    crate::table::mbps(t),
-                    if rec.verified == Verified::Yes { "verified" } else { "(not verified: no I/O)" }
-                ),
-                (s, _) => format!("{s:?}: {}", rec.error.as_deref().or(rec.verify_detail.as_deref()).unwrap_or("")),
+    progress.set_total(total);
+    // An error mid-run (a destination that cannot be made, results disk full) stops the loop,
+    // but what was measured is still summarised and meta.json says why the run ended.
+    let mut stopped: Option<anyhow::Error> = None;
+    if let Some(srcs) = &srcs {
+        for (index, (round, engine, w, config)) in plan.into_iter().enumerate() {
+            if INTERRUPTED.load(Ordering::SeqCst) {
+                break;
+            }
+            let t = Trial {
+                index,
+                round,
+                warmup: round < o.warmup,
+                engine: engine.clone(),
+                workload: w.name(),
+                config: config.id(),
             };
-            eprintln!(
-                "[{done:>4}/{total}] round {round}{} {engine:<16} {:<6} {}  {what}  (eta {})",
-                if round < o.warmup { " (warm-up)" } else { "" },
-                w.name(),
-                config.id(),
-                fmt_eta(eta)
-            );
-            let _ = std::io::stderr().flush();
-        }
-        records.push(rec);
-        // Rewrite the summary when a round completes, so an interrupted run keeps one.
-        if records.last().is_some_and(|r| r.round >= o.warmup) && (index + 1) % (total / rounds as usize).max(1) == 0 {
-            let s = summary::summarise(&records, &o.engines, ranked);
-            write_summary(&writer, &s)?;
+            progress.started(&t);
+            let rec = match run_one(o, exe, scratch, srcs, index, round, &engine, w, config) {
+                Ok(r) => r,
+                Err(e) => {
+                    stopped = Some(e);
+                    break;
+                }
+            };
+            progress.finished(&t, &rec);
+            if rec.status != Status::Ok && rec.status != Status::Interrupted {
+                failed += 1;
+            }
+            if let Err(e) = writer.trial(&rec) {
+                stopped = Some(anyhow::Error::new(e).context("appending to trials.jsonl"));
+                break;
+            }
+            records.push(rec);
+            // Rewrite the summary when a round completes, so an interrupted run keeps one.
+            if records.last().is_some_and(|r| r.round >= o.warmup)
+                && (index + 1) % (total / rounds as usize).max(1) == 0
+                && let Err(e) = write_summary(&writer, &summary::summarise(&records, &o.engines, ranked))
+            {
+                stopped = Some(e);
+                break;
+            }
         }
     }
+    progress.finish();
     let interrupted = INTERRUPTED.load(Ordering::SeqCst);
     let s = summary::summarise(&records, &o.engines, ranked);
-    write_summary(&writer, &s)?;
     meta.finished = Some(crate::sysinfo::utc_rfc3339());
     meta.interrupted = interrupted;
-    writer.file("meta.json", &serde_json::to_vec_pretty(&meta)?)?;
-    Ok((RunEnd { failed, interrupted, out: writer.dir().to_path_buf() }, s))
+    if let Some(e) = &stopped {
+        meta.notes.push(format!("the run stopped early on an error: {e:#}"));
+    }
+    let finalised = write_summary(&writer, &s)
+        .and_then(|()| Ok(writer.file("meta.json", &serde_json::to_vec_pretty(&meta)?)?));
+    if let Some(e) = stopped {
+        return Err(e);
+    }
+    finalised?;
+    Ok((
+        RunEnd {
+            failed,
+            interrupted,
+            out: writer.dir().to_path_buf(),
+        },
+        s,
+    ))
 }
 
 fn write_summary(writer: &RunWriter, s: &Summary) -> anyhow::Result<()> {
@@ -294,13 +351,24 @@ fn run_one(
     w: Workload,
     config: Config,
 ) -> anyhow::Result<TrialRecord> {
-    let dst = scratch.trial_dst(index).context("creating a trial destination")?;
+    let dst = scratch
+        .trial_dst(index)
+        .context("creating a trial destination")?;
     let plan = plan_for(o, srcs, w, &config, &dst);
     let cache = cool_cache(o.cache, srcs);
-    let spec = TrialSpec { engine: engine.to_string(), plan: plan.clone() };
+    let spec = TrialSpec {
+        engine: engine.to_string(),
+        plan: plan.clone(),
+    };
     let input = serde_json::to_vec(&spec)?;
-    let child = spawn::run_child(exe, &["__trial"], &input, o.trial_timeout).context("starting a trial child")?;
-    let does_io = engine_info(engine).is_some_and(|i| i.caps.does_io);
+    let child = if engine == crate::reference::FIO {
+        crate::reference::run_fio(&plan, o.trial_timeout).context("starting fio")?
+    } else {
+        spawn::run_child(exe, &["__trial"], &input, o.trial_timeout)
+            .context("starting a trial child")?
+    };
+    let does_io = engine_info(engine).is_some_and(|i| i.caps.does_io)
+        || engine == crate::reference::KERNEL_COPY;
     let mut rec = TrialRecord {
         schema: SCHEMA_VERSION,
         index,
@@ -320,11 +388,20 @@ fn run_one(
         usage: child.usage,
         child_wall_s: child.wall.as_secs_f64(),
     };
-    let stderr_tail = |s: &str| if s.is_empty() { String::new() } else { format!(" (stderr: {s})") };
+    let stderr_tail = |s: &str| {
+        if s.is_empty() {
+            String::new()
+        } else {
+            format!(" (stderr: {s})")
+        }
+    };
     match (&child.exit, child.reply) {
         (Exit::Timeout, _) => {
             rec.status = Status::Timeout;
-            rec.error = Some(format!("killed after the {}s deadline", o.trial_timeout.as_secs()));
+            rec.error = Some(format!(
+                "killed after the {}s deadline",
+                o.trial_timeout.as_secs()
+            ));
         }
         (Exit::Interrupted, _) => {
             rec.status = Status::Interrupted;
@@ -332,7 +409,11 @@ fn run_one(
         }
         (Exit::Signal(sig), _) => {
             rec.status = Status::Crash;
-            rec.error = Some(format!("child killed by {}{}", spawn::signal_name(*sig), stderr_tail(&child.stderr)));
+            rec.error = Some(format!(
+                "child killed by {}{}",
+                spawn::signal_name(*sig),
+                stderr_tail(&child.stderr)
+            ));
         }
         (Exit::Code(_), Some(reply)) => match reply.result {
             Err(e) => {
@@ -360,7 +441,10 @@ fn run_one(
             rec.status = Status::NoResult;
             rec.error = Some(match &child.garbage {
                 Some(g) => format!("exited {code} with no valid result line; printed: {g:?}"),
-                None => format!("exited {code} without printing a result{}", stderr_tail(&child.stderr)),
+                None => format!(
+                    "exited {code} without printing a result{}",
+                    stderr_tail(&child.stderr)
+                ),
             });
         }
     }

@@ -56,6 +56,32 @@ pub struct Cell {
     pub write_lat_ns: Option<[u64; 4]>,
     /// Whether this engine performs real I/O (false: null; not ranked).
     pub ranked: bool,
+    /// Cancellation injection, summed over the measured trials (runs with --cancel-rate).
+    #[serde(default)]
+    pub cancel: Option<CancelSummary>,
+    /// Per-round ratio against the same engine, workload and sweep point without injected
+    /// cancellation: the throughput cost of cancelling.
+    #[serde(default)]
+    pub vs_no_cancel: Option<Ratio>,
+    /// Per-round ratios against the reference rows of this workload measured in the same
+    /// rounds (kernel-copy, fio read, fio write; see reference.rs). Ranked engines only.
+    #[serde(default)]
+    pub references: Vec<crate::reference::RefRatio>,
+}
+
+/// Injected cancellations of a cell, summed over its measured trials.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct CancelSummary {
+    /// Cancels attempted.
+    pub attempted: u64,
+    /// Attempts whose op was still pending after one poll: dropped in flight, then retried.
+    pub landed_in_flight: u64,
+    /// Attempts whose op had already completed (counted, nothing cancelled).
+    pub vacuous: u64,
+    /// Largest descriptor leak seen in one trial.
+    pub max_leaked_fds: i64,
+    /// Largest growth of live buffer bytes seen in one trial.
+    pub max_leaked_buffer_bytes: i64,
 }
 
 /// The whole summary.
@@ -72,13 +98,25 @@ pub struct Summary {
 type Key = (Workload, Config);
 
 fn percentiles(h: &workloads::Histogram) -> Option<[u64; 4]> {
-    Some([h.quantile(0.5)?, h.quantile(0.9)?, h.quantile(0.99)?, h.quantile(0.999)?])
+    Some([
+        h.quantile(0.5)?,
+        h.quantile(0.9)?,
+        h.quantile(0.99)?,
+        h.quantile(0.999)?,
+    ])
 }
 
 /// Build the summary. `engines` gives the display order; `ranked(engine)` says whether an
 /// engine takes part in rankings (the null and naive engines do not).
-pub fn summarise(records: &[TrialRecord], engines: &[String], ranked: impl Fn(&str) -> bool) -> Summary {
-    let measured: Vec<&TrialRecord> = records.iter().filter(|r| !r.warmup && r.status != Status::Interrupted).collect();
+pub fn summarise(
+    records: &[TrialRecord],
+    engines: &[String],
+    ranked: impl Fn(&str) -> bool,
+) -> Summary {
+    let measured: Vec<&TrialRecord> = records
+        .iter()
+        .filter(|r| !r.warmup && r.status != Status::Interrupted)
+        .collect();
     let keys: BTreeSet<Key> = measured.iter().map(|r| (r.workload, r.config)).collect();
     let mut cells = Vec::new();
     for key in keys {
@@ -89,7 +127,11 @@ pub fn summarise(records: &[TrialRecord], engines: &[String], ranked: impl Fn(&s
                 by_engine.entry(&r.engine).or_default().insert(r.round, t);
             }
         }
-        let med = |e: &str| by_engine.get(e).map(|m| stats::median(&m.values().copied().collect::<Vec<_>>()));
+        let med = |e: &str| {
+            by_engine
+                .get(e)
+                .map(|m| stats::median(&m.values().copied().collect::<Vec<_>>()))
+        };
         let best = engines
             .iter()
             .filter(|e| ranked(e))
@@ -98,16 +140,46 @@ pub fn summarise(records: &[TrialRecord], engines: &[String], ranked: impl Fn(&s
             .map(|(e, _)| e);
         let paired = |a: &str, b: &str| -> Option<Ratio> {
             let (ma, mb) = (by_engine.get(a)?, by_engine.get(b)?);
-            let pairs: Vec<(f64, f64)> = ma.iter().filter_map(|(round, x)| mb.get(round).map(|y| (*x, *y))).collect();
+            let pairs: Vec<(f64, f64)> = ma
+                .iter()
+                .filter_map(|(round, x)| mb.get(round).map(|y| (*x, *y)))
+                .collect();
+            stats::paired_ratio(&pairs)
+        };
+        // The same engine, workload and sweep point without injected cancellation, by round.
+        let no_cancel = |engine: &str| -> Option<Ratio> {
+            if key.1.cancel_bp == 0 {
+                return None;
+            }
+            let base = Config { cancel_bp: 0, ..key.1 };
+            let by_round = |k: Config| -> BTreeMap<u32, f64> {
+                measured
+                    .iter()
+                    .filter(|r| (r.workload, r.config) == (key.0, k) && r.engine == engine)
+                    .filter_map(|r| (r.status == Status::Ok).then_some((r.round, r.throughput?)))
+                    .collect()
+            };
+            let (with, without) = (by_round(key.1), by_round(base));
+            let pairs: Vec<(f64, f64)> = with
+                .iter()
+                .filter_map(|(round, x)| without.get(round).map(|y| (*x, *y)))
+                .collect();
             stats::paired_ratio(&pairs)
         };
         let mut key_cells = Vec::new();
         for engine in engines {
-            let rs: Vec<&&TrialRecord> = measured.iter().filter(|r| (r.workload, r.config) == key && &r.engine == engine).collect();
+            let rs: Vec<&&TrialRecord> = measured
+                .iter()
+                .filter(|r| (r.workload, r.config) == key && &r.engine == engine)
+                .collect();
             if rs.is_empty() {
                 continue;
             }
-            let ok: Vec<&&TrialRecord> = rs.iter().copied().filter(|r| r.status == Status::Ok && r.throughput.is_some()).collect();
+            let ok: Vec<&&TrialRecord> = rs
+                .iter()
+                .copied()
+                .filter(|r| r.status == Status::Ok && r.throughput.is_some())
+                .collect();
             let thr: Vec<f64> = ok.iter().filter_map(|r| r.throughput).collect();
             let ci = stats::median_ci(&thr, CONFIDENCE);
             let median = stats::median(&thr);
@@ -127,7 +199,11 @@ pub fn summarise(records: &[TrialRecord], engines: &[String], ranked: impl Fn(&s
                     wh.merge(&o.stats.write_latency);
                 }
             }
-            let rel_ci = if median > 0.0 { (ci.hi - ci.lo) / 2.0 / median } else { f64::NAN };
+            let rel_ci = if median > 0.0 {
+                (ci.hi - ci.lo) / 2.0 / median
+            } else {
+                f64::NAN
+            };
             let is_ranked = ranked(engine);
             key_cells.push(Cell {
                 workload: key.0,
@@ -138,7 +214,12 @@ pub fn summarise(records: &[TrialRecord], engines: &[String], ranked: impl Fn(&s
                 failures: rs
                     .iter()
                     .filter(|r| r.status != Status::Ok)
-                    .map(|r| serde_json::to_value(&r.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+                    .map(|r| {
+                        serde_json::to_value(&r.status)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default()
+                    })
                     .collect(),
                 median_bps: median,
                 min_bps: thr.iter().copied().fold(f64::NAN, f64::min),
@@ -149,7 +230,11 @@ pub fn summarise(records: &[TrialRecord], engines: &[String], ranked: impl Fn(&s
                 cpu_s_per_gb: (!cpu.is_empty()).then(|| stats::median(&cpu)),
                 cpu_ci: (!cpu.is_empty()).then(|| stats::median_ci(&cpu, CONFIDENCE)),
                 max_rss_kib: (!rss.is_empty()).then(|| stats::median(&rss) as u64),
-                vs_std: if engine != "std" && is_ranked { paired(engine, "std") } else { None },
+                vs_std: if engine != "std" && is_ranked {
+                    paired(engine, "std")
+                } else {
+                    None
+                },
                 vs_best: match best {
                     Some(b) if b != engine && is_ranked => paired(engine, b),
                     _ => None,
@@ -158,18 +243,41 @@ pub fn summarise(records: &[TrialRecord], engines: &[String], ranked: impl Fn(&s
                 read_lat_ns: percentiles(&rh),
                 write_lat_ns: percentiles(&wh),
                 ranked: is_ranked,
+                cancel: (key.1.cancel_bp > 0).then(|| {
+                    let mut c = CancelSummary::default();
+                    for o in ok.iter().filter_map(|r| r.outcome.as_ref()) {
+                        c.attempted += o.cancel.attempted;
+                        c.landed_in_flight += o.cancel.landed_in_flight;
+                        c.vacuous += o.cancel.vacuous;
+                        c.max_leaked_fds = c.max_leaked_fds.max(o.cancel.leaked_fds);
+                        c.max_leaked_buffer_bytes = c.max_leaked_buffer_bytes.max(o.cancel.leaked_buffer_bytes);
+                    }
+                    c
+                }),
+                vs_no_cancel: no_cancel(engine),
+                references: if is_ranked {
+                    crate::reference::ratios(&measured, key.0, key.1, engine)
+                } else {
+                    Vec::new()
+                },
             });
         }
         assign_groups(&mut key_cells, &paired);
         cells.extend(key_cells);
     }
-    Summary { schema: crate::results::SCHEMA_VERSION, confidence: CONFIDENCE, cells }
+    Summary {
+        schema: crate::results::SCHEMA_VERSION,
+        confidence: CONFIDENCE,
+        cells,
+    }
 }
 
 /// Group engines that are within noise of each other: the fastest remaining engine leads a
 /// group, and every remaining engine whose paired ratio to the leader is within noise joins it.
 fn assign_groups(cells: &mut [Cell], paired: &dyn Fn(&str, &str) -> Option<Ratio>) {
-    let mut order: Vec<usize> = (0..cells.len()).filter(|&i| cells[i].ranked && cells[i].n > 0).collect();
+    let mut order: Vec<usize> = (0..cells.len())
+        .filter(|&i| cells[i].ranked && cells[i].n > 0)
+        .collect();
     order.sort_by(|&a, &b| cells[b].median_bps.total_cmp(&cells[a].median_bps));
     let mut group = 0;
     while let Some(&lead) = order.first() {
@@ -178,7 +286,8 @@ fn assign_groups(cells: &mut [Cell], paired: &dyn Fn(&str, &str) -> Option<Ratio
         let mut rest = Vec::new();
         for &i in &order {
             let same = i == lead
-                || paired(&cells[i].engine, &leader).is_none_or(|r| r.verdict == Verdict::WithinNoise);
+                || paired(&cells[i].engine, &leader)
+                    .is_none_or(|r| r.verdict == Verdict::WithinNoise);
             if same {
                 cells[i].group = Some(group);
             } else {

@@ -8,13 +8,23 @@ use crate::summary::{Cell, Summary};
 
 /// Throughput in MB/s (10^6 bytes per second), the unit of every table.
 pub fn mbps(bps: f64) -> String {
-    if bps.is_finite() { format!("{:.1}", bps / 1e6) } else { "-".into() }
+    if bps.is_finite() {
+        format!("{:.1}", bps / 1e6)
+    } else {
+        "-".into()
+    }
 }
 
 fn ratio(r: &Option<Ratio>) -> String {
     match r {
         None => "-".into(),
-        Some(r) => format!("{:.2}x [{:.2}-{:.2}] {}", r.median, r.ci.lo, r.ci.hi, r.verdict.words()),
+        Some(r) => format!(
+            "{:.2}x [{:.2}-{:.2}] {}",
+            r.median,
+            r.ci.lo,
+            r.ci.hi,
+            r.verdict.words()
+        ),
     }
 }
 
@@ -34,12 +44,22 @@ pub fn render(s: &Summary) -> String {
                 c.config.queue_depth,
                 c.config.files_in_flight,
                 c.config.threads,
-                if c.config.cancel_bp > 0 { format!(", cancel rate {}", c.config.cancel_rate()) } else { String::new() }
+                if c.config.cancel_bp > 0 {
+                    format!(", cancel rate {}", c.config.cancel_rate())
+                } else {
+                    String::new()
+                }
             );
             let _ = writeln!(
                 out,
                 "  {:<18} {:>9} {:>21} {:>3} {:>5} {:>34} {:>8}",
-                "engine", "MB/s", "interval (level)", "n", "group", "vs std (per-round, interval)", "CPU s/GB"
+                "engine",
+                "MB/s",
+                "interval (level)",
+                "n",
+                "group",
+                "vs std (per-round, interval)",
+                "CPU s/GB"
             );
         }
         let _ = writeln!(out, "{}", row(c));
@@ -49,7 +69,12 @@ pub fn render(s: &Summary) -> String {
 
 fn row(c: &Cell) -> String {
     let interval = if c.n > 0 {
-        format!("[{}-{}] {:.0}%", mbps(c.ci.lo), mbps(c.ci.hi), c.ci.level * 100.0)
+        format!(
+            "[{}-{}] {:.0}%",
+            mbps(c.ci.lo),
+            mbps(c.ci.hi),
+            c.ci.level * 100.0
+        )
     } else {
         "-".into()
     };
@@ -67,6 +92,18 @@ fn row(c: &Cell) -> String {
         ratio(&c.vs_std),
         c.cpu_s_per_gb.map_or("-".into(), |v| format!("{v:.2}")),
     );
+    if let Some(k) = &c.cancel {
+        let _ = write!(
+            s,
+            "  cancels: {} in flight, {} vacuous, vs no cancel {}",
+            k.landed_in_flight,
+            k.vacuous,
+            ratio(&c.vs_no_cancel)
+        );
+        if k.max_leaked_fds > 0 || k.max_leaked_buffer_bytes > 0 {
+            let _ = write!(s, " LEAK {} fds {} buffer bytes", k.max_leaked_fds, k.max_leaked_buffer_bytes);
+        }
+    }
     if c.failed > 0 {
         let _ = write!(s, "  FAILED {}: {}", c.failed, c.failures.join(","));
     }
@@ -82,10 +119,22 @@ pub fn csv(s: &Summary) -> String {
     let mut out = String::from(
         "workload,block_size,queue_depth,files_in_flight,threads,cancel_rate,engine,n,failed,median_bps,min_bps,max_bps,ci_lo_bps,ci_hi_bps,ci_level,noisy,group,vs_std,vs_std_lo,vs_std_hi,vs_std_verdict,vs_best,vs_best_lo,vs_best_hi,vs_best_verdict,cpu_s_per_gb,max_rss_kib,read_p50_ns,read_p99_ns,write_p50_ns,write_p99_ns\n",
     );
-    let f = |v: f64| if v.is_finite() { format!("{v:.6}") } else { String::new() };
+    let f = |v: f64| {
+        if v.is_finite() {
+            format!("{v:.6}")
+        } else {
+            String::new()
+        }
+    };
     let r = |r: &Option<Ratio>| match r {
         None => ",,,".to_string(),
-        Some(r) => format!("{},{},{},{}", f(r.median), f(r.ci.lo), f(r.ci.hi), r.verdict.words()),
+        Some(r) => format!(
+            "{},{},{},{}",
+            f(r.median),
+            f(r.ci.lo),
+            f(r.ci.hi),
+            r.verdict.words()
+        ),
     };
     for c in &s.cells {
         let _ = writeln!(
