@@ -40,6 +40,11 @@ const SAMPLE_SIZE: usize = 10;
 const WARM_UP: Duration = Duration::from_millis(300);
 /// Measured time per benchmark, counting only the timed sections (`-- --measurement-time S`).
 const MEASUREMENT: Duration = Duration::from_secs(1);
+/// Bootstrap resamples (criterion's default is 100 000). With 10 samples more resamples add
+/// no precision, and criterion's plots estimate densities over every resample: at 100 000 the
+/// analysis and plots took about 4 s of CPU per benchmark here, ten times the rest
+/// (`-- --nresamples N` overrides).
+const RESAMPLES: usize = 10_000;
 
 /// One engine's bench function, monomorphised.
 type BenchFn = fn(&mut BenchmarkGroup<'_, WallTime>, &Setup<'_>);
@@ -66,6 +71,7 @@ pub fn main(workload: Workload) {
         .sample_size(SAMPLE_SIZE)
         .warm_up_time(WARM_UP)
         .measurement_time(MEASUREMENT)
+        .nresamples(RESAMPLES)
         .configure_from_args();
     let root = RunDir::create(&cfg.dir, workload).unwrap_or_else(|e| {
         exit_with(&format!(
