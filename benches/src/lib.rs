@@ -51,7 +51,9 @@ type BenchFn = fn(&mut BenchmarkGroup<'_, WallTime>, &Setup<'_>);
 
 /// Every engine the benches run, one line each. Static dispatch: each entry is
 /// `bench_engine::<Type>`, so the timed code is the same monomorphised `run_trial::<Type>`
-/// the driver runs. Test-support engines (null) are left out: they move no bytes.
+/// the driver runs. Left out, as the driver hides them from rankings: the null test engines
+/// (they move no bytes) and `naive` (bench-naive, the deliberately unsafe positive control of
+/// the safety oracles).
 const ENGINES: &[BenchFn] = &[
     bench_engine::<bench_std::StdEngine>,
     bench_engine::<bench_tokio::TokioEngine>,
