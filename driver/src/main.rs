@@ -3,6 +3,7 @@
 //! 0 success, 1 some trials failed (results still written), 2 bad input or a failed run,
 //! 130 interrupted (results so far kept).
 
+mod audit;
 mod child;
 mod cli;
 mod engines;
@@ -51,6 +52,7 @@ fn real_main() -> i32 {
         Command::Trial => child::main(),
         Command::SafetyChild { engine, scenario } => safety::child_main(&engine, &scenario),
         Command::Safety(a) => fail_on_err(cmd_safety(&a)),
+        Command::Audit(a) => fail_on_err(cmd_audit(&a)),
         Command::Run(a) => fail_on_err(cmd_run(&a)),
         Command::List(a) => fail_on_err(cmd_list(&a).map(|()| 0)),
         Command::Env(a) => fail_on_err(cmd_env(&a).map(|()| 0)),
@@ -158,4 +160,20 @@ fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
     safety::print_matrix(&report);
     println!("safety.json: {}", out_dir.join("safety.json").display());
     Ok(0)
+}
+
+fn cmd_audit(a: &cli::AuditArgs) -> anyhow::Result<i32> {
+    let o = audit::AuditOptions::from_args(a)?;
+    spawn::install_signal_handlers();
+    let report = audit::run(&o)?;
+    audit::write(&report, &o.out)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", audit::render_table(&report));
+        println!("audit.json: {}", o.out.join("audit.json").display());
+    }
+    // 1 when an engine's trace contradicts its declared routes or a trial failed.
+    let bad = report.cells.iter().any(|c| c.status != "ok" || !c.mismatches.is_empty());
+    Ok(if bad { 1 } else { 0 })
 }
