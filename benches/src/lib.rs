@@ -197,17 +197,6 @@ fn free_bytes(dir: &Path) -> io::Result<u64> {
     Ok((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
 }
 
-/// Bytes in the tree dataset of `shape`, without creating it: criterion needs the throughput
-/// before the first function runs, and the dataset is only made when a function does (so
-/// `--list` or a filter that skips this group writes nothing). Mirrors
-/// [`data::create_tree`] (file `k` has `small_size(seed, k + 2)` bytes, the first is empty);
-/// checked against what it returns each time a tree is made, and in this crate's tests.
-pub fn tree_bytes(seed: u64, shape: TreeShape) -> u64 {
-    (1..config::tree_files(shape))
-        .map(|k| data::small_size(seed, k as usize + 2))
-        .sum()
-}
-
 /// One group's shared state: the plan (paths filled in), the bytes each trial must move, and
 /// the dataset, made on first use.
 struct Setup<'a> {
@@ -235,7 +224,7 @@ impl<'a> Setup<'a> {
         let bytes = match workload {
             Workload::Large | Workload::Read | Workload::Write => plan.size,
             Workload::Small => data::small_total(plan.seed, plan.files),
-            Workload::Tree => tree_bytes(plan.seed, plan.tree),
+            Workload::Tree => data::tree_bytes(plan.seed, plan.tree),
         };
         Setup {
             workload,
@@ -288,7 +277,7 @@ impl<'a> Setup<'a> {
                 let (_, bytes) = data::create_tree(&p.src, p.seed, p.tree)?;
                 assert_eq!(
                     bytes, self.bytes,
-                    "tree dataset size: benches' tree_bytes() is out of sync with workloads::data::create_tree"
+                    "tree dataset size: workloads::data::tree_bytes() is out of sync with create_tree"
                 );
                 Ok(())
             }
@@ -419,7 +408,7 @@ mod tests {
                 data::create_tree(&dir.path().join(i.to_string()), seed, shape).unwrap();
             assert_eq!(
                 (files, bytes),
-                (config::tree_files(shape), tree_bytes(seed, shape)),
+                (config::tree_files(shape), data::tree_bytes(seed, shape)),
                 "{shape:?}"
             );
         }

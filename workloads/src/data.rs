@@ -214,6 +214,35 @@ impl Default for TreeShape {
     }
 }
 
+/// Directories of a tree of `shape` (the root included, the empty leaves not).
+pub fn tree_dirs(shape: TreeShape) -> u64 {
+    (0..=shape.depth)
+        .map(|d| (shape.fanout as u64).pow(d))
+        .sum()
+}
+
+/// Files of a tree of `shape`.
+pub fn tree_files(shape: TreeShape) -> u64 {
+    tree_dirs(shape) * shape.files_per_dir as u64
+}
+
+/// Size of the `k`-th file [`create_tree`] writes: the first is empty, the rest follow the
+/// size mix of `small` (offset past its fixed edge cases).
+fn tree_file_size(seed: u64, k: u64) -> u64 {
+    if k == 0 {
+        0
+    } else {
+        small_size(seed, k as usize + 2)
+    }
+}
+
+/// Total bytes of the tree dataset, without creating it.
+pub fn tree_bytes(seed: u64, shape: TreeShape) -> u64 {
+    (0..tree_files(shape))
+        .map(|k| tree_file_size(seed, k))
+        .sum()
+}
+
 const FILE_MODES: [u32; 4] = [0o644, 0o600, 0o755, 0o444];
 const DIR_MODES: [u32; 3] = [0o755, 0o750, 0o700];
 
@@ -229,12 +258,7 @@ pub fn create_tree(root: &Path, seed: u64, shape: TreeShape) -> io::Result<(u64,
         let mut next = Vec::new();
         for dir in &level {
             for f in 0..shape.files_per_dir {
-                let idx = files as usize + 2; // keep the edge-case sizes of file 0/1 for `small`
-                let size = if f == 0 && depth == 0 {
-                    0
-                } else {
-                    small_size(seed, idx)
-                };
+                let size = tree_file_size(seed, files);
                 let path = dir.join(format!("file{f:03}.dat"));
                 create_file(&path, file_seed(seed, files + 1_000_000), size)?;
                 let mode = FILE_MODES[rng.range(0, FILE_MODES.len() as u64) as usize];
@@ -479,8 +503,9 @@ mod tests {
             fanout: 2,
             files_per_dir: 2,
         };
-        let (files, _) = create_tree(&d.path().join("a"), 5, shape).unwrap();
+        let (files, bytes) = create_tree(&d.path().join("a"), 5, shape).unwrap();
         assert_eq!(files, 6);
+        assert_eq!((files, bytes), (tree_files(shape), tree_bytes(5, shape)));
         create_tree(&d.path().join("b"), 5, shape).unwrap();
         assert_eq!(
             compare_trees(&d.path().join("a"), &d.path().join("b")).unwrap(),
