@@ -275,6 +275,13 @@ impl Engine for GlommioEngine {
         ))
     }
 
+    /// glommio's own timer (a timeout on its ring). The trait's default, woken from a helper
+    /// thread, would also reach glommio (it accepts foreign wakes), but through a cross-thread
+    /// queue a glommio program never uses for sleeping.
+    async fn sleep(d: std::time::Duration) {
+        glommio::timer::sleep(d).await
+    }
+
     async fn open(path: &Path, how: OpenHow) -> io::Result<GlommioFile> {
         let mut o = glommio::io::OpenOptions::new();
         match how.mode {

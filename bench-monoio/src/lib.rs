@@ -21,6 +21,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use monoio::buf::{IoBuf, IoBufMut};
+use monoio::time::TimeDriver;
 use monoio::{IoUringDriver, Runtime, RuntimeBuilder};
 use workloads::{
     AlignedBuf, BufResult, Caps, Engine, EngineInfo, FileKind, Meta, Model, OpenHow, OpenMode,
@@ -46,9 +47,18 @@ const OPCODES: &[(u8, &str)] = {
     ]
 };
 
-/// The monoio engine: one `Runtime<IoUringDriver>` per thread.
+/// The runtime type: the io_uring driver wrapped in monoio's timer driver.
+///
+/// The timer is on (`enable_timer`, as most monoio programs have it) because the safety
+/// scenarios wait with `monoio::time::sleep` ([`Engine::sleep`]): monoio's wakers cannot be
+/// woken from another thread without its `sync` feature, so no runtime-neutral timer can wake
+/// it. With no timer armed, `TimeDriver::park` checks an empty wheel and parks the ring exactly
+/// as `IoUringDriver` does, so the copy workloads (which never sleep) run as without it.
+type Rt = Runtime<TimeDriver<IoUringDriver>>;
+
+/// The monoio engine: one `Runtime<TimeDriver<IoUringDriver>>` per thread.
 pub struct MonoioEngine {
-    rt: Runtime<IoUringDriver>,
+    rt: Rt,
     /// Submission queue entries the ring was asked for, after monoio's minimum.
     entries: u32,
     /// What the run configuration asked for.
@@ -141,12 +151,13 @@ fn io_uring_unavailable() -> Option<String> {
     None
 }
 
-fn build_runtime(entries: u32) -> io::Result<Runtime<IoUringDriver>> {
+fn build_runtime(entries: u32) -> io::Result<Rt> {
     // The type parameter is the whole point: `RuntimeBuilder::<IoUringDriver>::build` either
     // returns an io_uring runtime or an error (builder.rs `impl Buildable for IoUringDriver`);
     // only `RuntimeBuilder::<FusionDriver>` consults `detect_uring()` and may pick epoll.
     RuntimeBuilder::<IoUringDriver>::new()
         .with_entries(entries)
+        .enable_timer()
         .build()
 }
 
@@ -205,7 +216,7 @@ impl Engine for MonoioEngine {
     }
 
     fn detail(&self) -> Option<String> {
-        let mut s = format!("IoUringDriver, entries={}", self.entries);
+        let mut s = format!("IoUringDriver (timer on), entries={}", self.entries);
         if self.requested != self.entries {
             s.push_str(&format!(
                 " (asked {}, monoio's minimum is {MONOIO_MIN_ENTRIES})",
@@ -225,6 +236,13 @@ impl Engine for MonoioEngine {
             o.custom_flags(libc::O_DIRECT);
         }
         o.open(path).await
+    }
+
+    /// monoio's own timer. The trait's default is woken from a helper thread, which monoio
+    /// without `sync` cannot see: its `block_on` polls the main future with a waker that only
+    /// sets a flag of the runtime's own thread, and parks in the ring until a completion.
+    async fn sleep(d: std::time::Duration) {
+        monoio::time::sleep(d).await
     }
 
     async fn read_at(file: &Self::File, buf: AlignedBuf, pos: u64) -> BufResult<usize> {
@@ -291,13 +309,16 @@ mod tests {
         let e = crate::MonoioEngine::build(&small).unwrap();
         assert_eq!(
             e.detail().as_deref(),
-            Some("IoUringDriver, entries=256 (asked 64, monoio's minimum is 256)")
+            Some("IoUringDriver (timer on), entries=256 (asked 64, monoio's minimum is 256)")
         );
         let big = RuntimeConfig {
             ring_entries: 512,
             ..RuntimeConfig::default()
         };
         let e = crate::MonoioEngine::build(&big).unwrap();
-        assert_eq!(e.detail().as_deref(), Some("IoUringDriver, entries=512"));
+        assert_eq!(
+            e.detail().as_deref(),
+            Some("IoUringDriver (timer on), entries=512")
+        );
     }
 }

@@ -14,7 +14,8 @@
 //!
 //! Model: one ring per thread, kept in a thread-local entered by `block_on`, one task
 //! (the `block_on` future). `block_on` polls the task, submits what it queued, waits for at
-//! least one completion when ops are outstanding, and wakes the task.
+//! least one completion (or a millisecond, so wakes from other threads are seen) when ops are
+//! outstanding, and polls the task again.
 #![deny(missing_docs)]
 
 use std::cell::RefCell;
@@ -222,6 +223,9 @@ fn len32(n: usize) -> u32 {
     n.min(u32::MAX as usize) as u32
 }
 
+/// The longest `block_on` waits in the ring before it looks whether the task was woken.
+const WAIT_SLICE: Duration = Duration::from_millis(1);
+
 /// Offset -1: "the file's current position", which io_uring uses for streams (pipes).
 const STREAM: u64 = u64::MAX;
 
@@ -288,8 +292,13 @@ impl Engine for NaiveEngine {
             let woken = unpark.woken.load(Ordering::Acquire);
             let waiting = with_driver(|d| {
                 let live = d.slots.values().any(|s| s.result.is_none());
+                // Wait for a completion, but at most a millisecond: a wake from another
+                // thread (a timer, a pool) cannot interrupt io_uring_enter, so the wait is
+                // bounded and the task re-polled when woken meanwhile.
                 let r = if live && !woken {
-                    d.ring.submit_and_wait(1)
+                    let ts = types::Timespec::from(WAIT_SLICE);
+                    let args = types::SubmitArgs::new().timespec(&ts);
+                    d.ring.submitter().submit_with_args(1, &args)
                 } else {
                     d.ring.submit()
                 };
@@ -297,7 +306,8 @@ impl Engine for NaiveEngine {
                     Ok(_) => {}
                     Err(e)
                         if e.raw_os_error() == Some(libc::EINTR)
-                            || e.raw_os_error() == Some(libc::EBUSY) => {}
+                            || e.raw_os_error() == Some(libc::EBUSY)
+                            || e.raw_os_error() == Some(libc::ETIME) => {}
                     Err(e) => panic!("io_uring_enter failed: {e}"),
                 }
                 d.reap();

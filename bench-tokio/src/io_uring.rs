@@ -178,6 +178,44 @@ impl Engine for TokioIoUringEngine {
         (r, buf)
     }
 
+    /// A read at the file's current position, never a seek: tokio's ring read passes offset
+    /// `u64::MAX` ("use and advance the file position", fs/file.rs `uring_read`), which is what
+    /// a pipe needs. The trait's default (`read_at(.., 0)`) would seek, and a pipe refuses that
+    /// with `ESPIPE`. Everything else is [`Engine::read_at`]'s path: the same `File`, the same
+    /// `AsyncRead`, the same ring op.
+    async fn read_stream(file: &UringFile, mut buf: AlignedBuf) -> BufResult<usize> {
+        let mut c = file.inner.lock().await;
+        c.pos = None; // a stream has no position to track
+        let cap = buf.capacity();
+        let f = &mut c.file;
+        let r = poll_fn(|cx| {
+            let mut rb = ReadBuf::new(&mut buf.spare_mut()[..cap]);
+            Pin::new(&mut *f)
+                .poll_read(cx, &mut rb)
+                .map_ok(|()| rb.filled().len())
+        })
+        .await;
+        if let Ok(n) = r {
+            buf.set_len(n);
+        }
+        (r, buf)
+    }
+
+    /// A write at the current position, never a seek (see [`Engine::read_stream`] above):
+    /// `File`'s write path, which is the blocking pool in tokio 1.54 (`write(2)` there).
+    async fn write_stream(file: &UringFile, buf: AlignedBuf) -> BufResult<usize> {
+        let mut c = file.inner.lock().await;
+        c.pos = None;
+        let f = &mut c.file;
+        let r = async {
+            let n = poll_fn(|cx| Pin::new(&mut *f).poll_write(cx, buf.as_slice())).await?;
+            poll_fn(|cx| Pin::new(&mut *f).poll_flush(cx)).await?;
+            Ok(n)
+        }
+        .await;
+        (r, buf)
+    }
+
     async fn sync(file: &UringFile) -> io::Result<()> {
         file.inner.lock().await.file.sync_all().await
     }

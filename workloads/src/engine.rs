@@ -332,20 +332,15 @@ pub trait Engine: Sized + 'static {
     /// Let the runtime run for about `d` (a timer): the safety scenarios wait between polls
     /// with it, so the runtime gets turns to submit and reap.
     ///
-    /// The default re-wakes itself every millisecond, which works for runtimes that turn
-    /// their driver between polls of a woken task. A runtime whose `block_on` re-polls a
-    /// self-woken future without ever submitting (monoio without its `sync` feature does)
-    /// overrides this with its own timer.
+    /// The default returns `Pending` and is woken from a helper thread when `d` has passed
+    /// ([`crate::safety::timer`]), the way a completion from a kernel or a pool wakes a task,
+    /// so the runtime parks in its driver meanwhile. It must never wake itself during `poll`:
+    /// monoio's `block_on` and tokio's current-thread scheduler then re-poll at once and never
+    /// submit or reap (see the timer module). A runtime whose wakers cannot be woken from
+    /// another thread (monoio without its `sync` feature) overrides this with its own timer;
+    /// any runtime may, where it has one.
     fn sleep(d: std::time::Duration) -> impl Future<Output = ()> {
-        let until = std::time::Instant::now() + d;
-        std::future::poll_fn(move |cx| {
-            if std::time::Instant::now() >= until {
-                return std::task::Poll::Ready(());
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1).min(d));
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        })
+        crate::safety::timer::sleep(d)
     }
 
     /// Create a directory with `mode` (subject to the umask, as `mkdir(2)`).

@@ -22,9 +22,15 @@ pub const TURN: Duration = Duration::from_millis(1);
 /// How long to let the runtime and the kernel act after a drop (late completions, cancels).
 pub const SETTLE: Duration = Duration::from_millis(60);
 /// When the helper acts on its own: the op blocked the runtime thread, so nobody can signal.
-pub const FALLBACK: Duration = Duration::from_millis(150);
+/// Well past the window and the turn that precede the signal, so the helper never acts early
+/// on a runtime that did not block.
+pub const FALLBACK: Duration = Duration::from_millis(300);
 /// Deadline for reading what remains through the same handle.
 pub const REMAINDER: Duration = Duration::from_millis(400);
+/// How long descriptors may take to close after a scenario before extra ones count as leaked:
+/// some runtimes close on a helper thread or in the kernel's deferred work after their
+/// executor is gone. The time it took is recorded in the evidence.
+pub const FD_SETTLE: Duration = Duration::from_millis(500);
 
 /// How a polled op ended within its window.
 pub enum Polled<T> {
@@ -266,6 +272,29 @@ pub fn payload(seed: u64, len: usize) -> Vec<u8> {
     let mut v = vec![0u8; len];
     crate::data::fill(seed, 0, &mut v);
     v
+}
+
+/// Open descriptors by number, with what each points at (`readlink /proc/self/fd/N`: a path,
+/// `pipe:[..]`, `anon_inode:[io_uring]`, ...), so a leak can say what leaked.
+pub fn fd_table() -> std::collections::BTreeMap<i32, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let own = std::path::PathBuf::from(format!("/proc/{}/fd", std::process::id()));
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Some(n) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        if let Ok(t) = std::fs::read_link(e.path()) {
+            // The listing's own descriptor (`/proc/<pid>/fd`) is not the process's.
+            if t == own {
+                continue;
+            }
+            out.insert(n, t.to_string_lossy().into_owned());
+        }
+    }
+    out
 }
 
 /// Current open descriptors as a signed count.

@@ -24,6 +24,7 @@
 
 mod harness;
 mod scenarios;
+pub mod timer;
 
 pub use harness::fds;
 

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use super::Observation;
 use super::harness::{
-    FALLBACK, Helper, Polled, REMAINDER, SETTLE, WINDOW, catch, drain, fds, fill_pipe, payload,
-    pipe, poll_all_for, proc_path, read_remaining, set_nonblocking, set_pipe_size, settle,
-    write_all_raw,
+    FALLBACK, FD_SETTLE, Helper, Polled, REMAINDER, SETTLE, WINDOW, catch, drain, fd_table, fds,
+    fill_pipe, payload, pipe, poll_all_for, proc_path, read_remaining, set_nonblocking,
+    set_pipe_size, settle, write_all_raw,
 };
 use crate::{AlignedBuf, Engine, OpenHow, RuntimeConfig, alloc};
 
@@ -41,17 +41,67 @@ fn setup(what: &str) -> impl Fn(std::io::Error) -> String + '_ {
 /// pipe end closed by the helper for end of stream): they are left out of the baseline, so a
 /// leaked descriptor cannot hide behind them.
 fn start(obs: &mut Observation, closed_during: i64) {
+    snapshot_fds();
     obs.counts.fds_before = fds() - closed_during;
     obs.counts.buffer_bytes_before = alloc::live_buffer_bytes();
     alloc::arm();
+}
+
+/// The descriptor table when the baseline was taken, to name what a leak left behind.
+static FDS_AT_START: std::sync::Mutex<std::collections::BTreeMap<i32, String>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn snapshot_fds() {
+    *FDS_AT_START.lock().unwrap_or_else(|p| p.into_inner()) = fd_table();
+}
+
+/// Wait up to [`FD_SETTLE`] for the descriptor count to come back to `baseline`; the count at
+/// the end, and how long it took, in words.
+fn settle_fds(baseline: i64) -> (i64, String) {
+    let t = Instant::now();
+    let mut n = fds();
+    if n <= baseline {
+        return (n, "at once".into());
+    }
+    while n > baseline && t.elapsed() < FD_SETTLE {
+        std::thread::sleep(Duration::from_millis(2));
+        n = fds();
+    }
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    if n <= baseline {
+        (
+            n,
+            format!("after {ms:.0} ms (descriptors closed late, after the scenario ended)"),
+        )
+    } else {
+        let start = FDS_AT_START.lock().unwrap_or_else(|p| p.into_inner());
+        let extra: Vec<String> = fd_table()
+            .into_iter()
+            .filter(|(k, v)| start.get(k) != Some(v))
+            .map(|(k, v)| format!("{k} -> {v}"))
+            .collect();
+        (
+            n,
+            format!(
+                "not within {} ms; descriptors not open at the start: {}",
+                FD_SETTLE.as_millis(),
+                if extra.is_empty() {
+                    "none by name (numbers reused)".into()
+                } else {
+                    extra.join(", ")
+                }
+            ),
+        )
+    }
 }
 
 /// Stop watching: disarm, check the poison, count descriptors and buffer bytes.
 fn finish(obs: &mut Observation) {
     alloc::disarm();
     let rep = alloc::check();
+    let (fds_after, settled) = settle_fds(obs.counts.fds_before);
     let c = &mut obs.counts;
-    c.fds_after = fds();
+    c.fds_after = fds_after;
     c.buffer_bytes_after = alloc::live_buffer_bytes();
     c.quarantined_blocks = rep.blocks as u64;
     c.freed_bytes_written = rep.damaged_bytes as u64;
@@ -72,7 +122,9 @@ fn finish(obs: &mut Observation) {
         ));
         obs.note(format!("live buffer bytes: {bb} before, {ba} after"));
     }
-    obs.note(format!("open descriptors: {fb} before, {fa} after"));
+    obs.note(format!(
+        "open descriptors: {fb} before, {fa} after (back to the baseline {settled})"
+    ));
 }
 
 /// A progress line on stderr: the driver keeps a child's stderr tail, so a cell that hangs
@@ -106,14 +158,22 @@ fn count_polled<T>(obs: &mut Observation, what: &str, polled: &[Polled<T>]) {
     ));
 }
 
-fn helper_note(obs: &mut Observation, what: &str, by_fallback: bool) {
+/// When the helper is signalled in the scenarios that give the runtime a turn first.
+fn after_turn() -> String {
+    format!(
+        "after the drop and a {} ms turn of the runtime",
+        SETTLE.as_millis()
+    )
+}
+
+fn helper_note(obs: &mut Observation, what: &str, signalled: &str, by_fallback: bool) {
     if by_fallback {
         obs.note(format!(
-            "helper {what} on its {} ms fallback timer (the runtime thread was blocked, nobody could signal it)",
+            "helper {what} on its {} ms fallback timer (nobody signalled it in time: the runtime thread was blocked)",
             FALLBACK.as_millis()
         ));
     } else {
-        obs.note(format!("helper {what} when signalled after the drop"));
+        obs.note(format!("helper {what} when signalled, {signalled}"));
     }
 }
 
@@ -159,7 +219,12 @@ pub fn read_drop<E: Engine>(obs: &mut Observation, n: usize) -> Result<Vec<Strin
         if let Err(p) = catch(|| drop(futs)) {
             panics.push(format!("dropping pending reads: {p}"));
         }
-        phase("dropped; helper signalled");
+        // The runtime gets a turn before the data comes, so a cancel it issues on drop can
+        // land first: the data arrives *after* the drop, as the scenario says, and the
+        // verdict does not depend on which thread the scheduler runs first.
+        phase("dropped; runtime turn before the data");
+        settle::<E>(SETTLE).await;
+        phase("helper signalled");
         helper.go();
         settle::<E>(SETTLE).await;
         phase("reading the rest through the same handle");
@@ -171,6 +236,7 @@ pub fn read_drop<E: Engine>(obs: &mut Observation, n: usize) -> Result<Vec<Strin
     helper_note(
         obs,
         &format!("wrote {len} B and closed the write end"),
+        &after_turn(),
         by_fallback,
     );
     if let Err(e) = wrote {
@@ -259,7 +325,10 @@ pub fn write_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, Strin
         if let Err(p) = catch(|| drop(futs)) {
             panics.push(format!("dropping the pending write: {p}"));
         }
-        phase("dropped; helper signalled");
+        // A turn before the drain, for the same reason as in `read_drop`.
+        phase("dropped; runtime turn before the drain");
+        settle::<E>(SETTLE).await;
+        phase("helper signalled");
         helper.go();
         settle::<E>(SETTLE).await;
         phase("closing the write end");
@@ -270,7 +339,7 @@ pub fn write_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, Strin
         dropped
     });
     let ((out, how), by_fallback) = helper.join();
-    helper_note(obs, "drained the pipe", by_fallback);
+    helper_note(obs, "drained the pipe", &after_turn(), by_fallback);
     finish(obs);
     drop(rt);
     obs.counts.bytes_sent = BLOCK as u64;
@@ -360,6 +429,10 @@ pub fn open_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, String
         if let Err(p) = catch(|| drop(futs)) {
             panics.push(format!("dropping pending opens: {p}"));
         }
+        // A turn before a reader appears, for the same reason as in `read_drop`.
+        phase("dropped; runtime turn before the reader");
+        settle::<E>(SETTLE).await;
+        phase("helper signalled");
         helper.go();
         settle::<E>(SETTLE * 2).await;
     });
@@ -367,6 +440,7 @@ pub fn open_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, String
     helper_note(
         obs,
         "opened the FIFO read-write (a reader appeared)",
+        &after_turn(),
         by_fallback,
     );
     if let Err(e) = opened {
@@ -378,12 +452,13 @@ pub fn open_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, String
     Ok(panics)
 }
 
-/// `runtime-drop`: a read of an empty pipe is dropped inside the runtime, the file closed, and
-/// the runtime dropped while the kernel may still hold the op; then data arrives and is drained
-/// through a second reader.
+/// `runtime-drop`: a read of an empty pipe is dropped inside the runtime, the file handle
+/// dropped, and the runtime dropped at once while the kernel may still hold the op; then data
+/// arrives and is drained through a second reader.
 pub fn runtime_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, String> {
     let mut panics = Vec::new();
     let fds_at_start = fds();
+    let table_at_start = fd_table();
     let (r, w) = pipe().map_err(setup("pipe"))?;
     set_pipe_size(&w, 64 * 1024).map_err(setup("F_SETPIPE_SZ"))?;
     set_nonblocking(&r).map_err(setup("O_NONBLOCK"))?;
@@ -403,7 +478,10 @@ pub fn runtime_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, Str
         r
     });
     start(obs, 0);
-    obs.counts.fds_before = fds_at_start; // everything below is closed, the runtime dropped
+    // Everything opened since is closed by the end, the runtime dropped: the baseline (and
+    // the table that names leaks) is from before the pipe and the runtime existed.
+    obs.counts.fds_before = fds_at_start;
+    *FDS_AT_START.lock().unwrap_or_else(|p| p.into_inner()) = table_at_start;
     let mut got = Vec::new();
     rt.block_on(async {
         let mut futs = vec![Box::pin(E::read_stream(&file, AlignedBuf::new(BLOCK)))];
@@ -417,10 +495,15 @@ pub fn runtime_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, Str
         if let Err(p) = catch(|| drop(futs)) {
             panics.push(format!("dropping the pending read: {p}"));
         }
-        if let Err(e) = E::close(file).await {
-            obs.note(format!("closing the engine's handle failed: {e}"));
+        // Dropped, not closed: an async close waits for the dropped op in some runtimes (or
+        // forever, if nothing wakes it) and races with its cancel in others, so the runtime
+        // would not be dropped with the op in flight, or not every time. Dropping the handle
+        // is what leaving a scope does; the runtime closes the descriptor its own way.
+        if let Err(p) = catch(|| drop(file)) {
+            panics.push(format!("dropping the engine's handle: {p}"));
         }
     });
+    obs.note("the read's future and then the engine's handle dropped inside the runtime, then the runtime dropped at once (no turn in between)");
     phase("dropping the runtime");
     let t = Instant::now();
     if let Err(p) = catch(|| drop(rt)) {
@@ -431,7 +514,12 @@ pub fn runtime_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, Str
     obs.note(format!("runtime dropped in {ms:.1} ms"));
     helper.go();
     let (wrote, by_fallback) = helper.join();
-    helper_note(obs, &format!("wrote {len} B"), by_fallback);
+    helper_note(
+        obs,
+        &format!("wrote {len} B"),
+        "after the runtime was dropped",
+        by_fallback,
+    );
     if let Err(e) = wrote {
         obs.note(format!("helper write failed: {e}"));
     }
