@@ -76,6 +76,10 @@ pub fn main() -> i32 {
         _ => {}
     }
     let result = match engines::run_trial(base_engine(engine), &spec.plan) {
+        // The kernel-copy reference row runs here like an engine (see reference.rs).
+        None if engine == crate::reference::KERNEL_COPY => {
+            crate::reference::kernel_copy(&spec.plan).map_err(|e| e.to_string())
+        }
         None => Err(format!("unknown engine {engine:?}")),
         Some(r) => r.map_err(|e| e.to_string()),
     };

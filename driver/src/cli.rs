@@ -28,6 +28,10 @@ pub enum Command {
     /// Proof of path: trace a tiny copy per engine and workload (strace) and check the system
     /// calls and threads against each engine's declared routes.
     Audit(AuditArgs),
+    /// Re-render report.md, summaries and charts of a run folder from its data files.
+    Report(ReportArgs),
+    /// Set runs side by side (two machines, versions, kernels) with ratios and a chart.
+    Compare(CompareArgs),
     /// Internal: run one trial (JSON spec on stdin, one JSON line on stdout).
     #[command(name = "__trial", hide = true)]
     Trial,
@@ -236,4 +240,24 @@ pub struct AuditArgs {
     /// Print audit.json on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `ringbench report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run folder (holding meta.json and trials.jsonl; safety.json is used when present).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// `ringbench compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Run folders; the first is the baseline the others are compared with.
+    #[arg(value_name = "DIR", num_args = 2.., required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Where compare.md and plots/compare.{svg,png} go. Default:
+    /// results/<utc-time>-<host>-compare/.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
 }

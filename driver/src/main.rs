@@ -6,9 +6,13 @@
 mod audit;
 mod child;
 mod cli;
+mod compare;
 mod engines;
 mod env;
 mod options;
+mod plots;
+mod reference;
+mod report;
 mod results;
 mod runner;
 mod safety;
@@ -54,6 +58,8 @@ fn real_main() -> i32 {
         Command::Safety(a) => fail_on_err(cmd_safety(&a)),
         Command::Audit(a) => fail_on_err(cmd_audit(&a)),
         Command::Run(a) => fail_on_err(cmd_run(&a)),
+        Command::Report(a) => fail_on_err(cmd_report(&a)),
+        Command::Compare(a) => fail_on_err(cmd_compare(&a)),
         Command::List(a) => fail_on_err(cmd_list(&a).map(|()| 0)),
         Command::Env(a) => fail_on_err(cmd_env(&a).map(|()| 0)),
     }
@@ -176,4 +182,18 @@ fn cmd_audit(a: &cli::AuditArgs) -> anyhow::Result<i32> {
     // 1 when an engine's trace contradicts its declared routes or a trial failed.
     let bad = report.cells.iter().any(|c| c.status != "ok" || !c.mismatches.is_empty());
     Ok(if bad { 1 } else { 0 })
+}
+
+fn cmd_report(a: &cli::ReportArgs) -> anyhow::Result<i32> {
+    let path = report::write_all(&a.dir)?;
+    println!("{}", path.display());
+    Ok(0)
+}
+
+fn cmd_compare(a: &cli::CompareArgs) -> anyhow::Result<i32> {
+    let out = a.out.clone().unwrap_or_else(|| options::default_out("-compare"));
+    let md = compare::run(&a.dirs, &out)?;
+    print!("{md}");
+    println!("\ncompare.md: {}", out.join("compare.md").display());
+    Ok(0)
 }

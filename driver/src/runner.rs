@@ -217,6 +217,13 @@ fn run_in(
             info: serde_json::to_value(info).unwrap_or_default(),
         });
     }
+    // Reference rows (kernel-copy, fio) run in the same rounds as the engines (reference.rs).
+    let (ref_rows, ref_notes) =
+        crate::reference::plan_rows(&o.workloads, environment.fio.as_deref());
+    notes.extend(ref_notes);
+    let mut shown = o.engines.clone();
+    shown.extend(ref_rows.iter().map(|r| r.0.clone()).filter(|r| !o.engines.contains(r)));
+    shown.dedup();
     let mut meta = Meta {
         schema: SCHEMA_VERSION,
         started: crate::sysinfo::utc_rfc3339(),
@@ -251,6 +258,9 @@ fn run_in(
                 for e in &runnable {
                     cells.push((round, e.clone(), *w, *c));
                 }
+                for (r, _) in ref_rows.iter().filter(|(_, rw)| rw == w) {
+                    cells.push((round, r.clone(), *w, *c));
+                }
             }
         }
         Rng::new(o.seed, 0x0F0E_0000 + round as u64).shuffle(&mut cells);
@@ -261,7 +271,9 @@ fn run_in(
     // engines (the harness checks: A/A, a deliberate slowdown) ranks them among themselves.
     let does_io = |e: &str| engine_info(e).is_some_and(|i| i.caps.does_io);
     let only_synthetic = runnable.iter().all(|e| !does_io(e));
-    let ranked = |e: &str| only_synthetic || (does_io(e) && e != "naive");
+    let ranked = |e: &str| {
+        !crate::reference::is_reference(e) && (only_synthetic || (does_io(e) && e != "naive"))
+    };
     let mut records: Vec<TrialRecord> = Vec::new();
     let mut failed = 0;
     let total = plan.len();
@@ -302,7 +314,7 @@ fn run_in(
             // Rewrite the summary when a round completes, so an interrupted run keeps one.
             if records.last().is_some_and(|r| r.round >= o.warmup)
                 && (index + 1) % (total / rounds as usize).max(1) == 0
-                && let Err(e) = write_summary(&writer, &summary::summarise(&records, &o.engines, ranked))
+                && let Err(e) = write_summary(&writer, &summary::summarise(&records, &shown, ranked))
             {
                 stopped = Some(e);
                 break;
@@ -311,7 +323,7 @@ fn run_in(
     }
     progress.finish();
     let interrupted = INTERRUPTED.load(Ordering::SeqCst);
-    let s = summary::summarise(&records, &o.engines, ranked);
+    let s = summary::summarise(&records, &shown, ranked);
     meta.finished = Some(crate::sysinfo::utc_rfc3339());
     meta.interrupted = interrupted;
     if let Some(e) = &stopped {
@@ -323,6 +335,10 @@ fn run_in(
         return Err(e);
     }
     finalised?;
+    // report.md and the charts, rendered from the files just written (as `ringbench report`).
+    if let Err(e) = crate::report::write_all(writer.dir()) {
+        eprintln!("ringbench: warning: report not written: {e:#}");
+    }
     Ok((
         RunEnd {
             failed,

@@ -1,0 +1,391 @@
+//! `ringbench compare A B [C...]`: runs side by side (two machines, two versions, two kernels),
+//! each engine's median per workload and sweep point, with its ratio to the first run.
+//!
+//! # What must match
+//! Runs are comparable when they measured the same thing: the same file size, small-file count,
+//! tree shape, O_DIRECT, fsync, seed (it fixes the datasets), ring entries, page-cache policy,
+//! workloads and sweep points. Engines may differ (an engine missing from one run is shown as
+//! missing); repeats and warm-ups may differ (they change precision, not what is measured).
+//! The first parameter that differs is named in a one-line refusal (exit 2).
+//!
+//! # The "within noise" rule across runs
+//! Runs are not paired by round (they ran at different times, maybe on different machines), so
+//! the ratio `B / A` of medians gets the interval `[lo_B / hi_A, hi_B / lo_A]` from each side's
+//! order-statistic interval. The difference is *within noise* when the two intervals overlap by
+//! more than half of their average half-width (the overlap rule for ~95% intervals of Cumming &
+//! Finch, 2005), or when either side has fewer than 2 samples; otherwise B is faster or slower.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+use workloads::Workload;
+
+use crate::options::Config;
+use crate::plots::{self, Bar, BarPanel};
+use crate::report::{self, RunData};
+use crate::results;
+use crate::stats::{Interval, Verdict};
+use crate::summary::Cell;
+use crate::table::mbps;
+
+/// Parameters (meta.options keys) that must be equal, with the flag that sets each.
+const MUST_MATCH: &[(&str, &str)] = &[
+    ("size", "--size"),
+    ("files", "--files"),
+    ("tree", "--tree-depth/--tree-fanout/--tree-files"),
+    ("direct", "--direct"),
+    ("fsync", "--no-fsync"),
+    ("seed", "--seed"),
+    ("ring_entries", "--ring-entries"),
+    ("cache", "--cache"),
+];
+
+/// Why two runs cannot be compared: the parameter and both values.
+pub fn mismatch(a: &RunData, b: &RunData) -> Option<String> {
+    for (k, flag) in MUST_MATCH {
+        let (x, y) = (a.meta.options.get(*k), b.meta.options.get(*k));
+        if x != y {
+            let show =
+                |v: Option<&serde_json::Value>| v.map_or("unset".to_string(), |v| v.to_string());
+            return Some(format!("{flag} differs ({} vs {})", show(x), show(y)));
+        }
+    }
+    let keys = |d: &RunData| -> Vec<(Workload, Config)> {
+        let mut v: Vec<(Workload, Config)> = d
+            .summary
+            .cells
+            .iter()
+            .map(|c| (c.workload, c.config))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let (ka, kb) = (keys(a), keys(b));
+    let wl = |k: &[(Workload, Config)]| {
+        let mut v: Vec<Workload> = k.iter().map(|x| x.0).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    if wl(&ka) != wl(&kb) {
+        let names = |v: Vec<Workload>| v.iter().map(|w| w.name()).collect::<Vec<_>>().join(",");
+        return Some(format!(
+            "the workloads differ ({} vs {})",
+            names(wl(&ka)),
+            names(wl(&kb))
+        ));
+    }
+    if ka != kb {
+        let cfgs = |k: &[(Workload, Config)]| {
+            let mut v: Vec<String> = k.iter().map(|x| x.1.id()).collect();
+            v.dedup();
+            v.join(",")
+        };
+        return Some(format!(
+            "the sweep points differ (block size, queue depth, files in flight, threads, cancel rate: {} vs {})",
+            cfgs(&ka),
+            cfgs(&kb)
+        ));
+    }
+    None
+}
+
+/// The comparison of one engine's cell in run `b` against run `a`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CrossRatio {
+    /// median_b / median_a.
+    pub median: f64,
+    /// `[lo_b / hi_a, hi_b / lo_a]`.
+    pub lo: f64,
+    /// See `lo`.
+    pub hi: f64,
+    /// The verdict (module doc).
+    pub verdict: Verdict,
+}
+
+/// Compare two cells' medians and intervals (module doc).
+pub fn cross(a: (f64, Interval, usize), b: (f64, Interval, usize)) -> Option<CrossRatio> {
+    let ((ma, ia, na), (mb, ib, nb)) = (a, b);
+    if !(ma > 0.0 && mb > 0.0) || na == 0 || nb == 0 {
+        return None;
+    }
+    let overlap = ia.hi.min(ib.hi) - ia.lo.max(ib.lo);
+    let half = ((ia.hi - ia.lo) / 2.0 + (ib.hi - ib.lo) / 2.0) / 2.0;
+    let verdict = if na < 2 || nb < 2 || overlap > 0.5 * half {
+        Verdict::WithinNoise
+    } else if mb > ma {
+        Verdict::Faster
+    } else {
+        Verdict::Slower
+    };
+    Some(CrossRatio {
+        median: mb / ma,
+        lo: ib.lo / ia.hi,
+        hi: ib.hi / ia.lo,
+        verdict,
+    })
+}
+
+/// What `compare` produces.
+pub struct Comparison {
+    /// compare.md.
+    pub markdown: String,
+    /// The chart.
+    pub chart: plots::Chart,
+}
+
+fn cell<'a>(d: &'a RunData, w: Workload, c: &Config, e: &str) -> Option<&'a Cell> {
+    d.summary
+        .cells
+        .iter()
+        .find(|x| x.workload == w && x.config == *c && x.engine == e)
+}
+
+/// Build the comparison of loaded runs (the first is the baseline).
+pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
+    if runs.len() < 2 {
+        bail!("compare needs at least two run folders");
+    }
+    for (i, r) in runs.iter().enumerate().skip(1) {
+        if let Some(why) = mismatch(&runs[0], r) {
+            bail!(
+                "cannot compare {} with {}: {why}",
+                runs[0].name,
+                runs[i].name
+            );
+        }
+    }
+    let labels: Vec<(String, String)> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            (
+                ((b'A' + (i % 26) as u8) as char).to_string(),
+                r.name.clone(),
+            )
+        })
+        .collect();
+    let mut keys: Vec<(Workload, Config)> = Vec::new();
+    let mut engines: Vec<String> = Vec::new();
+    for r in runs {
+        for c in &r.summary.cells {
+            if !keys.contains(&(c.workload, c.config)) {
+                keys.push((c.workload, c.config));
+            }
+            if !engines.contains(&c.engine) {
+                engines.push(c.engine.clone());
+            }
+        }
+    }
+    let mut md = String::new();
+    let _ = writeln!(md, "# ringbench comparison\n");
+    for (l, n) in &labels {
+        let r = &runs[labels.iter().position(|x| &x.0 == l).unwrap_or(0)];
+        let e = &r.meta.environment;
+        let _ = writeln!(
+            md,
+            "- **{l}**: `{n}` — {} ({} cores), kernel {}, {} on {}, ringbench {} ({}), started {}",
+            e.cpu,
+            e.cores,
+            e.kernel,
+            e.filesystem,
+            e.device
+                .as_ref()
+                .map_or("no block device".to_string(), |d| format!(
+                    "{} ({})",
+                    d.name, d.model
+                )),
+            e.ringbench,
+            e.git,
+            r.meta.started
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nMB/s medians with their order-statistic intervals; ratios are against A: `median_X / median_A` with interval `[lo_X / hi_A, hi_X / lo_A]`; *within noise* when the two intervals overlap by more than half their average half-width (or a side has under 2 samples). Reference rows (kernel-copy, fio) are compared like engines.\n"
+    );
+    let mut panels = Vec::new();
+    for (w, cfg) in &keys {
+        let _ = writeln!(md, "## {w} — {}\n", plots::config_words(cfg));
+        let mut head = String::from("| engine |");
+        let mut rule = String::from("|---|");
+        for (l, _) in &labels {
+            let _ = write!(head, " {l} MB/s |");
+            rule.push_str("--:|");
+        }
+        for (l, _) in labels.iter().skip(1) {
+            let _ = write!(head, " {l} / A |");
+            rule.push_str("---|");
+        }
+        let _ = writeln!(md, "{head}\n{rule}");
+        let mut bars = Vec::new();
+        for e in &engines {
+            let cells: Vec<Option<&Cell>> = runs.iter().map(|r| cell(r, *w, cfg, e)).collect();
+            if cells.iter().all(|c| c.is_none()) {
+                continue;
+            }
+            let mut row = format!("| {e} |");
+            for (k, c) in cells.iter().enumerate() {
+                match c {
+                    Some(c) if c.n > 0 => {
+                        let _ = write!(
+                            row,
+                            " {} [{}–{}] |",
+                            mbps(c.median_bps),
+                            mbps(c.ci.lo),
+                            mbps(c.ci.hi)
+                        );
+                        bars.push(Bar {
+                            label: format!("{e} · {}", labels[k].0),
+                            colour: shade_of(e, k),
+                            median: c.median_bps / 1e6,
+                            lo: c.ci.lo / 1e6,
+                            hi: c.ci.hi / 1e6,
+                        });
+                    }
+                    Some(_) => row.push_str(" failed |"),
+                    None => row.push_str(" not run |"),
+                }
+            }
+            for c in cells.iter().skip(1) {
+                let r = match (cells[0], c) {
+                    (Some(a), Some(b)) => {
+                        cross((a.median_bps, a.ci, a.n), (b.median_bps, b.ci, b.n))
+                    }
+                    _ => None,
+                };
+                let _ = write!(
+                    row,
+                    " {} |",
+                    r.map_or("–".into(), |r| format!(
+                        "{:.2}× [{:.2}–{:.2}] {}",
+                        r.median,
+                        r.lo,
+                        r.hi,
+                        r.verdict.words()
+                    ))
+                );
+            }
+            let _ = writeln!(md, "{row}");
+        }
+        let _ = writeln!(md);
+        if !bars.is_empty() {
+            panels.push(BarPanel {
+                title: if keys.iter().filter(|k| k.0 == *w).count() > 1 {
+                    format!("{w} ({})", cfg.id())
+                } else {
+                    w.to_string()
+                },
+                x_desc: "throughput, MB/s (10^6 bytes/s)".into(),
+                bars,
+                refs: Vec::new(),
+            });
+        }
+    }
+    let title = format!(
+        "Throughput by run: {}",
+        labels
+            .iter()
+            .map(|(l, n)| format!("{l} = {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let chart = plots::bar_chart("compare".into(), title, &panels)
+        .map_err(|e| anyhow::anyhow!("drawing the comparison chart: {e}"))?;
+    let _ = writeln!(
+        md,
+        "![Throughput by run](plots/compare.svg)\n\n[PNG](plots/compare.png)"
+    );
+    Ok(Comparison {
+        markdown: md,
+        chart,
+    })
+}
+
+fn shade_of(engine: &str, k: usize) -> plotters::style::RGBColor {
+    let c = plots::colour(engine);
+    let f = (k as f64 * 0.3).min(0.75);
+    let mix = |v: u8| (v as f64 + (255.0 - v as f64) * f).round() as u8;
+    plotters::style::RGBColor(mix(c.0), mix(c.1), mix(c.2))
+}
+
+/// `ringbench compare`: load, check, build, write `compare.md` and the chart into `out`, and
+/// return the markdown for the terminal.
+pub fn run(dirs: &[PathBuf], out: &Path) -> anyhow::Result<String> {
+    let mut runs = Vec::new();
+    for d in dirs {
+        runs.push(report::load(d)?);
+    }
+    let c = build(&runs)?;
+    if std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some()) {
+        bail!("--out {}: already exists and is not empty; choose a new folder", out.display());
+    }
+    results::write_atomic(&out.join("compare.md"), c.markdown.as_bytes())?;
+    results::write_atomic(&out.join("plots/compare.svg"), c.chart.svg.as_bytes())?;
+    results::write_atomic(&out.join("plots/compare.png"), &c.chart.png)?;
+    Ok(c.markdown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::data;
+
+    fn iv(lo: f64, hi: f64) -> Interval {
+        Interval {
+            lo,
+            hi,
+            level: 0.95,
+        }
+    }
+
+    #[test]
+    fn cross_rule() {
+        // Same interval: within noise.
+        let r = cross((100.0, iv(90.0, 110.0), 5), (101.0, iv(91.0, 111.0), 5)).unwrap();
+        assert_eq!(r.verdict, Verdict::WithinNoise);
+        // Disjoint: a verdict, and the ratio interval bounds it.
+        let r = cross((100.0, iv(95.0, 105.0), 5), (150.0, iv(140.0, 160.0), 5)).unwrap();
+        assert_eq!(r.verdict, Verdict::Faster);
+        assert!((r.lo - 140.0 / 105.0).abs() < 1e-12 && (r.hi - 160.0 / 95.0).abs() < 1e-12);
+        // Touching by a sliver (less than half the average half-width): still a difference.
+        let r = cross((100.0, iv(90.0, 110.0), 5), (80.0, iv(70.0, 91.0), 5)).unwrap();
+        assert_eq!(r.verdict, Verdict::Slower);
+        // One sample is never enough.
+        assert_eq!(
+            cross((100.0, iv(100.0, 100.0), 1), (200.0, iv(200.0, 200.0), 1))
+                .unwrap()
+                .verdict,
+            Verdict::WithinNoise
+        );
+    }
+
+    #[test]
+    fn mismatched_runs_are_refused_with_the_parameter() {
+        let a = data();
+        let mut b = data();
+        b.meta.options["size"] = serde_json::json!(8388608);
+        assert_eq!(
+            mismatch(&a, &b).unwrap(),
+            "--size differs (4194304 vs 8388608)"
+        );
+        let mut c = data();
+        c.summary.cells.retain(|x| x.workload != Workload::Read);
+        assert!(
+            mismatch(&a, &c)
+                .unwrap()
+                .contains("workloads differ (large,read vs large)")
+        );
+        assert!(mismatch(&a, &data()).is_none());
+    }
+
+    #[test]
+    fn a_run_against_itself_is_within_noise_everywhere() {
+        let c = build(&[data(), data()]).unwrap();
+        assert!(c.markdown.contains("| fast | 200.0 [196.0–206.0] | 200.0 [196.0–206.0] | 1.00× [0.95–1.05] within noise |"), "{}", c.markdown);
+        assert!(!c.markdown.contains("faster |") && !c.markdown.contains("slower |"));
+        assert!(c.chart.svg.contains("fast · B"));
+    }
+}

@@ -1,0 +1,1315 @@
+//! `report.md` and the charts of a run folder, rendered from its data files alone —
+//! `meta.json`, `trials.jsonl` and, when present, `safety.json` — so `ringbench report DIR`
+//! reproduces exactly what `ringbench run` wrote (both call [`write_all`]). Nothing here
+//! measures; every sentence of the "how to choose" section is derived from the numbers and
+//! verdicts in those files.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use workloads::Workload;
+
+use crate::plots::{self, Chart};
+use crate::reference;
+use crate::results::{self, Meta, Status, TrialRecord};
+use crate::safety::SafetyReport;
+use crate::stats::{Ratio, Verdict};
+use crate::summary::{self, Cell, Summary};
+use crate::table::mbps;
+
+/// Everything a report is made of, read from a run folder.
+#[derive(Clone, Debug)]
+pub struct RunData {
+    /// The folder's name (not its path: the report must not depend on where it is read).
+    pub name: String,
+    /// meta.json.
+    pub meta: Meta,
+    /// trials.jsonl.
+    pub records: Vec<TrialRecord>,
+    /// Lines of trials.jsonl that did not parse.
+    pub warnings: Vec<String>,
+    /// safety.json, when the folder has one.
+    pub safety: Option<SafetyReport>,
+    /// The summary, recomputed from the records.
+    pub summary: Summary,
+}
+
+/// Whether an engine of this run takes part in rankings: it moves real data (per its recorded
+/// capabilities), it is not the unsafe control, and it is not a reference row. A run of only
+/// synthetic engines (the null engine's A/A checks) ranks them among themselves.
+pub fn ranked_rule(meta: &Meta) -> impl Fn(&str) -> bool + '_ {
+    let does_io = |e: &str| {
+        meta.engines
+            .iter()
+            .find(|m| m.name == e)
+            .and_then(|m| m.info.pointer("/caps/does_io").and_then(|v| v.as_bool()))
+            .unwrap_or(false)
+    };
+    let only_synthetic = meta
+        .engines
+        .iter()
+        .filter(|m| m.available)
+        .all(|m| !does_io(&m.name));
+    move |e: &str| !reference::is_reference(e) && (only_synthetic || (does_io(e) && e != "naive"))
+}
+
+/// Display order: the run's engines, then reference rows, then anything else the records
+/// name (in order of first appearance).
+pub fn engine_order(meta: &Meta, records: &[TrialRecord]) -> Vec<String> {
+    let mut v: Vec<String> = meta.engines.iter().map(|e| e.name.clone()).collect();
+    for r in [reference::KERNEL_COPY, reference::FIO] {
+        if records.iter().any(|t| t.engine == r) {
+            v.push(r.to_string());
+        }
+    }
+    for t in records {
+        if !v.contains(&t.engine) {
+            v.push(t.engine.clone());
+        }
+    }
+    v
+}
+
+/// Read a run folder.
+pub fn load(dir: &Path) -> anyhow::Result<RunData> {
+    let meta = results::read_meta(dir)?;
+    let (records, warnings) = results::read_trials(dir)?;
+    let safety = match std::fs::read_to_string(dir.join("safety.json")) {
+        Ok(text) => Some(
+            serde_json::from_str::<SafetyReport>(&text)
+                .with_context(|| format!("{}: safety.json is invalid", dir.display()))?,
+        ),
+        Err(_) => None,
+    };
+    let order = engine_order(&meta, &records);
+    let summary = summary::summarise(&records, &order, ranked_rule(&meta));
+    let name = dir
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| dir.display().to_string());
+    Ok(RunData {
+        name,
+        meta,
+        records,
+        warnings,
+        safety,
+        summary,
+    })
+}
+
+/// Every chart of a run.
+pub fn charts(d: &RunData) -> anyhow::Result<Vec<Chart>> {
+    let s = &d.summary;
+    let mut out = Vec::new();
+    let err = |e: Box<dyn std::error::Error>| anyhow::anyhow!("drawing a chart: {e}");
+    let configs = plots::configs_in(s);
+    let single = configs.len() == 1;
+    for c in &configs {
+        let suffix = if single {
+            String::new()
+        } else {
+            format!("-{}", c.id())
+        };
+        out.push(plots::throughput(s, c, format!("throughput{suffix}")).map_err(err)?);
+    }
+    for p in plots::swept(s) {
+        out.push(plots::scaling(s, p, format!("scaling-{}", p.id())).map_err(err)?);
+    }
+    for c in &configs {
+        let suffix = if single {
+            String::new()
+        } else {
+            format!("-{}", c.id())
+        };
+        if let Some(ch) = plots::cpu(s, c, format!("cpu{suffix}")).map_err(err)? {
+            out.push(ch);
+        }
+        if let Some(ch) = plots::latency(s, c, format!("latency{suffix}")).map_err(err)? {
+            out.push(ch);
+        }
+    }
+    if let Some(sr) = &d.safety {
+        out.push(
+            plots::grid_chart(
+                "safety".into(),
+                "Cancellation safety: engine × scenario".into(),
+                &safety_grid(sr),
+            )
+            .map_err(err)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Re-render a run folder from its data: summary.json, summary.csv, report.md and plots/.
+pub fn write_all(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let d = load(dir)?;
+    let charts = charts(&d)?;
+    let w = |name: &str, bytes: &[u8]| {
+        results::write_atomic(&dir.join(name), bytes)
+            .with_context(|| format!("writing {}", dir.join(name).display()))
+    };
+    w("summary.json", &serde_json::to_vec_pretty(&d.summary)?)?;
+    w("summary.csv", crate::table::csv(&d.summary).as_bytes())?;
+    for c in &charts {
+        w(&format!("plots/{}.svg", c.stem), c.svg.as_bytes())?;
+        w(&format!("plots/{}.png", c.stem), &c.png)?;
+    }
+    w("report.md", render(&d, &charts).as_bytes())?;
+    Ok(dir.join("report.md"))
+}
+
+fn ratio_words(r: &Ratio) -> String {
+    let v = match r.verdict {
+        Verdict::WithinNoise => "within noise",
+        Verdict::Faster => "faster",
+        Verdict::Slower => "slower",
+    };
+    format!("{:.2}× [{:.2}–{:.2}] {v}", r.median, r.ci.lo, r.ci.hi)
+}
+
+fn ratio_cell(r: &Option<Ratio>) -> String {
+    r.as_ref().map_or("–".into(), ratio_words)
+}
+
+fn esc(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn opt_str<'a>(v: &'a serde_json::Value, k: &str) -> Option<&'a serde_json::Value> {
+    v.get(k).filter(|x| !x.is_null())
+}
+
+/// The run's fixed parameters, in words (from meta.options).
+pub fn params_words(meta: &Meta) -> Vec<(String, String)> {
+    let o = &meta.options;
+    let mut v = Vec::new();
+    let size = |k: &str| {
+        opt_str(o, k)
+            .and_then(|x| x.as_u64())
+            .map(crate::options::human_size)
+    };
+    if let Some(s) = size("size") {
+        v.push(("file size (large/read/write)".into(), s));
+    }
+    for (k, label) in [
+        ("files", "small files"),
+        ("repeat", "measured rounds"),
+        ("warmup", "warm-up rounds"),
+        ("seed", "seed"),
+        ("ring_entries", "ring entries"),
+    ] {
+        if let Some(x) = opt_str(o, k) {
+            v.push((label.into(), x.to_string()));
+        }
+    }
+    if let Some(t) = opt_str(o, "tree") {
+        v.push((
+            "tree".into(),
+            format!(
+                "depth {}, fan-out {}, {} files per directory",
+                t.get("depth").unwrap_or(&serde_json::Value::Null),
+                t.get("fanout").unwrap_or(&serde_json::Value::Null),
+                t.get("files_per_dir").unwrap_or(&serde_json::Value::Null)
+            ),
+        ));
+    }
+    for (k, label) in [
+        ("direct", "O_DIRECT"),
+        ("fsync", "fsync in the timed section"),
+    ] {
+        if let Some(b) = opt_str(o, k).and_then(|x| x.as_bool()) {
+            v.push((label.into(), if b { "yes" } else { "no" }.into()));
+        }
+    }
+    if let Some(c) = opt_str(o, "cache").and_then(|x| x.as_str()) {
+        v.push(("page cache between trials".into(), c.into()));
+    }
+    v
+}
+
+/// The whole report.
+pub fn render(d: &RunData, charts: &[Chart]) -> String {
+    let m = &d.meta;
+    let s = &d.summary;
+    let mut out = String::new();
+    let o = &mut out;
+    let _ = writeln!(o, "# ringbench report: {}\n", d.name);
+    let _ = writeln!(
+        o,
+        "Started {}, finished {}{}. Command: `{}`\n",
+        m.started,
+        m.finished.as_deref().unwrap_or("(not finished)"),
+        if m.interrupted {
+            " — **interrupted: partial results**"
+        } else {
+            ""
+        },
+        m.command
+            .iter()
+            .skip(1)
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let _ = writeln!(
+        o,
+        "Throughput is payload bytes per second of the timed section (MB/s = 10^6 bytes/s), every copy verified byte for byte after the timed section. Each cell is the median over measured rounds; the interval is the distribution-free order-statistic interval of the median with its achieved confidence level; ratios are computed per round from trials that ran side by side and summarised the same way; a ratio whose interval contains 1 is *within noise*. Group 1 is the fastest engine and every engine within noise of it.\n"
+    );
+
+    // How to choose first: it is what a reader came for.
+    out.push_str(&how_to_choose(d));
+
+    let o = &mut out;
+    let _ = writeln!(
+        o,
+        "## Environment\n\n```text\n{}```\n",
+        crate::env::render(&m.environment)
+    );
+    let _ = writeln!(o, "| parameter | value |\n|---|---|");
+    for (k, v) in params_words(m) {
+        let _ = writeln!(o, "| {k} | {} |", esc(&v));
+    }
+    let _ = writeln!(o);
+    let mut notes: Vec<String> = m.notes.clone();
+    notes.extend(d.warnings.iter().cloned());
+    if !notes.is_empty() {
+        let _ = writeln!(o, "Notes:\n");
+        for n in &notes {
+            let _ = writeln!(o, "- {}", esc(n));
+        }
+        let _ = writeln!(o);
+    }
+
+    let _ = writeln!(
+        o,
+        "## Engines\n\n| engine | runtime | model | read / write route | status |\n|---|---|---|---|---|"
+    );
+    for e in &m.engines {
+        let ver = m
+            .environment
+            .runtimes
+            .get(&e.runtime)
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default();
+        let route = |k: &str| {
+            e.info
+                .pointer(&format!("/routes/{k}"))
+                .and_then(|v| v.as_str())
+                .unwrap_or("?")
+                .to_string()
+        };
+        let model = e.info.get("model").and_then(|v| v.as_str()).unwrap_or("?");
+        let status = if e.available {
+            "ran".to_string()
+        } else {
+            format!("skipped: {}", e.reason.as_deref().unwrap_or("unavailable"))
+        };
+        let _ = writeln!(
+            o,
+            "| {} | {}{ver} | {model} | {} / {} | {} |",
+            e.name,
+            e.runtime,
+            route("read"),
+            route("write"),
+            esc(&status)
+        );
+    }
+    let _ = writeln!(o);
+    out.push_str(&references_section(d));
+    out.push_str(&results_section(d));
+    out.push_str(&charts_section(charts));
+    if let Some(sr) = &d.safety {
+        out.push_str(&safety_section(sr));
+    }
+    out.push_str(&failures_section(d));
+    let _ = s;
+    out
+}
+
+fn references_section(d: &RunData) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "## Reference points\n");
+    let has = |e: &str| d.records.iter().any(|r| r.engine == e);
+    let workloads_run: Vec<Workload> = d.summary.cells.iter().map(|c| c.workload).collect();
+    if has(reference::KERNEL_COPY) {
+        let _ = writeln!(
+            o,
+            "- **kernel-copy**: the kernel's `copy_file_range(2)` copy of the large file, as `cp` does, measured in the same rounds on the same directory and verified like every copy. It ignores block size, queue depth and threads."
+        );
+    } else if workloads_run.contains(&Workload::Large) {
+        let _ = writeln!(o, "- **kernel-copy**: not measured in this run.");
+    }
+    if has(reference::FIO) {
+        let ver = d.meta.environment.fio.as_deref().unwrap_or("fio");
+        let _ = writeln!(
+            o,
+            "- **fio** ({ver}): its `io_uring` engine on the read and write calibration jobs at the same block size, queue depth, size, threads (numjobs) and O_DIRECT setting, in the same rounds. fio writes its own data, so its rows are not byte-verified; its bandwidth is fio's own (`bw_bytes`, over a runtime counted in whole milliseconds)."
+        );
+    } else if workloads_run
+        .iter()
+        .any(|w| matches!(w, Workload::Read | Workload::Write))
+    {
+        let why = if d.meta.environment.fio.is_none() {
+            "fio is not installed on this machine"
+        } else {
+            "fio rows are missing from this run"
+        };
+        let _ = writeln!(o, "- **fio**: no device-limit reference: {why}.");
+    } else {
+        let _ = writeln!(
+            o,
+            "- **fio**: the run had no read or write workload, so no fio reference."
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nReference rows are never ranked; each engine's table row shows its per-round ratio against them.\n"
+    );
+    o
+}
+
+fn lat(p: Option<[u64; 4]>) -> String {
+    p.map_or("–".into(), |p| {
+        p.iter()
+            .map(|ns| format!("{:.0}", *ns as f64 / 1e3))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    })
+}
+
+fn results_section(d: &RunData) -> String {
+    let s = &d.summary;
+    let mut o = String::new();
+    let _ = writeln!(o, "## Results\n");
+    let mut keys: Vec<(Workload, crate::options::Config)> = Vec::new();
+    for c in &s.cells {
+        if !keys.contains(&(c.workload, c.config)) {
+            keys.push((c.workload, c.config));
+        }
+    }
+    for (w, cfg) in keys {
+        let cells: Vec<&Cell> = s
+            .cells
+            .iter()
+            .filter(|c| c.workload == w && c.config == cfg)
+            .collect();
+        let _ = writeln!(o, "### {w} — {}\n", plots::config_words(&cfg));
+        let refs: Vec<&str> = reference::targets(w)
+            .iter()
+            .map(|t| t.0)
+            .filter(|l| {
+                cells
+                    .iter()
+                    .any(|c| c.references.iter().any(|r| r.reference == *l))
+            })
+            .collect();
+        let mut head =
+            String::from("| engine | MB/s | interval (level) | n | group | vs best | vs std |");
+        let mut rule = String::from("|---|--:|---|--:|--:|---|---|");
+        for r in &refs {
+            let _ = write!(head, " vs {r} |");
+            rule.push_str("---|");
+        }
+        head.push_str(" CPU s/GB | peak RSS | notes |");
+        rule.push_str("--:|--:|---|");
+        let _ = writeln!(o, "{head}\n{rule}");
+        for c in &cells {
+            let name = if reference::is_reference(&c.engine) {
+                format!("*{} (reference)*", c.engine)
+            } else {
+                c.engine.clone()
+            };
+            let interval = if c.n > 0 {
+                format!(
+                    "{}–{} ({:.0}%)",
+                    mbps(c.ci.lo),
+                    mbps(c.ci.hi),
+                    c.ci.level * 100.0
+                )
+            } else {
+                "–".into()
+            };
+            let mut row = format!(
+                "| {name} | {} | {interval} | {} | {} | {} | {} |",
+                if c.n > 0 {
+                    mbps(c.median_bps)
+                } else {
+                    "–".into()
+                },
+                c.n,
+                c.group.map_or("–".into(), |g| g.to_string()),
+                if c.group == Some(1) && c.vs_best.is_none() && c.ranked {
+                    "fastest".into()
+                } else {
+                    ratio_cell(&c.vs_best)
+                },
+                ratio_cell(&c.vs_std),
+            );
+            for r in &refs {
+                let _ = write!(
+                    row,
+                    " {} |",
+                    c.references
+                        .iter()
+                        .find(|x| x.reference == *r)
+                        .map_or("–".into(), |x| ratio_words(&x.ratio))
+                );
+            }
+            let mut notes = Vec::new();
+            if c.noisy && c.n > 0 {
+                notes.push("noisy (interval over ±10%)".to_string());
+            }
+            if c.failed > 0 {
+                notes.push(format!("{} failed: {}", c.failed, c.failures.join(", ")));
+            }
+            if let Some(k) = &c.cancel {
+                notes.push(format!(
+                    "cancels {} attempted, {} in flight",
+                    k.attempted, k.landed_in_flight
+                ));
+                if k.max_leaked_fds > 0 || k.max_leaked_buffer_bytes > 0 {
+                    notes.push(format!(
+                        "leaked up to {} fds, {} buffer bytes per trial",
+                        k.max_leaked_fds, k.max_leaked_buffer_bytes
+                    ));
+                }
+            }
+            if let Some(r) = &c.vs_no_cancel {
+                notes.push(format!("vs no cancel {}", ratio_words(r)));
+            }
+            let _ = writeln!(
+                o,
+                "{row} {} | {} | {} |",
+                c.cpu_s_per_gb.map_or("–".into(), |v| format!("{v:.2}")),
+                c.max_rss_kib
+                    .map_or("–".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+                esc(&notes.join("; "))
+            );
+        }
+        let lat_rows: Vec<&&Cell> = cells
+            .iter()
+            .filter(|c| c.read_lat_ns.is_some() || c.write_lat_ns.is_some())
+            .collect();
+        if !lat_rows.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nPer-op latency, µs (p50 / p90 / p99 / p99.9 over all measured trials):\n\n| engine | read | write |\n|---|---|---|"
+            );
+            for c in lat_rows {
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} |",
+                    c.engine,
+                    lat(c.read_lat_ns),
+                    lat(c.write_lat_ns)
+                );
+            }
+        }
+        let _ = writeln!(o);
+    }
+    o
+}
+
+fn charts_section(charts: &[Chart]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "## Charts\n\nEach chart is in `plots/` as SVG and PNG. One colour per engine in every chart; grey dashed lines are reference rows.\n"
+    );
+    for c in charts.iter().filter(|c| c.stem != "safety") {
+        let _ = writeln!(
+            o,
+            "### {}\n\n![{}](plots/{}.svg)\n\n[PNG](plots/{}.png)\n",
+            c.title, c.title, c.stem, c.stem
+        );
+    }
+    o
+}
+
+fn verdict_kind(v: &workloads::safety::Verdict) -> &'static str {
+    use workloads::safety::Verdict as V;
+    match v {
+        V::Safe => "safe",
+        V::Leak { .. } => "leak",
+        V::DataLoss { .. } => "data-loss",
+        V::GhostWrite { .. } => "ghost-write",
+        V::UseAfterFree { .. } => "use-after-free",
+        V::Crash { .. } => "crash",
+        V::Hang { .. } => "hang",
+        V::Skipped { .. } => "skipped",
+    }
+}
+
+/// What a verdict kind means for someone using the engine (about the verdict, never about a
+/// particular runtime).
+pub fn verdict_meaning(kind: &str) -> &'static str {
+    match kind {
+        "safe" => "no oracle saw anything wrong after the drop",
+        "leak" => {
+            "dropping an in-flight op left a descriptor or buffer behind; code that cancels often (timeouts, select!) accumulates them until the process exits"
+        }
+        "data-loss" => {
+            "bytes a cancelled read had consumed were never delivered to anyone; a reader that times out and retries silently skips data"
+        }
+        "ghost-write" => {
+            "a write whose future was dropped still reached its target; code that treats a cancelled write as not written can duplicate or interleave output"
+        }
+        "use-after-free" => {
+            "the kernel touched memory after it was freed: memory corruption; do not drop in-flight ops on this engine"
+        }
+        "crash" => "the process died (signal or panic) around the drop",
+        "hang" => {
+            "dropping the op or shutting the runtime down never finished (killed at the deadline)"
+        }
+        _ => "the cell was not run here",
+    }
+}
+
+fn cell_label(c: &crate::safety::Cell) -> String {
+    let mut l = c.verdict.label();
+    if c.in_flight == Some(false)
+        && !matches!(c.verdict, workloads::safety::Verdict::Skipped { .. })
+    {
+        l.push_str(" (not in flight)");
+    }
+    l
+}
+
+/// The safety matrix as a coloured grid.
+pub fn safety_grid(sr: &SafetyReport) -> plots::Grid {
+    use plotters::style::RGBColor;
+    let colour = |k: &str, nif: bool| match k {
+        "safe" if nif => RGBColor(200, 230, 200),
+        "safe" => RGBColor(120, 200, 120),
+        "leak" => RGBColor(250, 190, 90),
+        "data-loss" => RGBColor(240, 150, 60),
+        "ghost-write" => RGBColor(200, 150, 220),
+        "use-after-free" => RGBColor(230, 70, 70),
+        "crash" => RGBColor(170, 30, 30),
+        "hang" => RGBColor(200, 60, 160),
+        _ => RGBColor(220, 220, 220),
+    };
+    let mut cells = Vec::new();
+    for e in &sr.engines {
+        for sc in &sr.scenarios {
+            cells.push(match sr.cell(e, sc) {
+                None => plots::GridCell {
+                    colour: colour("skipped", false),
+                    text: "–".into(),
+                    detail: String::new(),
+                },
+                Some(c) => {
+                    let k = verdict_kind(&c.verdict);
+                    let detail = c.counts.as_ref().map_or(String::new(), |n| {
+                        format!("{} of {} ops dropped in flight", n.dropped_in_flight, n.ops)
+                    });
+                    let mut text = c.verdict.label();
+                    if c.findings.len() > 1 {
+                        text.push_str(&format!(" +{}", c.findings.len() - 1));
+                    }
+                    plots::GridCell {
+                        colour: colour(k, c.in_flight == Some(false)),
+                        text,
+                        detail,
+                    }
+                }
+            });
+        }
+    }
+    let legend = [
+        "safe",
+        "leak",
+        "data-loss",
+        "ghost-write",
+        "use-after-free",
+        "crash",
+        "hang",
+        "skipped",
+    ]
+    .iter()
+    .map(|k| (colour(k, false), k.to_string()))
+    .chain(std::iter::once((
+        colour("safe", true),
+        "safe, nothing was in flight".into(),
+    )))
+    .collect();
+    plots::Grid {
+        rows: sr.engines.clone(),
+        cols: sr.scenarios.clone(),
+        cells,
+        legend,
+    }
+}
+
+fn safety_section(sr: &SafetyReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "## Cancellation safety\n\nEach cell ran in its own process: an op made to wait, proven pending, its future dropped, then oracles (quarantined freed memory, descriptors, bytes sent vs received, deadline) looked at what a user would lose. Deadline per cell: {} ms. *+N* = further findings.\n",
+        sr.deadline_ms
+    );
+    let _ = writeln!(
+        o,
+        "![Cancellation safety matrix](plots/safety.svg)\n\n[PNG](plots/safety.png)\n"
+    );
+    let _ = write!(o, "| engine |");
+    for sc in &sr.scenarios {
+        let _ = write!(o, " {sc} |");
+    }
+    let _ = writeln!(o, "\n|---|{}", "---|".repeat(sr.scenarios.len()));
+    for e in &sr.engines {
+        let _ = write!(o, "| {e} |");
+        for sc in &sr.scenarios {
+            let l = sr.cell(e, sc).map_or("–".into(), cell_label);
+            let _ = write!(o, " {} |", esc(&l));
+        }
+        let _ = writeln!(o);
+    }
+    let flagged: Vec<&crate::safety::Cell> = sr
+        .cells
+        .iter()
+        .filter(|c| c.verdict.flagged() || c.findings.iter().any(|f| f.flagged()))
+        .collect();
+    if !flagged.is_empty() {
+        let _ = writeln!(o, "\nEvidence of every finding:\n");
+        for c in flagged {
+            let kinds: Vec<String> = c.findings.iter().map(|f| f.label()).collect();
+            let _ = writeln!(
+                o,
+                "- **{} × {}**: {}",
+                c.engine,
+                c.scenario,
+                esc(&if kinds.is_empty() {
+                    c.verdict.label()
+                } else {
+                    kinds.join(", ")
+                })
+            );
+            for ev in &c.evidence {
+                let _ = writeln!(o, "  - {}", esc(ev));
+            }
+            if let Some(n) = &c.counts {
+                let _ = writeln!(
+                    o,
+                    "  - counts: {} ops, {} dropped in flight, {} B sent, {} B received, {} B lost, {} ghost B, {} freed B written, {} freed B read, fds {}→{}",
+                    n.ops,
+                    n.dropped_in_flight,
+                    n.bytes_sent,
+                    n.bytes_received,
+                    n.bytes_lost,
+                    n.ghost_bytes,
+                    n.freed_bytes_written,
+                    n.freed_bytes_read,
+                    n.fds_before,
+                    n.fds_after
+                );
+            }
+        }
+    }
+    let skipped: Vec<String> = sr
+        .cells
+        .iter()
+        .filter_map(|c| match &c.verdict {
+            workloads::safety::Verdict::Skipped { reason } => {
+                Some(format!("- {} × {}: {}", c.engine, c.scenario, esc(reason)))
+            }
+            _ => None,
+        })
+        .collect();
+    if !skipped.is_empty() {
+        let _ = writeln!(o, "\nSkipped cells:\n\n{}", skipped.join("\n"));
+    }
+    let _ = writeln!(o);
+    o
+}
+
+fn failures_section(d: &RunData) -> String {
+    let failed: Vec<&TrialRecord> = d
+        .records
+        .iter()
+        .filter(|r| !matches!(r.status, Status::Ok | Status::Interrupted))
+        .collect();
+    let mut o = String::new();
+    if failed.is_empty() {
+        return o;
+    }
+    let _ = writeln!(
+        o,
+        "## Failed trials\n\nA failed trial is never a number in a table or chart.\n\n| # | round | engine | workload | status | detail |\n|--:|--:|---|---|---|---|"
+    );
+    for r in failed {
+        let status = serde_json::to_value(&r.status)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        let detail = r
+            .error
+            .as_deref()
+            .or(r.verify_detail.as_deref())
+            .unwrap_or("");
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {status} | {} |",
+            r.index,
+            r.round,
+            r.engine,
+            r.workload,
+            esc(detail)
+        );
+    }
+    let _ = writeln!(o);
+    o
+}
+
+fn list(v: &[String]) -> String {
+    match v.len() {
+        0 => String::new(),
+        1 => v[0].clone(),
+        _ => format!("{} and {}", v[..v.len() - 1].join(", "), v[v.len() - 1]),
+    }
+}
+
+/// "How to choose": derived from the summary and the safety matrix only.
+pub fn how_to_choose(d: &RunData) -> String {
+    let s = &d.summary;
+    let mut o = String::new();
+    let _ = writeln!(o, "## How to choose (from this run's data)\n");
+    let mut keys: Vec<(Workload, crate::options::Config)> = Vec::new();
+    for c in &s.cells {
+        if !keys.contains(&(c.workload, c.config)) {
+            keys.push((c.workload, c.config));
+        }
+    }
+    let multi = keys
+        .iter()
+        .map(|k| k.1)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        > 1;
+    for (w, cfg) in &keys {
+        let cells: Vec<&Cell> = s
+            .cells
+            .iter()
+            .filter(|c| c.workload == *w && c.config == *cfg && c.ranked && c.n > 0)
+            .collect();
+        let what = if multi {
+            format!("**{w}** ({})", plots::config_words(cfg))
+        } else {
+            format!("**{w}**")
+        };
+        if cells.is_empty() {
+            let _ = writeln!(o, "- {what}: no ranked engine completed a trial.");
+            continue;
+        }
+        let mut first: Vec<&&Cell> = cells.iter().filter(|c| c.group == Some(1)).collect();
+        first.sort_by(|a, b| b.median_bps.total_cmp(&a.median_bps));
+        let names: Vec<String> = first
+            .iter()
+            .map(|c| format!("{} ({} MB/s)", c.engine, mbps(c.median_bps)))
+            .collect();
+        let mut line = if first.len() == 1 {
+            format!("- {what}: fastest is {}", names[0])
+        } else {
+            format!(
+                "- {what}: fastest group (within noise of each other): {}",
+                list(&names)
+            )
+        };
+        let lead = first[0];
+        if let Some(cheapest) = first
+            .iter()
+            .filter(|c| c.cpu_s_per_gb.is_some())
+            .min_by(|a, b| a.cpu_s_per_gb.unwrap().total_cmp(&b.cpu_s_per_gb.unwrap()))
+            && first.len() > 1
+        {
+            let _ = write!(
+                line,
+                "; least CPU among them: {} ({:.2} CPU s/GB)",
+                cheapest.engine,
+                cheapest.cpu_s_per_gb.unwrap_or(f64::NAN)
+            );
+        }
+        for r in &lead.references {
+            let _ = write!(
+                line,
+                "; {} = {}",
+                lead.engine,
+                match r.ratio.verdict {
+                    Verdict::WithinNoise => format!(
+                        "{:.2} × {} (within noise of it)",
+                        r.ratio.median, r.reference
+                    ),
+                    _ => format!(
+                        "{:.2} × {} [{:.2}–{:.2}]",
+                        r.ratio.median, r.reference, r.ratio.ci.lo, r.ratio.ci.hi
+                    ),
+                }
+            );
+        }
+        let rest: Vec<String> = cells
+            .iter()
+            .filter(|c| c.group.is_some_and(|g| g > 1))
+            .map(|c| c.engine.clone())
+            .collect();
+        if !rest.is_empty() {
+            let _ = write!(line, "; measurably slower: {}", list(&rest));
+        }
+        let noisy: Vec<String> = cells
+            .iter()
+            .filter(|c| c.noisy)
+            .map(|c| c.engine.clone())
+            .collect();
+        if !noisy.is_empty() {
+            let _ = write!(line, " (noisy cells: {})", list(&noisy));
+        }
+        let _ = writeln!(o, "{line}.");
+    }
+    let failed: BTreeMap<String, usize> =
+        s.cells
+            .iter()
+            .filter(|c| c.failed > 0)
+            .fold(BTreeMap::new(), |mut m, c| {
+                *m.entry(c.engine.clone()).or_default() += c.failed;
+                m
+            });
+    if !failed.is_empty() {
+        let v: Vec<String> = failed.iter().map(|(e, n)| format!("{e} ({n})")).collect();
+        let _ = writeln!(
+            o,
+            "- Failed trials (see the end of this report): {}.",
+            list(&v)
+        );
+    }
+    match &d.safety {
+        None => {
+            let _ = writeln!(
+                o,
+                "- Cancellation safety: not measured in this folder (run `ringbench safety --out <this folder>` and then `ringbench report <this folder>`)."
+            );
+        }
+        Some(sr) => {
+            let mut by_engine: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+            let mut kinds: Vec<&'static str> = Vec::new();
+            for c in &sr.cells {
+                for f in c
+                    .findings
+                    .iter()
+                    .chain(std::iter::once(&c.verdict))
+                    .filter(|f| f.flagged())
+                {
+                    let k = verdict_kind(f);
+                    let entry = format!("{k} in {}", c.scenario);
+                    let v = by_engine.entry(c.engine.as_str()).or_default();
+                    if !v.contains(&entry) {
+                        v.push(entry);
+                    }
+                    if !kinds.contains(&k) {
+                        kinds.push(k);
+                    }
+                }
+            }
+            let clean: Vec<String> = sr
+                .engines
+                .iter()
+                .filter(|e| !by_engine.contains_key(e.as_str()))
+                .filter(|e| {
+                    sr.cells.iter().any(|c| {
+                        &c.engine == *e
+                            && !matches!(c.verdict, workloads::safety::Verdict::Skipped { .. })
+                    })
+                })
+                .cloned()
+                .collect();
+            if by_engine.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "- Cancellation safety: no findings on any engine in the scenarios run."
+                );
+            } else {
+                let _ = writeln!(o, "- Cancellation safety findings:");
+                for e in &sr.engines {
+                    if let Some(v) = by_engine.get(e.as_str()) {
+                        let _ = writeln!(o, "  - {e}: {}.", v.join("; "));
+                    }
+                }
+                let _ = writeln!(o, "  What they mean for a user:");
+                for k in kinds {
+                    let _ = writeln!(o, "  - *{k}*: {}.", verdict_meaning(k));
+                }
+            }
+            if !clean.is_empty() {
+                let nif: Vec<String> = clean
+                    .iter()
+                    .filter(|e| {
+                        sr.cells
+                            .iter()
+                            .filter(|c| &c.engine == *e)
+                            .all(|c| c.in_flight != Some(true))
+                    })
+                    .cloned()
+                    .collect();
+                let _ = write!(o, "- No safety findings: {}", list(&clean));
+                if !nif.is_empty() {
+                    let _ = write!(
+                        o,
+                        " (of which {} never had an op in flight to cancel: safe by observation, not tested under a real cancel)",
+                        list(&nif)
+                    );
+                }
+                let _ = writeln!(o, ".");
+            }
+        }
+    }
+    let _ = writeln!(o);
+    o
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::options::Config;
+    use crate::results::{EngineMeta, Usage, Verified};
+    use workloads::{Outcome, Stats};
+
+    pub(crate) fn config() -> Config {
+        Config {
+            block_size: 128 << 10,
+            queue_depth: 8,
+            files_in_flight: 8,
+            threads: 1,
+            cancel_bp: 0,
+        }
+    }
+
+    fn env() -> crate::env::Environment {
+        serde_json::from_value(serde_json::json!({
+            "host": "testhost", "kernel": "6.1.0", "cpu": "Test CPU", "cores": 2, "memory_bytes": 8u64 << 30,
+            "dir": "/scratch", "mount_point": "/", "filesystem": "ext4", "mount_source": "/dev/vda",
+            "mount_options": "rw", "device": null, "free_bytes": 1u64 << 40, "io_uring_unavailable": null,
+            "memlock_limit": null, "can_drop_caches": true, "o_direct": true, "ringbench": "0.1.0",
+            "git": "abc", "runtimes": {"tokio": "1.0"}, "fio": "fio-3.33"
+        }))
+        .or_else(|_| {
+            // The environment struct grows; fill what the test does not set from a real capture.
+            let mut e = crate::env::capture(Path::new("/"));
+            e.host = "testhost".into();
+            Ok::<_, serde_json::Error>(e)
+        })
+        .unwrap()
+    }
+
+    fn engine(name: &str, does_io: bool) -> EngineMeta {
+        EngineMeta {
+            name: name.into(),
+            runtime: name.into(),
+            summary: String::new(),
+            available: true,
+            reason: None,
+            info: serde_json::json!({"caps": {"does_io": does_io}, "model": "blocking", "routes": {"read": "inline", "write": "inline"}}),
+        }
+    }
+
+    pub(crate) fn meta(engines: &[&str]) -> Meta {
+        Meta {
+            schema: results::SCHEMA_VERSION,
+            started: "2026-01-01T00:00:00Z".into(),
+            finished: Some("2026-01-01T00:01:00Z".into()),
+            interrupted: false,
+            command: vec!["ringbench".into(), "run".into()],
+            options: serde_json::json!({"size": 4194304, "direct": false, "fsync": true, "seed": 1, "cache": "drop", "repeat": 4, "warmup": 0}),
+            environment: env(),
+            engines: engines.iter().map(|e| engine(e, true)).collect(),
+            notes: vec![],
+        }
+    }
+
+    /// A synthetic trial: fixed bytes and elapsed time, so throughput is exact.
+    pub(crate) fn trial(
+        index: usize,
+        round: u32,
+        engine: &str,
+        w: Workload,
+        mbps: f64,
+    ) -> TrialRecord {
+        let bytes = 4_000_000u64;
+        let elapsed_ns = (bytes as f64 / (mbps * 1e6) * 1e9) as u64;
+        let mut stats = Stats::default();
+        for k in 0..20u64 {
+            stats.read_latency.record(10_000 + 1000 * k + (mbps as u64));
+            stats.write_latency.record(20_000 + 1000 * k);
+        }
+        let outcome = Outcome {
+            elapsed_ns,
+            bytes,
+            files: 1,
+            stats,
+            detail: None,
+            cancel: Default::default(),
+        };
+        TrialRecord {
+            schema: results::SCHEMA_VERSION,
+            index,
+            round,
+            warmup: false,
+            engine: engine.into(),
+            workload: w,
+            config: config(),
+            status: Status::Ok,
+            error: None,
+            verified: Verified::Yes,
+            verify_detail: None,
+            cache: "dropped".into(),
+            direct: false,
+            throughput: Some(outcome.bytes_per_sec()),
+            outcome: Some(outcome),
+            usage: Usage {
+                user_s: 0.001 * mbps / 100.0,
+                sys_s: 0.002,
+                max_rss_kib: 4096,
+                voluntary_cs: 1,
+                involuntary_cs: 1,
+            },
+            child_wall_s: 0.1,
+        }
+    }
+
+    /// Fixed data: two engines and both references over 5 rounds; "fast" is clearly faster.
+    pub(crate) fn data() -> RunData {
+        let meta = meta(&["slow", "fast"]);
+        let mut records = Vec::new();
+        let mut i = 0;
+        for round in 0..5u32 {
+            let jitter = [1.0, 1.03, 0.98, 1.01, 0.99][round as usize];
+            for (e, w, v) in [
+                ("slow", Workload::Large, 100.0),
+                ("fast", Workload::Large, 200.0),
+                (reference::KERNEL_COPY, Workload::Large, 220.0),
+                ("slow", Workload::Read, 300.0),
+                ("fast", Workload::Read, 310.0),
+                (reference::FIO, Workload::Read, 400.0),
+            ] {
+                records.push(trial(i, round, e, w, v * jitter));
+                i += 1;
+            }
+        }
+        let mut bad = trial(i, 4, "slow", Workload::Large, 1.0);
+        bad.status = Status::VerifyFailed;
+        bad.throughput = None;
+        bad.verify_detail = Some("byte 7 differs".into());
+        bad.round = 5;
+        records.push(bad);
+        let order = engine_order(&meta, &records);
+        let summary = summary::summarise(&records, &order, ranked_rule(&meta));
+        RunData {
+            name: "synthetic".into(),
+            meta,
+            records,
+            warnings: vec![],
+            safety: None,
+            summary,
+        }
+    }
+
+    #[test]
+    fn references_are_not_ranked_but_give_ratios() {
+        let d = data();
+        let fast_large = d
+            .summary
+            .cells
+            .iter()
+            .find(|c| c.engine == "fast" && c.workload == Workload::Large)
+            .unwrap();
+        assert_eq!(fast_large.group, Some(1));
+        let kc = fast_large
+            .references
+            .iter()
+            .find(|r| r.reference == "kernel-copy")
+            .unwrap();
+        assert!((kc.ratio.median - 200.0 / 220.0).abs() < 1e-3, "{kc:?}");
+        assert_eq!(kc.ratio.verdict, Verdict::Slower);
+        let fio = fast_large
+            .references
+            .iter()
+            .find(|r| r.reference == "fio read")
+            .unwrap();
+        assert!((fio.ratio.median - 0.5).abs() < 1e-3);
+        let kcell = d
+            .summary
+            .cells
+            .iter()
+            .find(|c| c.engine == reference::KERNEL_COPY)
+            .unwrap();
+        assert!(!kcell.ranked && kcell.group.is_none() && kcell.references.is_empty());
+    }
+
+    #[test]
+    fn report_snapshot_of_fixed_data() {
+        let d = data();
+        let md = render(&d, &[]);
+        // The decisive lines, exactly.
+        let want = [
+            "- **large**: fastest is fast (200.0 MB/s); fast = 0.91 × kernel-copy [0.91–0.91]; fast = 0.50 × fio read [0.50–0.50]; measurably slower: slow.",
+            "- **read**: fastest is fast (310.0 MB/s); fast = 0.78 × fio read [0.77–0.78]; measurably slower: slow.",
+            "| engine | MB/s | interval (level) | n | group | vs best | vs std | vs kernel-copy | vs fio read | CPU s/GB | peak RSS | notes |",
+            "| slow | 100.0 | 98.0–103.0 (94%) | 5 | 2 | 0.50× [0.50–0.50] slower | – | 0.45× [0.45–0.45] slower | 0.25× [0.25–0.25] slower | 0.75 | 4.0 MiB | 1 failed: verify-failed |",
+            "| fast | 200.0 | 196.0–206.0 (94%) | 5 | 1 | fastest | – | 0.91× [0.91–0.91] slower | 0.50× [0.50–0.50] slower | 1.00 | 4.0 MiB |  |",
+            "| *kernel-copy (reference)* | 220.0 | 215.6–226.6 (94%) | 5 | – | – | – | – | – | 1.05 | 4.0 MiB |  |",
+            "| *fio (reference)* | 400.0 | 392.0–412.0 (94%) | 5 | – | – | – | – | 1.50 | 4.0 MiB |  |",
+            "| 30 | 5 | slow | large | verify-failed | byte 7 differs |",
+            "- Failed trials (see the end of this report): slow (1).",
+            "- Cancellation safety: not measured in this folder",
+        ];
+        for w in want {
+            assert!(md.contains(w), "missing line:\n{w}\n--- report ---\n{md}");
+        }
+        // Rendering is a pure function of the data.
+        assert_eq!(md, render(&data(), &[]));
+    }
+
+    #[test]
+    fn fio_missing_is_said() {
+        let mut d = data();
+        d.records.retain(|r| r.engine != reference::FIO);
+        d.meta.environment.fio = None;
+        let md = render(&d, &[]);
+        assert!(
+            md.contains("no device-limit reference: fio is not installed on this machine"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn charts_are_valid_svg_and_png() {
+        let d = data();
+        let cs = charts(&d).unwrap();
+        let stems: Vec<&str> = cs.iter().map(|c| c.stem.as_str()).collect();
+        assert_eq!(stems, ["throughput", "cpu", "latency"]);
+        for c in &cs {
+            assert!(
+                c.svg.starts_with("<svg") && c.svg.trim_end().ends_with("</svg>"),
+                "{}",
+                c.stem
+            );
+            assert!(
+                c.png.len() > 1000 && c.png.starts_with(b"\x89PNG\r\n\x1a\n"),
+                "{}",
+                c.stem
+            );
+        }
+        let tp = &cs[0].svg;
+        for e in [
+            "fast",
+            "slow",
+            "kernel-copy 220",
+            "fio read 400",
+            "throughput, MB/s",
+        ] {
+            assert!(tp.contains(e), "throughput chart lacks {e:?}");
+        }
+        // Each engine's fixed colour is used for its bar.
+        let c = plots::colour("fast");
+        assert!(
+            tp.contains(&format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)),
+            "colour of fast missing"
+        );
+    }
+
+    fn safety_cell(
+        engine: &str,
+        scenario: &str,
+        verdict: workloads::safety::Verdict,
+        in_flight: bool,
+    ) -> crate::safety::Cell {
+        crate::safety::Cell {
+            engine: engine.into(),
+            scenario: scenario.into(),
+            findings: if verdict.flagged() {
+                vec![verdict.clone()]
+            } else {
+                vec![]
+            },
+            verdict,
+            in_flight: Some(in_flight),
+            memory_oracle: Some(true),
+            counts: Some(workloads::safety::Counts {
+                ops: 1,
+                dropped_in_flight: u64::from(in_flight),
+                ..Default::default()
+            }),
+            evidence: vec!["poison changed after free".into()],
+            wall_ms: 1.0,
+            exit: "exit 0".into(),
+            stderr_tail: String::new(),
+        }
+    }
+
+    #[test]
+    fn safety_findings_reach_the_report_and_the_grid() {
+        use workloads::safety::Verdict as V;
+        let mut d = data();
+        d.safety = Some(SafetyReport {
+            schema: crate::safety::SCHEMA,
+            deadline_ms: 5000,
+            engines: vec!["fast".into(), "slow".into(), "blocking".into()],
+            scenarios: vec!["read-drop".into(), "open-drop".into()],
+            cells: vec![
+                safety_cell(
+                    "fast",
+                    "read-drop",
+                    V::UseAfterFree {
+                        direction: "kernel-wrote".into(),
+                        bytes: 64,
+                    },
+                    true,
+                ),
+                safety_cell(
+                    "fast",
+                    "open-drop",
+                    V::Leak {
+                        what: "fd".into(),
+                        count: 8,
+                    },
+                    true,
+                ),
+                safety_cell("slow", "read-drop", V::Safe, true),
+                safety_cell("slow", "open-drop", V::Safe, true),
+                safety_cell("blocking", "read-drop", V::Safe, false),
+                safety_cell(
+                    "blocking",
+                    "open-drop",
+                    V::Skipped {
+                        reason: "no FIFO".into(),
+                    },
+                    false,
+                ),
+            ],
+        });
+        let md = render(&d, &[]);
+        for want in [
+            "  - fast: use-after-free in read-drop; leak in open-drop.",
+            "  - *use-after-free*: the kernel touched memory after it was freed",
+            "  - *leak*: dropping an in-flight op left a descriptor or buffer behind",
+            "- No safety findings: slow and blocking (of which blocking never had an op in flight to cancel",
+            "| fast | UAF kernel-wrote 64B | leak 8 fd |",
+            "| blocking | safe (not in flight) | skipped |",
+            "- **fast × read-drop**: UAF kernel-wrote 64B",
+            "- blocking × open-drop: no FIFO",
+        ] {
+            assert!(md.contains(want), "missing:\n{want}\n--- report ---\n{md}");
+        }
+        let cs = charts(&d).unwrap();
+        let g = cs
+            .iter()
+            .find(|c| c.stem == "safety")
+            .expect("a safety chart");
+        assert!(
+            g.svg.contains("UAF kernel-wrote 64B")
+                && g.svg.contains("1 of 1 ops dropped in flight")
+        );
+        assert!(g.png.starts_with(b"\x89PNG"));
+    }
+}

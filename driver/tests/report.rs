@@ -1,0 +1,182 @@
+//! End to end: two small real runs (std and tokio), `ringbench report` reproducing the run's
+//! report and charts byte for byte from the data alone, `ringbench compare` setting the two runs
+//! side by side, and refusing a run whose parameters differ.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ringbench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ringbench"))
+        .args(args)
+        .output()
+        .expect("run ringbench")
+}
+
+fn run(scratch: &Path, out: &Path, size: &str) {
+    let o = Command::new(env!("CARGO_BIN_EXE_ringbench"))
+        .args([
+            "run",
+            "-e",
+            "std,tokio",
+            "-w",
+            "large,read",
+            "--size",
+            size,
+            "--repeat",
+            "2",
+            "--warmup",
+            "0",
+            "--quiet",
+        ])
+        .arg("--dir")
+        .arg(scratch)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("run ringbench");
+    assert!(
+        o.status.success(),
+        "ringbench run failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Every file of a folder, by relative path, with its bytes.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut v = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                v.push((
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+fn is_png(b: &[u8]) -> bool {
+    b.len() > 1000 && b.starts_with(b"\x89PNG\r\n\x1a\n")
+}
+
+#[test]
+fn report_reproduces_and_compare_works_and_refuses() {
+    let t = tempfile::tempdir().unwrap();
+    let (a, b, c) = (t.path().join("a"), t.path().join("b"), t.path().join("c"));
+    run(t.path(), &a, "4M");
+    run(t.path(), &b, "4M");
+
+    // The run wrote its report and charts.
+    let md = std::fs::read_to_string(a.join("report.md")).unwrap();
+    for want in [
+        "## How to choose",
+        "## Environment",
+        "### large",
+        "### read",
+        "## Reference points",
+        "kernel-copy",
+        "![Throughput per engine",
+    ] {
+        assert!(md.contains(want), "report.md lacks {want:?}");
+    }
+    let svg = std::fs::read_to_string(a.join("plots/throughput.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg")
+            && svg.trim_end().ends_with("</svg>")
+            && svg.contains("std")
+            && svg.contains("tokio")
+    );
+    assert!(is_png(
+        &std::fs::read(a.join("plots/throughput.png")).unwrap()
+    ));
+    // fio is a reference only where installed; either way the report says which.
+    let fio = Command::new("fio")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if fio {
+        assert!(
+            md.contains("| *fio (reference)* |"),
+            "fio installed but no fio row"
+        );
+    } else {
+        assert!(
+            md.contains("fio is not installed"),
+            "fio missing but not said"
+        );
+    }
+
+    // `report` re-renders every file identically from the data alone.
+    let before = snapshot(&a);
+    let o = ringbench(&["report", a.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let after = snapshot(&a);
+    assert_eq!(before.len(), after.len());
+    for ((pa, ba), (pb, bb)) in before.iter().zip(&after) {
+        assert_eq!(pa, pb);
+        assert!(
+            ba == bb,
+            "{} differs after `ringbench report`",
+            pa.display()
+        );
+    }
+
+    // compare: side by side with ratios and a chart.
+    let cmp = t.path().join("cmp");
+    let o = ringbench(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        cmp.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cmd = std::fs::read_to_string(cmp.join("compare.md")).unwrap();
+    assert!(
+        cmd.contains("| engine | A MB/s | B MB/s | B / A |"),
+        "{cmd}"
+    );
+    assert!(
+        cmd.lines()
+            .any(|l| l.starts_with("| std |") && l.contains("×")),
+        "{cmd}"
+    );
+    assert!(
+        std::fs::read_to_string(cmp.join("plots/compare.svg"))
+            .unwrap()
+            .contains("std · B")
+    );
+    assert!(is_png(
+        &std::fs::read(cmp.join("plots/compare.png")).unwrap()
+    ));
+
+    // A run of another size is refused in one line, exit 2.
+    run(t.path(), &c, "8M");
+    let o = ringbench(&[
+        "compare",
+        a.to_str().unwrap(),
+        c.to_str().unwrap(),
+        "--out",
+        t.path().join("cmp2").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("--size differs (4194304 vs 8388608)"), "{err}");
+    assert!(
+        !t.path().join("cmp2").exists(),
+        "a refused comparison wrote files"
+    );
+
+    // Not a run folder: one line, exit 2.
+    let o = ringbench(&["report", t.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("meta.json"));
+}
