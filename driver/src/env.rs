@@ -51,12 +51,24 @@ pub struct Environment {
     pub free_bytes: Option<u64>,
     /// io_uring: `None` when available, else the reason.
     pub io_uring_unavailable: Option<String>,
+    /// The `kernel.io_uring_disabled` sysctl and what it means (`None`: the kernel has no such
+    /// sysctl, before 6.6).
+    #[serde(default)]
+    pub io_uring_disabled: Option<String>,
+    /// Seccomp mode of this process (a filter can forbid io_uring even when the kernel allows
+    /// it, as container runtimes' default profiles do).
+    #[serde(default)]
+    pub seccomp: Option<String>,
     /// RLIMIT_MEMLOCK soft limit, bytes (`None` = unlimited).
     pub memlock_limit: Option<u64>,
     /// Whether the page cache can be dropped (root and /proc/sys/vm/drop_caches writable).
     pub can_drop_caches: bool,
     /// Whether the directory's filesystem accepts O_DIRECT.
     pub o_direct: bool,
+    /// Why a run could not use this directory (`ringbench env` on a missing, read-only or
+    /// unwritable directory; O_DIRECT is then not probed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir_problem: Option<String>,
     /// ringbench version.
     pub ringbench: String,
     /// git revision of the build.
@@ -76,12 +88,71 @@ pub fn runtime_versions() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Capture the environment for `dir` (which must exist).
+/// Capture the environment for `dir`, probing O_DIRECT with a file created in it: `dir` must
+/// be ringbench's own scratch directory (see [`capture_outside`] for any other).
 pub fn capture(dir: &Path) -> Environment {
+    capture_with(dir, Some(dir))
+}
+
+/// Capture the environment for a directory that is not ours (`ringbench env --dir`): the
+/// O_DIRECT probe runs in a fresh scratch directory made under it and removed at once, so
+/// nothing in `dir` is created, touched or removed. When no scratch directory can be made
+/// there, why is recorded in `dir_problem` and O_DIRECT is not probed.
+pub fn capture_outside(dir: &Path) -> Environment {
+    match crate::scratch::Scratch::create(dir) {
+        Ok(scratch) => {
+            let mut e = capture_with(dir, Some(scratch.path()));
+            if let Err(err) = scratch.remove() {
+                e.dir_problem = Some(format!("could not remove the probe directory: {err}"));
+            }
+            e
+        }
+        Err(why) => {
+            let mut e = capture_with(dir, None);
+            e.dir_problem = Some(format!("{why:#}"));
+            e
+        }
+    }
+}
+
+fn io_uring_disabled() -> Option<String> {
+    let v = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled").ok()?;
+    let v = v.trim();
+    Some(match v {
+        "0" => "0 (any process may create rings)".into(),
+        "1" => "1 (only CAP_SYS_ADMIN or members of kernel.io_uring_group)".into(),
+        "2" => "2 (io_uring disabled for everyone)".into(),
+        other => other.to_string(),
+    })
+}
+
+fn seccomp() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let v = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Seccomp:"))?
+        .trim()
+        .to_string();
+    Some(match v.as_str() {
+        "0" => "none".into(),
+        "1" => "strict".into(),
+        "2" => "filter (syscalls may be refused)".into(),
+        _ => v,
+    })
+}
+
+fn capture_with(dir: &Path, probe_dir: Option<&Path>) -> Environment {
     let mount = sysinfo::mount_of(dir);
     let (mount_point, filesystem, mount_source, mount_options) = mount
         .map(|(a, b, c, d)| (a.display().to_string(), b, c, d))
-        .unwrap_or_else(|| ("unknown".into(), "unknown".into(), "unknown".into(), String::new()));
+        .unwrap_or_else(|| {
+            (
+                "unknown".into(),
+                "unknown".into(),
+                "unknown".into(),
+                String::new(),
+            )
+        });
     Environment {
         host: sysinfo::hostname(),
         kernel: sysinfo::kernel(),
@@ -101,9 +172,12 @@ pub fn capture(dir: &Path) -> Environment {
         }),
         free_bytes: sysinfo::free_bytes(dir),
         io_uring_unavailable: sysinfo::io_uring_status().err(),
+        io_uring_disabled: io_uring_disabled(),
+        seccomp: seccomp(),
         memlock_limit: sysinfo::memlock_limit(),
         can_drop_caches: sysinfo::can_drop_caches(),
-        o_direct: workloads::conformance::direct_supported(dir),
+        o_direct: probe_dir.is_some_and(workloads::conformance::direct_supported),
+        dir_problem: None,
         ringbench: env!("CARGO_PKG_VERSION").to_string(),
         git: env!("RINGBENCH_GIT").to_string(),
         runtimes: runtime_versions(),
@@ -118,19 +192,22 @@ pub fn capture(dir: &Path) -> Environment {
 
 /// Human-readable lines.
 pub fn render(e: &Environment) -> String {
-    let dev = e.device.as_ref().map_or("none (not a block device)".to_string(), |d| {
-        format!(
-            "{} ({}, {}, scheduler {})",
-            d.name,
-            d.model,
-            match d.rotational {
-                Some(true) => "rotational",
-                Some(false) => "non-rotational",
-                None => "rotational?",
-            },
-            d.scheduler
-        )
-    });
+    let dev = e
+        .device
+        .as_ref()
+        .map_or("none (not a block device)".to_string(), |d| {
+            format!(
+                "{} ({}, {}, scheduler {})",
+                d.name,
+                d.model,
+                match d.rotational {
+                    Some(true) => "rotational",
+                    Some(false) => "non-rotational",
+                    None => "rotational?",
+                },
+                d.scheduler
+            )
+        });
     let mut s = String::new();
     let mut line = |k: &str, v: String| s.push_str(&format!("{k:<16} {v}\n"));
     line("host", e.host.clone());
@@ -138,24 +215,78 @@ pub fn render(e: &Environment) -> String {
     line("cpu", format!("{} ({} cores)", e.cpu, e.cores));
     line("memory", crate::options::human_size(e.memory_bytes));
     line("dir", e.dir.clone());
-    line("filesystem", format!("{} on {} ({}) mounted at {}", e.filesystem, e.mount_source, e.mount_options, e.mount_point));
+    line(
+        "filesystem",
+        format!(
+            "{} on {} ({}) mounted at {}",
+            e.filesystem, e.mount_source, e.mount_options, e.mount_point
+        ),
+    );
     line("device", dev);
-    line("free", e.free_bytes.map_or("unknown".into(), crate::options::human_size));
+    line(
+        "free",
+        e.free_bytes
+            .map_or("unknown".into(), crate::options::human_size),
+    );
     line(
         "io_uring",
-        e.io_uring_unavailable.clone().map_or("available".into(), |r| format!("UNAVAILABLE: {r}")),
+        e.io_uring_unavailable
+            .clone()
+            .map_or("available".into(), |r| format!("UNAVAILABLE: {r}")),
     );
-    line("memlock", e.memlock_limit.map_or("unlimited".into(), crate::options::human_size));
+    line(
+        "io_uring sysctl",
+        e.io_uring_disabled.as_ref().map_or(
+            "kernel.io_uring_disabled absent (kernel before 6.6)".into(),
+            |v| format!("kernel.io_uring_disabled = {v}"),
+        ),
+    );
+    line(
+        "seccomp",
+        e.seccomp.clone().unwrap_or_else(|| "unknown".into()),
+    );
+    line(
+        "memlock",
+        e.memlock_limit.map_or("unlimited".into(), |b| {
+            format!(
+                "{} (RLIMIT_MEMLOCK soft limit)",
+                crate::options::human_size(b)
+            )
+        }),
+    );
     line(
         "page cache",
-        if e.can_drop_caches { "can drop (root)".into() } else { "cannot drop: trials fall back to fadvise".into() },
+        if e.can_drop_caches {
+            "can drop (root)".into()
+        } else {
+            "cannot drop: trials fall back to fadvise".into()
+        },
     );
-    line("O_DIRECT", if e.o_direct { "supported".into() } else { "not supported here".into() });
-    line("fio", e.fio.clone().unwrap_or_else(|| "not installed (no fio reference points)".into()));
+    line(
+        "O_DIRECT",
+        match (&e.dir_problem, e.o_direct) {
+            (Some(_), false) => "not probed (no scratch directory could be made here)".into(),
+            (_, true) => "supported".into(),
+            (None, false) => "not supported here (--direct will be refused)".into(),
+        },
+    );
+    if let Some(p) = &e.dir_problem {
+        line("run here", format!("NO: {p}"));
+    }
+    line(
+        "fio",
+        e.fio
+            .clone()
+            .unwrap_or_else(|| "not installed (no fio reference points)".into()),
+    );
     line("ringbench", format!("{} ({})", e.ringbench, e.git));
     line(
         "runtimes",
-        e.runtimes.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
+        e.runtimes
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
     );
     s
 }

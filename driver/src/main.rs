@@ -11,6 +11,7 @@ mod engines;
 mod env;
 mod options;
 mod plots;
+mod progress;
 mod reference;
 mod report;
 mod results;
@@ -41,13 +42,22 @@ fn real_main() -> i32 {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 let _ = e.print();
                 return 0;
             }
             // One line: clap's first line, without the usage block.
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
             eprintln!("ringbench: error: {first} (see ringbench --help)");
             return 2;
         }
@@ -67,9 +77,36 @@ fn real_main() -> i32 {
 
 fn fail_on_err(r: anyhow::Result<i32>) -> i32 {
     r.unwrap_or_else(|e| {
+        // stdout closed under us (`ringbench list | head -1`) is not an error: exit quietly.
+        if is_broken_pipe(&e) {
+            return 0;
+        }
         eprintln!("ringbench: error: {e:#}");
         2
     })
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Write to stdout; a closed pipe comes back as an error (where `println!` would panic).
+fn out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    o.write_all(text.as_bytes())?;
+    o.flush()?;
+    Ok(())
+}
+
+/// For output printed by code that uses `println!` (which panics on a closed stdout), once
+/// all work is done: a closed pipe then ends the process silently, as for most Unix tools.
+fn default_sigpipe() {
+    // SAFETY: restoring the default disposition of a signal.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }
 
 fn cmd_run(a: &cli::RunArgs) -> anyhow::Result<i32> {
@@ -77,26 +114,52 @@ fn cmd_run(a: &cli::RunArgs) -> anyhow::Result<i32> {
     spawn::install_signal_handlers();
     let argv: Vec<String> = std::env::args().collect();
     let (end, summary) = runner::run(&o, argv)?;
-    if o.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+    // --json: the summary and nothing else on stdout; --quiet: no table either. A reader that
+    // went away (broken pipe) does not change the exit code: the results are on disk.
+    let printed = if o.json {
+        out(&format!("{}\n", serde_json::to_string_pretty(&summary)?))
+    } else if o.quiet {
+        Ok(())
     } else {
-        print!("{}", table::render(&summary));
-        println!("\n{}", table::LEGEND);
-        println!("results: {}", end.out.display());
+        out(&format!(
+            "{}\n{}\nresults: {}\n",
+            table::render(&summary),
+            table::LEGEND,
+            end.out.display()
+        ))
+    };
+    if let Err(e) = printed
+        && !is_broken_pipe(&e)
+    {
+        return Err(e);
     }
     if end.interrupted {
-        eprintln!("ringbench: interrupted; results so far are in {}", end.out.display());
+        eprintln!(
+            "ringbench: interrupted; results so far are in {}",
+            end.out.display()
+        );
         return Ok(130);
     }
     if end.failed > 0 {
-        eprintln!("ringbench: {} trial(s) failed; see {}", end.failed, end.out.join("trials.jsonl").display());
+        eprintln!(
+            "ringbench: {} trial(s) failed; see {}",
+            end.failed,
+            end.out.join("trials.jsonl").display()
+        );
         return Ok(1);
     }
     Ok(0)
 }
 
 fn cmd_list(a: &cli::ListArgs) -> anyhow::Result<()> {
-    println!("engines:");
+    let mut text = String::new();
+    macro_rules! say {
+        ($($t:tt)*) => {{
+            text.push_str(&format!($($t)*));
+            text.push('\n');
+        }};
+    }
+    say!("engines:");
     for name in engines::ALL {
         if !a.all && !engines::visible(name) {
             continue;
@@ -106,46 +169,74 @@ fn cmd_list(a: &cli::ListArgs) -> anyhow::Result<()> {
             Ok(()) => "available".to_string(),
             Err(r) => format!("UNAVAILABLE: {r}"),
         };
-        let version = env::runtime_versions().get(info.runtime).cloned().unwrap_or_default();
-        println!("  {name:<18} {:<12} {status}", format!("{} {version}", info.runtime).trim());
-        println!("  {:<18} {}", "", info.summary);
+        let version = env::runtime_versions()
+            .get(info.runtime)
+            .cloned()
+            .unwrap_or_default();
+        say!(
+            "  {name:<18} {:<12} {status}",
+            format!("{} {version}", info.runtime).trim()
+        );
+        say!("  {:<18} {}", "", info.summary);
         let r = info.routes;
-        println!(
+        say!(
             "  {:<18} ops: open {:?}, read {:?}, write {:?}, fsync {:?}, close {:?}, mkdir {:?}, stat {:?}, chmod {:?}, readdir {:?}",
-            "", r.open, r.read, r.write, r.sync, r.close, r.mkdir, r.metadata, r.set_mode, r.read_dir
+            "",
+            r.open,
+            r.read,
+            r.write,
+            r.sync,
+            r.close,
+            r.mkdir,
+            r.metadata,
+            r.set_mode,
+            r.read_dir
         );
     }
-    println!("workloads:");
+    say!("workloads:");
     for w in workloads::Workload::ALL {
-        println!("  {:<18} {}", w.name(), w.summary());
+        say!("  {:<18} {}", w.name(), w.summary());
     }
-    Ok(())
+    out(&text)
 }
 
 fn cmd_env(a: &cli::EnvArgs) -> anyhow::Result<()> {
     let dir = a.dir.clone().unwrap_or_else(|| options::default_dir().0);
-    if !dir.is_dir() {
-        anyhow::bail!("--dir {}: not a directory", dir.display());
+    match std::fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => anyhow::bail!("--dir {}: not a directory", dir.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            anyhow::bail!("--dir {}: does not exist", dir.display())
+        }
+        Err(e) => anyhow::bail!("--dir {}: {e}", dir.display()),
     }
-    let e = env::capture(&dir);
+    // Nothing in --dir is touched: the O_DIRECT probe runs in a scratch directory of its own.
+    let e = env::capture_outside(&dir);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&e)?);
+        out(&format!("{}\n", serde_json::to_string_pretty(&e)?))
     } else {
-        print!("{}", env::render(&e));
+        out(&env::render(&e))
     }
-    Ok(())
 }
 
 fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
-    let engines = if a.engines.trim() == "all" {
+    let engines: Vec<String> = if a.engines.trim() == "all" {
         safety::default_engines()
     } else {
-        a.engines.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+        a.engines
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
     };
-    let scenarios = if a.scenarios.trim() == "all" {
+    let scenarios: Vec<String> = if a.scenarios.trim() == "all" {
         safety::SCENARIOS.iter().map(|s| s.to_string()).collect()
     } else {
-        a.scenarios.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+        a.scenarios
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
     };
     let secs: u64 = a
         .timeout
@@ -153,8 +244,36 @@ fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
         .parse()
         .ok()
         .filter(|s| (1..=3600).contains(s))
-        .ok_or_else(|| anyhow::anyhow!("--timeout {:?}: expected whole seconds between 1 and 3600", a.timeout))?;
-    let out_dir = a.out.clone().unwrap_or_else(|| options::default_out("-safety"));
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--timeout {:?}: expected whole seconds between 1 and 3600",
+                a.timeout
+            )
+        })?;
+    // Names are checked here, before anything is created, with the flag to fix.
+    if engines.is_empty() {
+        anyhow::bail!("--engines {:?}: empty list", a.engines);
+    }
+    if let Some(e) = engines.iter().find(|e| engines::info(e).is_none()) {
+        anyhow::bail!(
+            "--engines: unknown engine {e:?} (valid: {})",
+            safety::default_engines().join(", ")
+        );
+    }
+    if scenarios.is_empty() {
+        anyhow::bail!("--scenarios {:?}: empty list", a.scenarios);
+    }
+    if let Some(s) = scenarios.iter().find(|s| !safety::known_scenario(s)) {
+        anyhow::bail!(
+            "--scenarios: unknown scenario {s:?} (valid: {})",
+            safety::SCENARIOS.join(", ")
+        );
+    }
+    let out_dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| options::default_out("-safety"));
+    results::check_new_out(&out_dir)?;
     let opts = safety::SafetyOptions {
         engines,
         scenarios,
@@ -163,6 +282,7 @@ fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
         exe: std::env::current_exe()?,
     };
     let report = safety::run_matrix(&opts)?;
+    default_sigpipe();
     safety::print_matrix(&report);
     println!("safety.json: {}", out_dir.join("safety.json").display());
     Ok(0)
@@ -173,6 +293,7 @@ fn cmd_audit(a: &cli::AuditArgs) -> anyhow::Result<i32> {
     spawn::install_signal_handlers();
     let report = audit::run(&o)?;
     audit::write(&report, &o.out)?;
+    default_sigpipe();
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -186,6 +307,14 @@ fn cmd_audit(a: &cli::AuditArgs) -> anyhow::Result<i32> {
 
 fn cmd_report(a: &cli::ReportArgs) -> anyhow::Result<i32> {
     let path = report::write_all(&a.dir)?;
+    // Lines skipped as unreadable (a run killed mid-write truncates its last line) are in the
+    // report's notes; say so where the user is looking, too.
+    if let Ok((_, warnings)) = results::read_trials(&a.dir) {
+        for w in warnings {
+            eprintln!("ringbench: warning: {w}");
+        }
+    }
+    default_sigpipe();
     println!("{}", path.display());
     Ok(0)
 }
@@ -193,7 +322,9 @@ fn cmd_report(a: &cli::ReportArgs) -> anyhow::Result<i32> {
 fn cmd_compare(a: &cli::CompareArgs) -> anyhow::Result<i32> {
     let out = a.out.clone().unwrap_or_else(|| options::default_out("-compare"));
     let md = compare::run(&a.dirs, &out)?;
+    default_sigpipe();
     print!("{md}");
-    println!("\ncompare.md: {}", out.join("compare.md").display());
+    println!("
+compare.md: {}", out.join("compare.md").display());
     Ok(0)
 }

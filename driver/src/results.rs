@@ -154,22 +154,18 @@ pub struct RunWriter {
 impl RunWriter {
     /// Create the results folder (it must not exist, or be empty).
     pub fn create(dir: &Path) -> anyhow::Result<RunWriter> {
-        if dir.exists() {
-            let empty = fs::read_dir(dir).map(|mut d| d.next().is_none()).unwrap_or(false);
-            if !dir.is_dir() || !empty {
-                anyhow::bail!(
-                    "--out {}: already exists and is not an empty directory; choose a new folder",
-                    dir.display()
-                );
-            }
-        }
-        fs::create_dir_all(dir).with_context(|| format!("--out {}: cannot create", dir.display()))?;
+        check_new_out(dir)?;
+        fs::create_dir_all(dir)
+            .with_context(|| format!("--out {}: cannot create", dir.display()))?;
         let trials = OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("trials.jsonl"))
             .with_context(|| format!("--out {}: cannot write", dir.display()))?;
-        Ok(RunWriter { dir: dir.to_path_buf(), trials })
+        Ok(RunWriter {
+            dir: dir.to_path_buf(),
+            trials,
+        })
     }
 
     /// The folder.
@@ -191,6 +187,66 @@ impl RunWriter {
     }
 }
 
+/// Pre-flight check of `--out`, creating nothing: it must be a new folder (or an empty one)
+/// whose nearest existing ancestor is writable. Runs are never written over, and a folder of
+/// other files is never written into.
+pub fn check_new_out(dir: &Path) -> anyhow::Result<()> {
+    let d = dir.display();
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => {
+            let mut entries =
+                fs::read_dir(dir).with_context(|| format!("--out {d}: cannot read it"))?;
+            if entries.next().is_none() {
+                return writable(dir, dir);
+            }
+            if dir.join("meta.json").exists() || dir.join("trials.jsonl").exists() {
+                anyhow::bail!(
+                    "--out {d}: already holds a ringbench run (runs are never overwritten); choose a new folder"
+                );
+            }
+            anyhow::bail!(
+                "--out {d}: exists and is not a ringbench run folder (it holds other files); choose a new folder"
+            );
+        }
+        Ok(_) => anyhow::bail!("--out {d}: exists and is not a folder; choose a new folder"),
+        Err(e)
+            if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) =>
+        {
+            // The nearest ancestor that exists is where create_dir_all will start.
+            let mut a = dir.parent();
+            while let Some(p) = a {
+                let probe = if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                };
+                match fs::metadata(probe) {
+                    Ok(m) if m.is_dir() => return writable(dir, probe),
+                    Ok(_) => anyhow::bail!("--out {d}: {} is not a folder", probe.display()),
+                    Err(_) => a = p.parent(),
+                }
+            }
+            Ok(())
+        }
+        Err(e) => anyhow::bail!("--out {d}: {e}"),
+    }
+}
+
+fn writable(dir: &Path, at: &Path) -> anyhow::Result<()> {
+    let c = std::ffi::CString::new(at.as_os_str().as_encoded_bytes())
+        .with_context(|| format!("--out {}: invalid path", dir.display()))?;
+    // SAFETY: valid C string. access(2) reports EROFS even for root.
+    if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+        anyhow::bail!(
+            "--out {}: cannot create it: {} is not writable ({})",
+            dir.display(),
+            at.display(),
+            io::Error::last_os_error()
+        );
+    }
+    Ok(())
+}
+
 /// Write via a temporary file and rename, so a reader never sees half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if let Some(parent) = path.parent() {
@@ -204,8 +260,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Read trials.jsonl, skipping (and reporting) lines that do not parse — a run killed
 /// mid-write leaves a truncated last line.
 pub fn read_trials(dir: &Path) -> anyhow::Result<(Vec<TrialRecord>, Vec<String>)> {
-    let text = fs::read_to_string(dir.join("trials.jsonl"))
-        .with_context(|| format!("{}: no trials.jsonl (not a ringbench run folder?)", dir.display()))?;
+    let text = fs::read_to_string(dir.join("trials.jsonl")).with_context(|| {
+        format!(
+            "{}: no trials.jsonl (not a ringbench run folder?)",
+            dir.display()
+        )
+    })?;
     let mut out = Vec::new();
     let mut warnings = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -222,11 +282,111 @@ pub fn read_trials(dir: &Path) -> anyhow::Result<(Vec<TrialRecord>, Vec<String>)
 
 /// Read meta.json.
 pub fn read_meta(dir: &Path) -> anyhow::Result<Meta> {
-    let text = fs::read_to_string(dir.join("meta.json"))
-        .with_context(|| format!("{}: no meta.json (not a ringbench run folder?)", dir.display()))?;
-    let meta: Meta = serde_json::from_str(&text).with_context(|| format!("{}: meta.json is invalid", dir.display()))?;
+    let text = fs::read_to_string(dir.join("meta.json")).with_context(|| {
+        format!(
+            "{}: no meta.json (not a ringbench run folder?)",
+            dir.display()
+        )
+    })?;
+    let meta: Meta = serde_json::from_str(&text)
+        .with_context(|| format!("{}: meta.json is invalid", dir.display()))?;
     if meta.schema != SCHEMA_VERSION {
-        anyhow::bail!("{}: schema version {} (this ringbench reads {SCHEMA_VERSION})", dir.display(), meta.schema);
+        anyhow::bail!(
+            "{}: schema version {} (this ringbench reads {SCHEMA_VERSION})",
+            dir.display(),
+            meta.schema
+        );
     }
     Ok(meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::Config;
+
+    fn record(index: usize) -> TrialRecord {
+        TrialRecord {
+            schema: SCHEMA_VERSION,
+            index,
+            round: 0,
+            warmup: false,
+            engine: "std".into(),
+            workload: Workload::Large,
+            config: Config {
+                block_size: 4096,
+                queue_depth: 1,
+                files_in_flight: 1,
+                threads: 1,
+                cancel_bp: 0,
+            },
+            status: Status::Crash,
+            error: Some("child killed by SIGABRT".into()),
+            verified: Verified::NotApplicable,
+            verify_detail: None,
+            cache: "warm".into(),
+            direct: false,
+            outcome: None,
+            throughput: None,
+            usage: Usage::default(),
+            child_wall_s: 0.5,
+        }
+    }
+
+    #[test]
+    fn a_truncated_last_line_is_skipped_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = RunWriter::create(&dir.path().join("run")).unwrap();
+        w.trial(&record(0)).unwrap();
+        w.trial(&record(1)).unwrap();
+        // A run killed mid-write: half of the third line, no newline.
+        let third = serde_json::to_string(&record(2)).unwrap();
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(w.dir().join("trials.jsonl"))
+            .unwrap();
+        f.write_all(&third.as_bytes()[..third.len() / 2]).unwrap();
+        drop(f);
+        let (recs, warnings) = read_trials(w.dir()).unwrap();
+        assert_eq!(recs, vec![record(0), record(1)]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("line 3"), "{warnings:?}");
+    }
+
+    #[test]
+    fn a_broken_line_in_the_middle_costs_only_that_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = |i| serde_json::to_string(&record(i)).unwrap();
+        let text = format!("{}\n{{\"schema\":1,\"ind\n\n{}\n", line(0), line(2));
+        fs::write(dir.path().join("trials.jsonl"), text).unwrap();
+        let (recs, warnings) = read_trials(dir.path()).unwrap();
+        assert_eq!(recs.iter().map(|r| r.index).collect::<Vec<_>>(), vec![0, 2]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("line 2"), "{warnings:?}");
+    }
+
+    #[test]
+    fn out_must_be_new_or_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        assert!(check_new_out(&p.join("new/nested")).is_ok());
+        assert!(check_new_out(p).is_ok(), "an empty folder is fine");
+        fs::write(p.join("notes.txt"), b"mine").unwrap();
+        let e = check_new_out(p).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--out ") && e.contains("not a ringbench run folder"),
+            "{e}"
+        );
+        let e = check_new_out(&p.join("notes.txt")).unwrap_err().to_string();
+        assert!(e.contains("not a folder"), "{e}");
+        let e = check_new_out(&p.join("notes.txt/sub"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a folder"), "{e}");
+        let run = p.join("run");
+        RunWriter::create(&run).unwrap();
+        let e = check_new_out(&run).unwrap_err().to_string();
+        assert!(e.contains("already holds a ringbench run"), "{e}");
+        assert!(!e.contains('\n'));
+    }
 }

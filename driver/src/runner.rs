@@ -287,7 +287,6 @@ fn run_in(
                 break;
             }
             let t = Trial {
-                index,
                 round,
                 warmup: round < o.warmup,
                 engine: engine.clone(),

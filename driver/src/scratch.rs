@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-/// A fresh directory under `--dir`, removed by [`Scratch::remove`].
+/// A fresh directory under `--dir`, removed by [`Scratch::remove`] — or, on any path that
+/// skips that (an early `?`, a panic unwinding through the run), by `Drop`.
 #[derive(Debug)]
 pub struct Scratch {
     root: PathBuf,
+    removed: bool,
 }
 
 impl Scratch {
@@ -22,6 +24,12 @@ impl Scratch {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 bail!("--dir {}: does not exist", parent.display())
             }
+            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
+                bail!(
+                    "--dir {}: not a directory (a part of the path is a file)",
+                    parent.display()
+                )
+            }
             Err(e) => bail!("--dir {}: {e}", parent.display()),
         };
         if !meta.is_dir() {
@@ -30,18 +38,48 @@ impl Scratch {
         let c = std::ffi::CString::new(parent.as_os_str().as_encoded_bytes())
             .with_context(|| format!("--dir {}: invalid path", parent.display()))?;
         // SAFETY: valid C string.
+        // access(2) reports EROFS even for root, whom permission bits do not stop.
         if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
-            bail!("--dir {}: not writable ({})", parent.display(), std::io::Error::last_os_error());
-        }
-        let root = parent.join(format!("ringbench-{}-{}", crate::sysinfo::utc_stamp(), std::process::id()));
-        match fs::create_dir(&root) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EROFS) => {
-                bail!("--dir {}: read-only filesystem", parent.display())
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EROFS) {
+                bail!("--dir {}: read-only filesystem", parent.display());
             }
-            Err(e) => bail!("--dir {}: cannot create a directory in it: {e}", parent.display()),
+            bail!("--dir {}: not writable ({e})", parent.display());
         }
-        Ok(Scratch { root })
+        // A fresh name, never an existing directory: a name already taken (by anyone) is
+        // skipped, so nothing already in --dir is ever reused or removed.
+        let base = format!(
+            "ringbench-{}-{}",
+            crate::sysinfo::utc_stamp(),
+            std::process::id()
+        );
+        for attempt in 0..100 {
+            let root = if attempt == 0 {
+                parent.join(&base)
+            } else {
+                parent.join(format!("{base}-{attempt}"))
+            };
+            match fs::create_dir(&root) {
+                Ok(()) => {
+                    return Ok(Scratch {
+                        root,
+                        removed: false,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) if e.raw_os_error() == Some(libc::EROFS) => {
+                    bail!("--dir {}: read-only filesystem", parent.display())
+                }
+                Err(e) => bail!(
+                    "--dir {}: cannot create a directory in it: {e}",
+                    parent.display()
+                ),
+            }
+        }
+        bail!(
+            "--dir {}: cannot find a fresh name for the scratch directory ({base}-N all exist)",
+            parent.display()
+        )
     }
 
     /// Its path.
@@ -78,9 +116,19 @@ impl Scratch {
     }
 
     /// Remove the scratch directory and everything ringbench put in it.
-    pub fn remove(self) -> std::io::Result<()> {
+    pub fn remove(mut self) -> std::io::Result<()> {
+        self.removed = true;
         make_writable(&self.root);
         fs::remove_dir_all(&self.root)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !self.removed {
+            make_writable(&self.root);
+            let _ = fs::remove_dir_all(&self.root);
+        }
     }
 }
 

@@ -26,6 +26,9 @@ pub fn install_signal_handlers() {
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
             sa.sa_sigaction = on_signal as *const () as usize;
+            // Restart interrupted syscalls: the run loop and the watchdog poll the flag, so no
+            // read or write elsewhere needs to see EINTR.
+            sa.sa_flags = libc::SA_RESTART;
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
@@ -78,7 +81,12 @@ pub fn signal_name(sig: i32) -> String {
 }
 
 /// Run `exe args` with `input` on stdin under a deadline.
-pub fn run_child(exe: &std::path::Path, args: &[&str], input: &[u8], deadline: Duration) -> std::io::Result<ChildRun> {
+pub fn run_child(
+    exe: &std::path::Path,
+    args: &[&str],
+    input: &[u8],
+    deadline: Duration,
+) -> std::io::Result<ChildRun> {
     let start = Instant::now();
     let mut child = Command::new(exe)
         .args(args)
@@ -95,16 +103,8 @@ pub fn run_child(exe: &std::path::Path, args: &[&str], input: &[u8], deadline: D
     });
     let mut out = child.stdout.take().expect("piped stdout");
     let mut err = child.stderr.take().expect("piped stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
+    let out_reader = std::thread::spawn(move || read_capped(&mut out));
+    let err_reader = std::thread::spawn(move || read_capped(&mut err));
 
     // Watchdog: kills the child at the deadline or on interrupt, but only while it has not
     // been seen to exit (the zombie keeps its pid reserved until we reap it below).
@@ -131,7 +131,10 @@ pub fn run_child(exe: &std::path::Path, args: &[&str], input: &[u8], deadline: D
                 g.1 = Some(why);
                 return;
             }
-            g = cv.wait_timeout(g, left.min(Duration::from_millis(50))).unwrap().0;
+            g = cv
+                .wait_timeout(g, left.min(Duration::from_millis(50)))
+                .unwrap()
+                .0;
         }
     });
 
@@ -139,7 +142,13 @@ pub fn run_child(exe: &std::path::Path, args: &[&str], input: &[u8], deadline: D
     // SAFETY: plain syscalls on our own child.
     unsafe {
         let mut info: libc::siginfo_t = std::mem::zeroed();
-        while libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) != 0 {
+        while libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        ) != 0
+        {
             if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
                 break;
             }
@@ -171,6 +180,12 @@ pub fn run_child(exe: &std::path::Path, args: &[&str], input: &[u8], deadline: D
 
     let exit = if let Some(k) = killed {
         k
+    } else if INTERRUPTED.load(Ordering::SeqCst)
+        && !(r >= 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0)
+    {
+        // Ctrl-C reaches the whole foreground process group, so the child may have died of
+        // the same SIGINT before the watchdog saw the flag: that is the interrupt, not a crash.
+        Exit::Interrupted
     } else if r < 0 {
         Exit::Code(-1)
     } else if libc::WIFSIGNALED(status) {
@@ -192,11 +207,30 @@ pub fn run_child(exe: &std::path::Path, args: &[&str], input: &[u8], deadline: D
         .rev()
         .find_map(|l| serde_json::from_str::<TrialReply>(l).ok())
         .filter(|r| r.ringbench_trial == PROTOCOL);
-    let garbage = (reply.is_none() && !text.trim().is_empty()).then(|| text.chars().take(200).collect());
+    let garbage =
+        (reply.is_none() && !text.trim().is_empty()).then(|| text.chars().take(200).collect());
     let stderr = {
         let s = String::from_utf8_lossy(&stderr);
         let tail: Vec<&str> = s.lines().rev().take(5).collect();
         tail.into_iter().rev().collect::<Vec<_>>().join("\n")
     };
-    Ok(ChildRun { exit, reply, garbage, stderr, usage, wall })
+    Ok(ChildRun {
+        exit,
+        reply,
+        garbage,
+        stderr,
+        usage,
+        wall,
+    })
+}
+
+/// Most bytes of a child's stdout or stderr kept; the rest is read and dropped, so a child
+/// that floods its output can neither fill the parent's memory nor block on a full pipe.
+const CAPTURE_LIMIT: u64 = 1 << 20;
+
+fn read_capped(r: &mut impl Read) -> Vec<u8> {
+    let mut v = Vec::new();
+    let _ = r.by_ref().take(CAPTURE_LIMIT).read_to_end(&mut v);
+    let _ = std::io::copy(r, &mut std::io::sink());
+    v
 }

@@ -20,8 +20,12 @@ pub fn is_tmpfs(path: &Path) -> bool {
 }
 
 /// Bytes available to an unprivileged writer under `path`.
+/// `None` when unknown, including filesystems that keep no block count (ramfs, some FUSE),
+/// which report zero blocks in all.
 pub fn free_bytes(path: &Path) -> Option<u64> {
-    statfs(path).map(|s| s.f_bavail as u64 * s.f_bsize as u64)
+    statfs(path)
+        .filter(|s| s.f_blocks > 0)
+        .map(|s| s.f_bavail as u64 * s.f_bsize as u64)
 }
 
 /// UTC time as `YYYYMMDDTHHMMSSZ` (filename-safe, sorts by time).
@@ -63,11 +67,18 @@ fn civil(secs: u64) -> (i64, u32, u32, u64, u64, u64) {
 
 /// The host name, filename-safe.
 pub fn hostname() -> String {
-    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "host".into());
+    let raw =
+        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "host".into());
     let s: String = raw
         .trim()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.is_empty() { "host".into() } else { s }
 }
@@ -94,7 +105,9 @@ pub fn cpu_model() -> String {
 
 /// Online CPUs.
 pub fn cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 /// MemTotal in bytes.
@@ -124,7 +137,11 @@ pub fn mount_of(path: &Path) -> Option<(PathBuf, String, String, String)> {
             continue;
         }
         let mp = PathBuf::from(unescape(l[4]));
-        if canon.starts_with(&mp) && best.as_ref().is_none_or(|b| mp.as_os_str().len() >= b.0.as_os_str().len()) {
+        if canon.starts_with(&mp)
+            && best
+                .as_ref()
+                .is_none_or(|b| mp.as_os_str().len() >= b.0.as_os_str().len())
+        {
             best = Some((mp, r[0].to_string(), r[1].to_string(), l[5].to_string()));
         }
     }
@@ -132,7 +149,10 @@ pub fn mount_of(path: &Path) -> Option<(PathBuf, String, String, String)> {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
+    s.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
 }
 
 /// The block device behind `path`: (name, model, rotational, scheduler), via `st_dev` and
@@ -144,9 +164,19 @@ pub fn device_of(path: &Path) -> Option<(String, String, Option<bool>, String)> 
     let sys = std::fs::canonicalize(format!("/sys/dev/block/{maj}:{min}")).ok()?;
     let name = sys.file_name()?.to_string_lossy().to_string();
     // A partition's queue and model live on its parent disk.
-    let disk = if sys.join("partition").exists() { sys.parent()?.to_path_buf() } else { sys.clone() };
-    let read = |p: &str| std::fs::read_to_string(disk.join(p)).ok().map(|s| s.trim().to_string());
-    let model = read("device/model").or_else(|| read("device/name")).unwrap_or_else(|| "unknown".into());
+    let disk = if sys.join("partition").exists() {
+        sys.parent()?.to_path_buf()
+    } else {
+        sys.clone()
+    };
+    let read = |p: &str| {
+        std::fs::read_to_string(disk.join(p))
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    let model = read("device/model")
+        .or_else(|| read("device/name"))
+        .unwrap_or_else(|| "unknown".into());
     let rotational = read("queue/rotational").map(|s| s == "1");
     let sched = read("queue/scheduler").unwrap_or_else(|| "unknown".into());
     Some((name, model, rotational, sched))
@@ -171,7 +201,9 @@ pub fn io_uring_status() -> Result<(), String> {
         let e = std::io::Error::last_os_error();
         return Err(match e.raw_os_error() {
             Some(libc::ENOSYS) => "kernel has no io_uring (ENOSYS)".into(),
-            Some(libc::EPERM) => "io_uring_setup not permitted (io_uring_disabled sysctl or seccomp)".into(),
+            Some(libc::EPERM) => {
+                "io_uring_setup not permitted (io_uring_disabled sysctl or seccomp)".into()
+            }
             Some(libc::ENOMEM) => "io_uring_setup: ENOMEM (memlock limit too low?)".into(),
             _ => format!("io_uring_setup failed: {e}"),
         });
@@ -185,7 +217,9 @@ pub fn io_uring_status() -> Result<(), String> {
 pub fn memlock_limit() -> Option<u64> {
     let mut r: libc::rlimit = unsafe { std::mem::zeroed() };
     // SAFETY: valid out-pointer.
-    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut r) } != 0 || r.rlim_cur == libc::RLIM_INFINITY {
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut r) } != 0
+        || r.rlim_cur == libc::RLIM_INFINITY
+    {
         return None;
     }
     Some(r.rlim_cur)
@@ -193,7 +227,10 @@ pub fn memlock_limit() -> Option<u64> {
 
 /// Whether this process may write /proc/sys/vm/drop_caches.
 pub fn can_drop_caches() -> bool {
-    std::fs::OpenOptions::new().write(true).open("/proc/sys/vm/drop_caches").is_ok()
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/sys/vm/drop_caches")
+        .is_ok()
 }
 
 #[cfg(test)]
