@@ -99,6 +99,20 @@ fn naive_write_drop_is_caught_reading_freed_memory() {
 }
 
 #[test]
+fn naive_timeout_read_is_caught_writing_freed_memory() {
+    if !available::<NaiveEngine>() {
+        return;
+    }
+    let o = run::<NaiveEngine>("timeout-read");
+    assert!(o.in_flight, "the timer must have won: {:?}", o.evidence);
+    assert!(
+        matches!(&o.verdict, Verdict::UseAfterFree { direction, .. } if direction == "kernel-wrote"),
+        "{:?}",
+        o.verdict
+    );
+}
+
+#[test]
 fn naive_cancel_storm_is_caught() {
     if !available::<NaiveEngine>() {
         return;

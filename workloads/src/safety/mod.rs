@@ -41,6 +41,7 @@ pub const SCENARIOS: &[&str] = &[
     "open-drop",
     "runtime-drop",
     "cancel-storm",
+    "timeout-read",
 ];
 
 /// One line per scenario for `ringbench list` and the report.
@@ -56,6 +57,9 @@ pub fn describe(id: &str) -> Option<&'static str> {
         }
         "cancel-storm" => {
             "32 reads of one empty pipe, all dropped at once; then data for all of them arrives"
+        }
+        "timeout-read" => {
+            "a read of an empty pipe raced against the runtime's timer, dropped when the timer wins; then data arrives"
         }
         SELFTEST_HANG => "test support: never returns (the driver's deadline must catch it)",
         SELFTEST_CRASH => "test support: dies by SIGSEGV (the driver must report the signal)",
@@ -331,6 +335,7 @@ pub fn run<E: Engine>(id: &str) -> Result<Observation, String> {
         "write-drop" => scenarios::write_drop::<E>(&mut obs)?,
         "open-drop" => scenarios::open_drop::<E>(&mut obs)?,
         "runtime-drop" => scenarios::runtime_drop::<E>(&mut obs)?,
+        "timeout-read" => scenarios::timeout_read::<E>(&mut obs)?,
         SELFTEST_HANG => loop {
             std::thread::sleep(std::time::Duration::from_secs(3600));
         },

@@ -2,6 +2,9 @@
 //! finding, not a harness failure) and fills the observation's counts and evidence; `Err` is a
 //! setup failure.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::Observation;
@@ -133,7 +136,7 @@ fn phase(s: &str) {
     eprintln!("safety phase: {s}");
 }
 
-fn count_polled<T>(obs: &mut Observation, what: &str, polled: &[Polled<T>]) {
+fn count_polled<E: Engine, T>(obs: &mut Observation, what: &str, polled: &[Polled<T>]) {
     let (mut first, mut window, mut pending) = (0, 0, 0);
     for p in polled {
         match p {
@@ -156,6 +159,11 @@ fn count_polled<T>(obs: &mut Observation, what: &str, polled: &[Polled<T>]) {
         WINDOW.as_millis(),
         if first > 0 { " (they blocked inside poll: nothing to cancel)" } else { "" },
     ));
+    if pending > 1 && !E::INFO.caps.concurrent_ops {
+        obs.note(format!(
+            "the engine says its ops on one file do not overlap (caps.concurrent_ops = false): of the {pending} pending, at most one was in the kernel, the others waited their turn inside the engine"
+        ));
+    }
 }
 
 /// When the helper is signalled in the scenarios that give the runtime a turn first.
@@ -180,6 +188,44 @@ fn helper_note(obs: &mut Observation, what: &str, signalled: &str, by_fallback: 
 /// `read-drop` (`n == 1`) and `cancel-storm` (`n == STORM`): reads of an empty pipe dropped
 /// while waiting; then the data for all of them (and one block more) arrives.
 pub fn read_drop<E: Engine>(obs: &mut Observation, n: usize) -> Result<Vec<String>, String> {
+    read_drop_by::<E>(obs, n, false)
+}
+
+/// `timeout-read`: one read of an empty pipe raced against the runtime's timer
+/// ([`Engine::sleep`], the runtime's own where the engine has one) in one poll function, the way
+/// `timeout(d, read)` or `select!` is written: the timer wins and the read future is dropped
+/// in the same poll that saw the timer fire. Then data arrives, as in `read-drop`.
+pub fn timeout_read<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, String> {
+    read_drop_by::<E>(obs, 1, true)
+}
+
+/// Race `read` against `E::sleep(WINDOW)`; the read's outcome if it finished first (and
+/// whether during its first poll), `Pending` if the timer won. The read is not dropped here.
+async fn race_timer<E: Engine, F: Future>(read: &mut Pin<Box<F>>) -> Polled<F::Output> {
+    let mut timer = Box::pin(E::sleep(WINDOW));
+    let mut first = true;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = read.as_mut().poll(cx) {
+            return Poll::Ready(if first {
+                Polled::FirstPoll(v)
+            } else {
+                Polled::InWindow(v)
+            });
+        }
+        first = false;
+        if timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Polled::Pending);
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+fn read_drop_by<E: Engine>(
+    obs: &mut Observation,
+    n: usize,
+    by_timer: bool,
+) -> Result<Vec<String>, String> {
     let mut panics = Vec::new();
     let (r, w) = pipe().map_err(setup("pipe"))?;
     let len = (n + 1) * BLOCK;
@@ -206,8 +252,20 @@ pub fn read_drop<E: Engine>(obs: &mut Observation, n: usize) -> Result<Vec<Strin
         let mut futs: Vec<_> = (0..n)
             .map(|_| Box::pin(E::read_stream(&file, AlignedBuf::new(BLOCK))))
             .collect();
-        let polled = poll_all_for::<E, _>(&mut futs, WINDOW).await;
-        count_polled(obs, "reads", &polled);
+        let polled = if by_timer {
+            let mut one = Vec::new();
+            for f in futs.iter_mut() {
+                one.push(race_timer::<E, _>(f).await);
+            }
+            obs.note(format!(
+                "each read raced against the engine's timer of {} ms in one poll function; the timer's win drops the read",
+                WINDOW.as_millis()
+            ));
+            one
+        } else {
+            poll_all_for::<E, _>(&mut futs, WINDOW).await
+        };
+        count_polled::<E, _>(obs, "reads", &polled);
         for p in polled {
             if let Polled::FirstPoll((r, buf)) | Polled::InWindow((r, buf)) = p {
                 match r {
@@ -311,7 +369,7 @@ pub fn write_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, Strin
             AlignedBuf::from_slice(&data),
         ))];
         let polled = poll_all_for::<E, _>(&mut futs, WINDOW).await;
-        count_polled(obs, "writes", &polled);
+        count_polled::<E, _>(obs, "writes", &polled);
         let mut dropped = false;
         for p in polled {
             match p {
@@ -413,7 +471,7 @@ pub fn open_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, String
             .map(|_| Box::pin(E::open(&fifo, OpenHow::CREATE)))
             .collect();
         let polled = poll_all_for::<E, _>(&mut futs, WINDOW).await;
-        count_polled(obs, "opens", &polled);
+        count_polled::<E, _>(obs, "opens", &polled);
         for p in polled {
             if let Polled::FirstPoll(r) | Polled::InWindow(r) = p {
                 match r {
@@ -486,7 +544,7 @@ pub fn runtime_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, Str
     rt.block_on(async {
         let mut futs = vec![Box::pin(E::read_stream(&file, AlignedBuf::new(BLOCK)))];
         let polled = poll_all_for::<E, _>(&mut futs, WINDOW).await;
-        count_polled(obs, "reads", &polled);
+        count_polled::<E, _>(obs, "reads", &polled);
         for p in polled {
             if let Polled::FirstPoll((Ok(k), buf)) | Polled::InWindow((Ok(k), buf)) = p {
                 got.extend_from_slice(&buf.as_slice()[..k]);
