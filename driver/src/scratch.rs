@@ -156,3 +156,42 @@ pub fn remove_dst(dst: &Path) {
     make_writable(dst);
     let _ = fs::remove_dir_all(dst);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_fresh_and_removal_takes_only_its_own() {
+        let parent = tempfile::tempdir().unwrap();
+        // Created within the same second by the same process: the stamp and pid collide, the
+        // suffix does not.
+        let a = Scratch::create(parent.path()).unwrap();
+        let b = Scratch::create(parent.path()).unwrap();
+        assert_ne!(a.path(), b.path());
+        fs::write(b.path().join("kept"), b"x").unwrap();
+        fs::write(parent.path().join("foreign"), b"y").unwrap();
+        let a_path = a.path().to_path_buf();
+        a.remove().unwrap();
+        assert!(!a_path.exists());
+        assert_eq!(fs::read(b.path().join("kept")).unwrap(), b"x");
+        assert_eq!(fs::read(parent.path().join("foreign")).unwrap(), b"y");
+    }
+
+    #[test]
+    fn a_panic_mid_run_still_removes_the_scratch_directory() {
+        let parent = tempfile::tempdir().unwrap();
+        let seen = std::sync::Mutex::new(None);
+        let r = std::panic::catch_unwind(|| {
+            let s = Scratch::create(parent.path()).unwrap();
+            fs::create_dir_all(s.src().join("deep/er")).unwrap();
+            fs::write(s.src().join("deep/er/file"), b"data").unwrap();
+            *seen.lock().unwrap() = Some(s.path().to_path_buf());
+            panic!("a bug in the run loop");
+        });
+        assert!(r.is_err());
+        let path = seen.lock().unwrap().clone().unwrap();
+        assert!(!path.exists(), "{} left behind", path.display());
+        assert_eq!(fs::read_dir(parent.path()).unwrap().count(), 0);
+    }
+}

@@ -15,6 +15,9 @@ fn statfs(path: &Path) -> Option<libc::statfs> {
 }
 
 /// Whether `path` lives on a tmpfs.
+// statfs's field types differ between targets (`__fsword_t`, `fsblkcnt_t`): the casts are
+// needed somewhere even where they are no-ops here.
+#[allow(clippy::unnecessary_cast)]
 pub fn is_tmpfs(path: &Path) -> bool {
     statfs(path).is_some_and(|s| s.f_type as i64 == TMPFS_MAGIC)
 }
@@ -22,6 +25,7 @@ pub fn is_tmpfs(path: &Path) -> bool {
 /// Bytes available to an unprivileged writer under `path`.
 /// `None` when unknown, including filesystems that keep no block count (ramfs, some FUSE),
 /// which report zero blocks in all.
+#[allow(clippy::unnecessary_cast)] // see is_tmpfs
 pub fn free_bytes(path: &Path) -> Option<u64> {
     statfs(path)
         .filter(|s| s.f_blocks > 0)

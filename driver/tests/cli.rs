@@ -401,7 +401,9 @@ fn bad_input_is_one_line_exit_2_and_writes_nothing() {
 /// small, too few inodes (the dataset fails halfway: the scratch directory still goes).
 #[test]
 fn filesystem_checks_on_mounted_filesystems() {
-    let cases: &[(&str, &str, &str, &[&str], &[&str])] = &[
+    // (name, filesystem type, mount options, run arguments, what the line says)
+    type Case<'a> = (&'a str, &'a str, &'a str, &'a [&'a str], &'a [&'a str]);
+    let cases: &[Case] = &[
         (
             "read-only --dir",
             "tmpfs",
