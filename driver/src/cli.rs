@@ -248,6 +248,10 @@ pub struct ReportArgs {
     /// The run folder (holding meta.json and trials.jsonl; safety.json is used when present).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+    /// A safety.json from `ringbench safety` to include: copied into DIR first, so the folder
+    /// stays self-contained and later re-renders see it too.
+    #[arg(long, value_name = "FILE")]
+    pub safety: Option<PathBuf>,
 }
 
 /// `ringbench compare`.

@@ -320,7 +320,10 @@ pub fn run(dirs: &[PathBuf], out: &Path) -> anyhow::Result<String> {
     }
     let c = build(&runs)?;
     if std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some()) {
-        bail!("--out {}: already exists and is not empty; choose a new folder", out.display());
+        bail!(
+            "--out {}: already exists and is not empty; choose a new folder",
+            out.display()
+        );
     }
     results::write_atomic(&out.join("compare.md"), c.markdown.as_bytes())?;
     results::write_atomic(&out.join("plots/compare.svg"), c.chart.svg.as_bytes())?;

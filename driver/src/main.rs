@@ -306,6 +306,9 @@ fn cmd_audit(a: &cli::AuditArgs) -> anyhow::Result<i32> {
 }
 
 fn cmd_report(a: &cli::ReportArgs) -> anyhow::Result<i32> {
+    if let Some(f) = &a.safety {
+        report::adopt_safety(&a.dir, f)?;
+    }
     let path = report::write_all(&a.dir)?;
     // Lines skipped as unreadable (a run killed mid-write truncates its last line) are in the
     // report's notes; say so where the user is looking, too.

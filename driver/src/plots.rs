@@ -657,7 +657,7 @@ pub struct Grid {
     pub legend: Vec<(RGBColor, String)>,
 }
 
-const CELL_W: i32 = 170;
+const CELL_W: i32 = 196;
 const CELL_H: i32 = 46;
 
 fn draw_grid<DB: DrawingBackend>(

@@ -144,6 +144,17 @@ pub fn charts(d: &RunData) -> anyhow::Result<Vec<Chart>> {
     Ok(out)
 }
 
+/// Copy a `safety.json` (checked to parse) into a run folder, for `ringbench report --safety`.
+pub fn adopt_safety(dir: &Path, file: &Path) -> anyhow::Result<()> {
+    results::read_meta(dir)?;
+    let bytes =
+        std::fs::read(file).with_context(|| format!("--safety {}: cannot read", file.display()))?;
+    serde_json::from_slice::<SafetyReport>(&bytes)
+        .with_context(|| format!("--safety {}: not a ringbench safety.json", file.display()))?;
+    results::write_atomic(&dir.join("safety.json"), &bytes)
+        .with_context(|| format!("writing {}", dir.join("safety.json").display()))
+}
+
 /// Re-render a run folder from its data: summary.json, summary.csv, report.md and plots/.
 pub fn write_all(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
     let d = load(dir)?;
@@ -863,7 +874,11 @@ pub fn how_to_choose(d: &RunData) -> String {
             .filter(|c| c.noisy)
             .map(|c| c.engine.clone())
             .collect();
-        if !noisy.is_empty() {
+        if noisy.len() == cells.len() && cells.len() > 1 {
+            line.push_str(
+                " (every cell is noisy: intervals wider than ±10%; more rounds would narrow them)",
+            );
+        } else if !noisy.is_empty() {
             let _ = write!(line, " (noisy cells: {})", list(&noisy));
         }
         let _ = writeln!(o, "{line}.");
@@ -888,7 +903,7 @@ pub fn how_to_choose(d: &RunData) -> String {
         None => {
             let _ = writeln!(
                 o,
-                "- Cancellation safety: not measured in this folder (run `ringbench safety --out <this folder>` and then `ringbench report <this folder>`)."
+                "- Cancellation safety: not measured in this folder (run `ringbench safety`, then `ringbench report <this folder> --safety <its safety.json>`)."
             );
         }
         Some(sr) => {
@@ -933,7 +948,14 @@ pub fn how_to_choose(d: &RunData) -> String {
                 let _ = writeln!(o, "- Cancellation safety findings:");
                 for e in &sr.engines {
                     if let Some(v) = by_engine.get(e.as_str()) {
-                        let _ = writeln!(o, "  - {e}: {}.", v.join("; "));
+                        // An engine that is not a runtime (the unsafe positive control) says so.
+                        let what = match crate::engines::info(e) {
+                            Some(i) if !crate::engines::visible(e) => {
+                                format!(" (test-support engine, not a runtime: {})", i.summary)
+                            }
+                            _ => String::new(),
+                        };
+                        let _ = writeln!(o, "  - {e}{what}: {}.", v.join("; "));
                     }
                 }
                 let _ = writeln!(o, "  What they mean for a user:");
