@@ -234,7 +234,9 @@ fn draw(g: &mut State) {
     } else {
         label
     };
-    let eta = eta(g.started.elapsed(), g.done, g.total);
+    // The running trial has used part of what is left.
+    let eta = eta(g.started.elapsed(), g.done, g.total)
+        .map(|e| e.saturating_sub(running.unwrap_or_default()));
     let text = bar_line(g.done, g.total, &label, running, eta, width);
     emit(&format!("{CLEAR}{text}"));
     g.drawn = true;
