@@ -47,10 +47,7 @@ pub(crate) fn needed_bytes(o: &RunOptions) -> u64 {
         n += 2 * data::small_total(o.seed, o.files);
     }
     if has(Workload::Tree) {
-        let dirs: u64 = (0..=o.tree.depth)
-            .map(|d| (o.tree.fanout as u64).pow(d))
-            .sum();
-        n += 2 * dirs * o.tree.files_per_dir as u64 * 1024 * 1024; // generous: the size mix tops out at 1 MiB
+        n += 2 * data::tree_bytes(o.seed, o.tree);
     }
     n
 }
@@ -248,6 +245,20 @@ fn run_in(
     let mut writer = RunWriter::create(&o.out)?;
     writer.file("meta.json", &serde_json::to_vec_pretty(&meta)?)?;
 
+    // An engine that cannot open with O_DIRECT sits out the direct workloads (with a note)
+    // instead of failing every such trial.
+    let no_direct = |e: &str, w: Workload| {
+        o.direct && w.supports_direct() && !engine_info(e).is_some_and(|i| i.caps.o_direct)
+    };
+    for e in &runnable {
+        let skipped: Vec<&str> = o.workloads.iter().filter(|w| no_direct(e, **w)).map(|w| w.name()).collect();
+        if !skipped.is_empty() {
+            let why = format!("engine {e} skipped for {} with --direct: it cannot open files with O_DIRECT", skipped.join(", "));
+            progress.note(&why);
+            meta.notes.push(why);
+        }
+    }
+
     // Plan: rounds of every (engine, workload, config) once, shuffled by the seed.
     let rounds = o.warmup + o.repeat;
     let mut plan: Vec<(u32, String, Workload, Config)> = Vec::new();
@@ -255,7 +266,7 @@ fn run_in(
         let mut cells = Vec::new();
         for w in &o.workloads {
             for c in &o.configs {
-                for e in &runnable {
+                for e in runnable.iter().filter(|e| !no_direct(e, *w)) {
                     cells.push((round, e.clone(), *w, *c));
                 }
                 for (r, _) in ref_rows.iter().filter(|(_, rw)| rw == w) {
@@ -336,7 +347,7 @@ fn run_in(
     finalised?;
     // report.md and the charts, rendered from the files just written (as `ringbench report`).
     if let Err(e) = crate::report::write_all(writer.dir()) {
-        eprintln!("ringbench: warning: report not written: {e:#}");
+        progress.note(&format!("warning: report not written: {e:#}"));
     }
     Ok((
         RunEnd {
