@@ -514,6 +514,18 @@ pub fn open_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, String
 /// dropped, and the runtime dropped at once while the kernel may still hold the op; then data
 /// arrives and is drained through a second reader.
 pub fn runtime_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, String> {
+    drop_then::<E>(obs, false)
+}
+
+/// `close-after-drop`: as `runtime-drop`, but the file is closed with the engine's async close
+/// right after the read's future is dropped (no turn in between), and the time the close takes
+/// is recorded: a close that waits for the dropped op shows as the helper's fallback feeding
+/// it, one that never returns as a hang. The runtime is dropped after the close returns.
+pub fn close_after_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, String> {
+    drop_then::<E>(obs, true)
+}
+
+fn drop_then<E: Engine>(obs: &mut Observation, close: bool) -> Result<Vec<String>, String> {
     let mut panics = Vec::new();
     let fds_at_start = fds();
     let table_at_start = fd_table();
@@ -553,15 +565,33 @@ pub fn runtime_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, Str
         if let Err(p) = catch(|| drop(futs)) {
             panics.push(format!("dropping the pending read: {p}"));
         }
-        // Dropped, not closed: an async close waits for the dropped op in some runtimes (or
-        // forever, if nothing wakes it) and races with its cancel in others, so the runtime
-        // would not be dropped with the op in flight, or not every time. Dropping the handle
-        // is what leaving a scope does; the runtime closes the descriptor its own way.
-        if let Err(p) = catch(|| drop(file)) {
-            panics.push(format!("dropping the engine's handle: {p}"));
+        if close {
+            phase("closing the file right after the drop");
+            let t = Instant::now();
+            let r = E::close(file).await;
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            obs.note(format!(
+                "the engine's async close, awaited right after the drop, returned {} after {ms:.1} ms",
+                match r {
+                    Ok(()) => "Ok".to_string(),
+                    Err(e) => format!("an error ({e})"),
+                }
+            ));
+        } else {
+            // Dropped, not closed: an async close waits for the dropped op in some runtimes
+            // (`close-after-drop` looks at that) and races with its cancel in others, so the
+            // runtime would not be dropped with the op in flight, or not every time. Dropping
+            // the handle is what leaving a scope does; the runtime closes it its own way.
+            if let Err(p) = catch(|| drop(file)) {
+                panics.push(format!("dropping the engine's handle: {p}"));
+            }
         }
     });
-    obs.note("the read's future and then the engine's handle dropped inside the runtime, then the runtime dropped at once (no turn in between)");
+    obs.note(if close {
+        "then the runtime dropped"
+    } else {
+        "the read's future and then the engine's handle dropped inside the runtime, then the runtime dropped at once (no turn in between)"
+    });
     phase("dropping the runtime");
     let t = Instant::now();
     if let Err(p) = catch(|| drop(rt)) {
