@@ -72,6 +72,16 @@ fn init_font() {
     });
 }
 
+/// The colour of a reference line by its label: black for the kernel copy, two greys for fio's
+/// read and write limits, so the three stay apart in legends.
+pub fn ref_colour(label: &str) -> RGBColor {
+    match label {
+        "kernel-copy" => RGBColor(0, 0, 0),
+        "fio write" => RGBColor(150, 150, 150),
+        _ => REF,
+    }
+}
+
 /// The fixed colour of an engine (reference rows: grey).
 pub fn colour(engine: &str) -> RGBColor {
     if reference::is_reference(engine) {
@@ -286,11 +296,12 @@ where
             ],
             6,
             4,
-            REF.stroke_width(2),
+            ref_colour(&r.label).stroke_width(2),
         ))?;
         // Labels hang from the top of their line, staggered so close references stay readable.
         let label = format!("{} {}", r.label, fmt_num(r.value));
-        let style = TextStyle::from((FONT, 12).into_font()).color(&REF);
+        let c = ref_colour(&r.label);
+        let style = TextStyle::from((FONT, 12).into_font()).color(&c);
         chart.draw_series(std::iter::once(
             EmptyElement::at((r.value, SegmentValue::Last))
                 + Text::new(label, (4, 2 + 15 * k as i32), style),
@@ -1057,7 +1068,7 @@ pub fn scaling(s: &Summary, p: Param, stem: String) -> Result<Chart, Box<dyn Err
             if !points.is_empty() {
                 series.push(Series {
                     label: label.to_string(),
-                    colour: REF,
+                    colour: ref_colour(label),
                     dashed: true,
                     points,
                 });

@@ -358,7 +358,7 @@ fn references_section(d: &RunData) -> String {
         let ver = d.meta.environment.fio.as_deref().unwrap_or("fio");
         let _ = writeln!(
             o,
-            "- **fio** ({ver}): its `io_uring` engine on the read and write calibration jobs at the same block size, queue depth, size, threads (numjobs) and O_DIRECT setting, in the same rounds. fio writes its own data, so its rows are not byte-verified; its bandwidth is fio's own (`bw_bytes`, over a runtime counted in whole milliseconds)."
+            "- **fio** ({ver}): its `io_uring` engine on the read and write calibration jobs at the same block size, queue depth, size, threads (numjobs) and O_DIRECT setting, in the same rounds. fio writes its own data, so its rows are not byte-verified; its bandwidth is fio's own (`bw_bytes`, over a runtime counted in whole milliseconds, so a `--size` that fio reads in under ~100 ms quantises it by several percent)."
         );
     } else if workloads_run
         .iter()
