@@ -28,6 +28,9 @@ pub enum Command {
     /// Proof of path: trace a tiny copy per engine and workload (strace) and check the system
     /// calls and threads against each engine's declared routes.
     Audit(AuditArgs),
+    /// Fidelity: fio and copy_file_range against the best io_uring engine, the harness's own
+    /// cost per op (null engine), and peak RSS against queue depth x block size, in one run.
+    Calibrate(CalibrateArgs),
     /// Re-render report.md, summaries and charts of a run folder from its data files.
     Report(ReportArgs),
     /// Set runs side by side (two machines, versions, kernels) with ratios and a chart.
@@ -123,6 +126,15 @@ pub struct RunArgs {
     /// rounds, as the baseline of the cost.
     #[arg(long, value_name = "P[,P..]")]
     pub cancel_rate: Option<String>,
+
+    /// Adaptive repeats: after the --repeat rounds, keep adding rounds until every cell's
+    /// interval is within +-PCT percent of its median (at 95% confidence), or --max-time is spent.
+    #[arg(long, value_name = "PCT")]
+    pub target_ci: Option<String>,
+
+    /// Time budget of adaptive repeats, seconds (default 600).
+    #[arg(long, value_name = "SECS")]
+    pub max_time: Option<String>,
 
     /// Seed of datasets and round order.
     #[arg(long, value_name = "N", default_value = "1")]
@@ -264,4 +276,58 @@ pub struct CompareArgs {
     /// results/<utc-time>-<host>-compare/.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+}
+
+/// `ringbench calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Directory on the device under test (as `run`; every phase uses it).
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// Where the calibration goes (calibrate.json, calibrate.md, one run folder per phase).
+    /// Default: results/<utc-time>-<host>-calibrate/.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// Engines, comma separated, or `default` (every io_uring engine, and std).
+    #[arg(long, short = 'e', value_name = "LIST", default_value = "default")]
+    pub engines: String,
+    /// Phases to run: fidelity, harness, memory, or `all`.
+    #[arg(long, value_name = "LIST", default_value = "all")]
+    pub phases: String,
+    /// File size of the fidelity phase (read, write, large vs fio and copy_file_range).
+    #[arg(long, value_name = "SIZE", default_value = "64M")]
+    pub size: String,
+    /// Block size of the fidelity phase (fio runs the same).
+    #[arg(long, value_name = "SIZE", default_value = "128k")]
+    pub block_size: String,
+    /// Queue depth of the fidelity and harness phases (fio's iodepth).
+    #[arg(long, value_name = "N", default_value = "8")]
+    pub queue_depth: String,
+    /// Measured rounds of the fidelity and harness phases.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub repeat: u32,
+    /// Discarded warm-up rounds of the fidelity and harness phases.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub warmup: u32,
+    /// File size of the harness phase (reads of --harness-block-size).
+    #[arg(long, value_name = "SIZE", default_value = "16M")]
+    pub harness_size: String,
+    /// Block size of the harness phase.
+    #[arg(long, value_name = "SIZE", default_value = "4k")]
+    pub harness_block_size: String,
+    /// The two file sizes of the memory phase, smaller first.
+    #[arg(long, value_name = "SIZE,SIZE", default_value = "64M,256M")]
+    pub memory_sizes: String,
+    /// Block size x queue depth settings of the memory phase.
+    #[arg(long, value_name = "BxQ,..", default_value = "128kx8,1Mx32")]
+    pub memory_configs: String,
+    /// Measured rounds of each memory run.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub memory_repeat: u32,
+    /// No progress output.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Print calibrate.json on stdout instead of the text.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -139,6 +139,10 @@ pub struct RunOptions {
     pub cache: CacheMode,
     /// Per-trial deadline.
     pub trial_timeout: Duration,
+    /// Adaptive repeats: the relative half-width every interval must reach (0.05 = +-5%).
+    pub target_ci: Option<f64>,
+    /// Time budget of adaptive repeats.
+    pub max_time: Duration,
     /// No progress output.
     pub quiet: bool,
     /// JSON summary on stdout.
@@ -476,6 +480,32 @@ impl RunOptions {
                 });
             }
         };
+        let target_ci = match &a.target_ci {
+            Some(v) => {
+                let p: f64 = v
+                    .trim()
+                    .trim_end_matches('%')
+                    .parse()
+                    .map_err(|_| invalid("--target-ci", v, "expected a percentage, e.g. 5"))?;
+                if !(p > 0.0 && p < 100.0) {
+                    return Err(invalid(
+                        "--target-ci",
+                        v,
+                        "must be between 0 and 100 (percent)",
+                    ));
+                }
+                Some(p / 100.0)
+            }
+            None => None,
+        };
+        if a.max_time.is_some() && target_ci.is_none() {
+            return Err(invalid(
+                "--max-time",
+                a.max_time.as_deref().unwrap_or(""),
+                "only means something with --target-ci",
+            ));
+        }
+        let max_time = Duration::from_secs(opt_num("--max-time", &a.max_time, 1, 7 * 86_400, 600)?);
         let trial_timeout = Duration::from_secs(opt_num(
             "--trial-timeout",
             &a.trial_timeout,
@@ -542,6 +572,8 @@ impl RunOptions {
             fsync: !a.no_fsync,
             cache,
             trial_timeout,
+            target_ci,
+            max_time,
             quiet: a.quiet,
             json: a.json,
         })

@@ -84,7 +84,10 @@ pub fn load(dir: &Path) -> anyhow::Result<RunData> {
         Err(_) => None,
     };
     let order = engine_order(&meta, &records);
-    let summary = summary::summarise(&records, &order, ranked_rule(&meta));
+    let mut summary = summary::summarise(&records, &order, ranked_rule(&meta));
+    if let Some(target) = meta.options.get("target_ci").and_then(|v| v.as_f64()) {
+        summary::mark_convergence(&mut summary, target);
+    }
     let name = dir
         .canonicalize()
         .ok()

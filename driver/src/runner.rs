@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use anyhow::Context;
 use workloads::data::{self, Rng};
@@ -219,7 +220,12 @@ fn run_in(
         crate::reference::plan_rows(&o.workloads, environment.fio.as_deref());
     notes.extend(ref_notes);
     let mut shown = o.engines.clone();
-    shown.extend(ref_rows.iter().map(|r| r.0.clone()).filter(|r| !o.engines.contains(r)));
+    shown.extend(
+        ref_rows
+            .iter()
+            .map(|r| r.0.clone())
+            .filter(|r| !o.engines.contains(r)),
+    );
     shown.dedup();
     let mut meta = Meta {
         schema: SCHEMA_VERSION,
@@ -238,7 +244,10 @@ fn run_in(
     let srcs = if INTERRUPTED.load(Ordering::SeqCst) {
         None
     } else {
-        progress.note(&format!("preparing datasets in {}", scratch.path().display()));
+        progress.note(&format!(
+            "preparing datasets in {}",
+            scratch.path().display()
+        ));
         let srcs = prepare_sources(o, scratch)?;
         (!INTERRUPTED.load(Ordering::SeqCst)).then_some(srcs)
     };
@@ -251,93 +260,134 @@ fn run_in(
         o.direct && w.supports_direct() && !engine_info(e).is_some_and(|i| i.caps.o_direct)
     };
     for e in &runnable {
-        let skipped: Vec<&str> = o.workloads.iter().filter(|w| no_direct(e, **w)).map(|w| w.name()).collect();
+        let skipped: Vec<&str> = o
+            .workloads
+            .iter()
+            .filter(|w| no_direct(e, **w))
+            .map(|w| w.name())
+            .collect();
         if !skipped.is_empty() {
-            let why = format!("engine {e} skipped for {} with --direct: it cannot open files with O_DIRECT", skipped.join(", "));
+            let why = format!(
+                "engine {e} skipped for {} with --direct: it cannot open files with O_DIRECT",
+                skipped.join(", ")
+            );
             progress.note(&why);
             meta.notes.push(why);
         }
     }
 
-    // Plan: rounds of every (engine, workload, config) once, shuffled by the seed.
-    let rounds = o.warmup + o.repeat;
-    let mut plan: Vec<(u32, String, Workload, Config)> = Vec::new();
-    for round in 0..rounds {
+    // Rounds of every (engine, workload, config) once, shuffled by the seed (never all repeats
+    // of one engine in a block).
+    let round_cells = |round: u32| -> Vec<(String, Workload, Config)> {
         let mut cells = Vec::new();
         for w in &o.workloads {
             for c in &o.configs {
                 for e in runnable.iter().filter(|e| !no_direct(e, *w)) {
-                    cells.push((round, e.clone(), *w, *c));
+                    cells.push((e.clone(), *w, *c));
                 }
                 for (r, _) in ref_rows.iter().filter(|(_, rw)| rw == w) {
-                    cells.push((round, r.clone(), *w, *c));
+                    cells.push((r.clone(), *w, *c));
                 }
             }
         }
         Rng::new(o.seed, 0x0F0E_0000 + round as u64).shuffle(&mut cells);
-        plan.extend(cells);
-    }
-
-    // Engines that move no data (null) are not ranked against real ones; a run of only such
-    // engines (the harness checks: A/A, a deliberate slowdown) ranks them among themselves.
-    let does_io = |e: &str| engine_info(e).is_some_and(|i| i.caps.does_io);
-    let only_synthetic = runnable.iter().all(|e| !does_io(e));
-    let ranked = |e: &str| {
-        !crate::reference::is_reference(e) && (only_synthetic || (does_io(e) && e != "naive"))
+        cells
     };
+
+    // Which engines are ranked: the same rule `ringbench report` applies to the saved data.
+    let rule_meta = meta.clone();
+    let ranked = crate::report::ranked_rule(&rule_meta);
     let mut records: Vec<TrialRecord> = Vec::new();
     let mut failed = 0;
-    let total = plan.len();
-    progress.set_total(total);
+    let planned_rounds = o.warmup + o.repeat;
+    let per_round = round_cells(0).len();
+    progress.set_total(per_round * planned_rounds as usize);
+    let started = Instant::now();
     // An error mid-run (a destination that cannot be made, results disk full) stops the loop,
     // but what was measured is still summarised and meta.json says why the run ended.
     let mut stopped: Option<anyhow::Error> = None;
+    let mut index = 0usize;
+    let mut round = 0u32;
     if let Some(srcs) = &srcs {
-        for (index, (round, engine, w, config)) in plan.into_iter().enumerate() {
-            if INTERRUPTED.load(Ordering::SeqCst) {
-                break;
-            }
-            let t = Trial {
-                round,
-                warmup: round < o.warmup,
-                engine: engine.clone(),
-                workload: w.name(),
-                config: config.id(),
-            };
-            progress.started(&t);
-            let rec = match run_one(o, exe, scratch, srcs, index, round, &engine, w, config) {
-                Ok(r) => r,
-                Err(e) => {
-                    stopped = Some(e);
+        'rounds: loop {
+            if round >= planned_rounds {
+                // Adaptive repeats: keep adding rounds until every interval is as tight as
+                // asked, or the time budget is spent.
+                let Some(target) = o.target_ci else { break };
+                let mut s = summary::summarise(&records, &shown, &ranked);
+                if summary::mark_convergence(&mut s, target).is_empty()
+                    || started.elapsed() >= o.max_time
+                {
                     break;
                 }
-            };
-            progress.finished(&t, &rec);
-            if rec.status != Status::Ok && rec.status != Status::Interrupted {
-                failed += 1;
+                progress.set_total(per_round * (round as usize + 1));
             }
-            if let Err(e) = writer.trial(&rec) {
-                stopped = Some(anyhow::Error::new(e).context("appending to trials.jsonl"));
-                break;
+            for (engine, w, config) in round_cells(round) {
+                if INTERRUPTED.load(Ordering::SeqCst) {
+                    break 'rounds;
+                }
+                let t = Trial {
+                    round,
+                    warmup: round < o.warmup,
+                    engine: engine.clone(),
+                    workload: w.name(),
+                    config: config.id(),
+                };
+                progress.started(&t);
+                let rec = match run_one(o, exe, scratch, srcs, index, round, &engine, w, config) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        stopped = Some(e);
+                        break 'rounds;
+                    }
+                };
+                index += 1;
+                progress.finished(&t, &rec);
+                if rec.status != Status::Ok && rec.status != Status::Interrupted {
+                    failed += 1;
+                }
+                if let Err(e) = writer.trial(&rec) {
+                    stopped = Some(anyhow::Error::new(e).context("appending to trials.jsonl"));
+                    break 'rounds;
+                }
+                records.push(rec);
             }
-            records.push(rec);
             // Rewrite the summary when a round completes, so an interrupted run keeps one.
-            if records.last().is_some_and(|r| r.round >= o.warmup)
-                && (index + 1) % (total / rounds as usize).max(1) == 0
-                && let Err(e) = write_summary(&writer, &summary::summarise(&records, &shown, ranked))
+            if round >= o.warmup
+                && let Err(e) =
+                    write_summary(&writer, &summary::summarise(&records, &shown, &ranked))
             {
                 stopped = Some(e);
                 break;
             }
+            round += 1;
         }
     }
     progress.finish();
     let interrupted = INTERRUPTED.load(Ordering::SeqCst);
-    let s = summary::summarise(&records, &shown, ranked);
+    let mut s = summary::summarise(&records, &shown, &ranked);
+    if let Some(target) = o.target_ci {
+        let missed = summary::mark_convergence(&mut s, target);
+        meta.notes.push(if missed.is_empty() {
+            format!(
+                "--target-ci {}%: every interval converged after {round} rounds",
+                target * 100.0
+            )
+        } else {
+            format!(
+                "--target-ci {}%: {} cell(s) did not converge within --max-time {}s: {}",
+                target * 100.0,
+                missed.len(),
+                o.max_time.as_secs(),
+                missed.join(", ")
+            )
+        });
+    }
     meta.finished = Some(crate::sysinfo::utc_rfc3339());
     meta.interrupted = interrupted;
     if let Some(e) = &stopped {
-        meta.notes.push(format!("the run stopped early on an error: {e:#}"));
+        meta.notes
+            .push(format!("the run stopped early on an error: {e:#}"));
     }
     let finalised = write_summary(&writer, &s)
         .and_then(|()| Ok(writer.file("meta.json", &serde_json::to_vec_pretty(&meta)?)?));

@@ -67,6 +67,10 @@ pub struct Cell {
     /// rounds (kernel-copy, fio read, fio write; see reference.rs). Ranked engines only.
     #[serde(default)]
     pub references: Vec<crate::reference::RefRatio>,
+    /// With `--target-ci`: whether this cell's interval reached the target before the time
+    /// budget ran out (absent without `--target-ci`).
+    #[serde(default)]
+    pub converged: Option<bool>,
 }
 
 /// Injected cancellations of a cell, summed over its measured trials.
@@ -151,7 +155,10 @@ pub fn summarise(
             if key.1.cancel_bp == 0 {
                 return None;
             }
-            let base = Config { cancel_bp: 0, ..key.1 };
+            let base = Config {
+                cancel_bp: 0,
+                ..key.1
+            };
             let by_round = |k: Config| -> BTreeMap<u32, f64> {
                 measured
                     .iter()
@@ -250,11 +257,13 @@ pub fn summarise(
                         c.landed_in_flight += o.cancel.landed_in_flight;
                         c.vacuous += o.cancel.vacuous;
                         c.max_leaked_fds = c.max_leaked_fds.max(o.cancel.leaked_fds);
-                        c.max_leaked_buffer_bytes = c.max_leaked_buffer_bytes.max(o.cancel.leaked_buffer_bytes);
+                        c.max_leaked_buffer_bytes =
+                            c.max_leaked_buffer_bytes.max(o.cancel.leaked_buffer_bytes);
                     }
                     c
                 }),
                 vs_no_cancel: no_cancel(engine),
+                converged: None,
                 references: if is_ranked {
                     crate::reference::ratios(&measured, key.0, key.1, engine)
                 } else {
@@ -296,4 +305,23 @@ fn assign_groups(cells: &mut [Cell], paired: &dyn Fn(&str, &str) -> Option<Ratio
         }
         order = rest;
     }
+}
+
+/// With adaptive repeats (`--target-ci`): mark each measured cell converged or not — its
+/// interval within `target` (relative half-width) at the target confidence — and return the
+/// ids (`workload/config/engine`) of those that are not. Ranked engines and reference rows
+/// count; test-support engines do not.
+pub fn mark_convergence(s: &mut Summary, target: f64) -> Vec<String> {
+    let mut missed = Vec::new();
+    for c in &mut s.cells {
+        if !(c.ranked || crate::reference::is_reference(&c.engine)) {
+            continue;
+        }
+        let ok = c.n > 0 && c.rel_ci <= target && c.ci.level >= CONFIDENCE;
+        c.converged = Some(ok);
+        if !ok {
+            missed.push(format!("{}/{}/{}", c.workload, c.config.id(), c.engine));
+        }
+    }
+    missed
 }
