@@ -215,9 +215,16 @@ fn run_in(
             info: serde_json::to_value(info).unwrap_or_default(),
         });
     }
-    // Reference rows (kernel-copy, fio) run in the same rounds as the engines (reference.rs).
-    let (ref_rows, ref_notes) =
-        crate::reference::plan_rows(&o.workloads, environment.fio.as_deref());
+    // Reference rows (kernel-copy, fio) run in the same rounds as the engines (reference.rs);
+    // they measure the device, so a run of synthetic engines only (harness checks) has none.
+    let any_io = runnable
+        .iter()
+        .any(|e| engine_info(e).is_some_and(|i| i.caps.does_io));
+    let (ref_rows, ref_notes) = if any_io {
+        crate::reference::plan_rows(&o.workloads, environment.fio.as_deref())
+    } else {
+        (Vec::new(), Vec::new())
+    };
     notes.extend(ref_notes);
     let mut shown = o.engines.clone();
     shown.extend(

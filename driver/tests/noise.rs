@@ -10,17 +10,44 @@ use serde_json::Value;
 fn run(dir: &Path, seed: u64) -> (Value, Vec<Value>) {
     let out = dir.join(format!("out-{seed}"));
     let status = Command::new(env!("CARGO_BIN_EXE_ringbench"))
-        .args(["run", "-e", "null-spin,null-spin-twin,null-spin-slow", "-w", "large"])
-        .args(["--size", "32M", "--block-size", "128k", "--repeat", "8", "--warmup", "1"])
-        .args(["--cache", "warm", "--quiet", "--json", "--seed", &seed.to_string()])
+        .args([
+            "run",
+            "-e",
+            "null-spin,null-spin-twin,null-spin-slow",
+            "-w",
+            "large",
+        ])
+        .args([
+            "--size",
+            "32M",
+            "--block-size",
+            "128k",
+            "--repeat",
+            "8",
+            "--warmup",
+            "1",
+        ])
+        .args([
+            "--cache",
+            "warm",
+            "--quiet",
+            "--json",
+            "--seed",
+            &seed.to_string(),
+        ])
         .arg("--dir")
         .arg(dir)
         .arg("--out")
         .arg(&out)
         .output()
         .expect("run ringbench");
-    assert!(status.status.success(), "ringbench failed: {}", String::from_utf8_lossy(&status.stderr));
-    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        status.status.success(),
+        "ringbench failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     let trials = std::fs::read_to_string(out.join("trials.jsonl"))
         .unwrap()
         .lines()
@@ -30,7 +57,12 @@ fn run(dir: &Path, seed: u64) -> (Value, Vec<Value>) {
 }
 
 fn cell<'a>(s: &'a Value, engine: &str) -> &'a Value {
-    s["cells"].as_array().unwrap().iter().find(|c| c["engine"] == engine).unwrap()
+    s["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["engine"] == engine)
+        .unwrap()
 }
 
 #[test]
@@ -39,15 +71,25 @@ fn aa_within_noise_and_slowdown_detected() {
     let mut aa_same_group = 0;
     for seed in [1u64, 2, 3] {
         let (s, trials) = run(dir.path(), seed);
-        let (a, b, slow) = (cell(&s, "null-spin"), cell(&s, "null-spin-twin"), cell(&s, "null-spin-slow"));
+        let (a, b, slow) = (
+            cell(&s, "null-spin"),
+            cell(&s, "null-spin-twin"),
+            cell(&s, "null-spin-slow"),
+        );
         for c in [a, b, slow] {
             assert_eq!(c["n"], 8, "{c}");
         }
         // The 20% slower engine is found slower than the fastest, and in a later group, every time.
         assert_eq!(slow["vs_best"]["verdict"], "slower", "seed {seed}: {slow}");
-        assert!(slow["group"].as_u64() > a["group"].as_u64().max(b["group"].as_u64()), "seed {seed}");
+        assert!(
+            slow["group"].as_u64() > a["group"].as_u64().max(b["group"].as_u64()),
+            "seed {seed}"
+        );
         let ratio = slow["vs_best"]["median"].as_f64().unwrap();
-        assert!((0.70..0.95).contains(&ratio), "seed {seed}: slow/best = {ratio}");
+        assert!(
+            (0.70..0.95).contains(&ratio),
+            "seed {seed}: slow/best = {ratio}"
+        );
         // A/A: the same engine under two names. A 95%-style interval calls identical engines
         // different about one time in twenty by construction, so require it in at least one of
         // three independent runs (a systematic bias would fail all three).
@@ -63,10 +105,18 @@ fn aa_within_noise_and_slowdown_detected() {
                 .map(|t| t["engine"].as_str().unwrap())
                 .collect();
             engines.sort();
-            assert_eq!(engines, ["null-spin", "null-spin-slow", "null-spin-twin"], "round {round}");
+            assert_eq!(
+                engines,
+                ["null-spin", "null-spin-slow", "null-spin-twin"],
+                "round {round}"
+            );
         }
         let firsts: std::collections::BTreeSet<&str> = (0..9u64)
-            .map(|round| trials.iter().find(|t| t["round"] == round).unwrap()["engine"].as_str().unwrap())
+            .map(|round| {
+                trials.iter().find(|t| t["round"] == round).unwrap()["engine"]
+                    .as_str()
+                    .unwrap()
+            })
             .collect();
         assert!(firsts.len() > 1, "round order must be shuffled, not fixed");
     }
