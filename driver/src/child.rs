@@ -31,6 +31,11 @@ pub struct TrialReply {
     pub ringbench_trial: u32,
     /// The outcome, or the error text.
     pub result: Result<Outcome, String>,
+    /// The child's own peak resident set (VmHWM), KiB, read just before replying. wait4's
+    /// `ru_maxrss` cannot give it: at exec the kernel folds the parent's peak into the child's
+    /// (`setmax_mm_hiwater_rss` in `exec_mmap`), so every small trial reads as the driver's size.
+    #[serde(default)]
+    pub peak_rss_kib: Option<u64>,
 }
 
 /// Hidden engines that fault on purpose, and the real engine each runs otherwise.
@@ -49,7 +54,10 @@ pub fn is_fault_engine(name: &str) -> bool {
 
 /// The engine whose code a (possibly fault) engine name runs.
 pub fn base_engine(name: &str) -> &str {
-    FAULTS.iter().find(|(f, _)| *f == name).map_or(name, |(_, b)| b)
+    FAULTS
+        .iter()
+        .find(|(f, _)| *f == name)
+        .map_or(name, |(_, b)| b)
 }
 
 /// Static info of any runnable engine name.
@@ -118,20 +126,40 @@ fn corrupt(plan: &TrialPlan) {
 }
 
 fn walk_first_file(dir: &std::path::Path) -> Option<std::path::PathBuf> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect();
     entries.sort();
     for p in &entries {
         if p.is_file() && p.metadata().map(|m| m.len() > 0).unwrap_or(false) {
             return Some(p.clone());
         }
     }
-    entries.iter().filter(|p| p.is_dir()).find_map(|p| walk_first_file(p))
+    entries
+        .iter()
+        .filter(|p| p.is_dir())
+        .find_map(|p| walk_first_file(p))
+}
+
+/// This process's peak resident set, KiB (`VmHWM` in /proc/self/status).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn reply(result: Result<Outcome, String>) -> i32 {
     let ok = result.is_ok();
-    let line = serde_json::to_string(&TrialReply { ringbench_trial: PROTOCOL, result })
-        .unwrap_or_else(|e| format!("{{\"ringbench_trial\":{PROTOCOL},\"result\":{{\"Err\":\"serialising: {e}\"}}}}"));
+    let line = serde_json::to_string(&TrialReply {
+        ringbench_trial: PROTOCOL,
+        result,
+        peak_rss_kib: peak_rss_kib(),
+    })
+    .unwrap_or_else(|e| {
+        format!("{{\"ringbench_trial\":{PROTOCOL},\"result\":{{\"Err\":\"serialising: {e}\"}}}}")
+    });
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();

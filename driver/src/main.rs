@@ -4,6 +4,7 @@
 //! 130 interrupted (results so far kept).
 
 mod audit;
+mod calibrate;
 mod child;
 mod cli;
 mod compare;
@@ -67,6 +68,7 @@ fn real_main() -> i32 {
         Command::SafetyChild { engine, scenario } => safety::child_main(&engine, &scenario),
         Command::Safety(a) => fail_on_err(cmd_safety(&a)),
         Command::Audit(a) => fail_on_err(cmd_audit(&a)),
+        Command::Calibrate(a) => fail_on_err(cmd_calibrate(&a)),
         Command::Run(a) => fail_on_err(cmd_run(&a)),
         Command::Report(a) => fail_on_err(cmd_report(&a)),
         Command::Compare(a) => fail_on_err(cmd_compare(&a)),
@@ -288,6 +290,27 @@ fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+fn cmd_calibrate(a: &cli::CalibrateArgs) -> anyhow::Result<i32> {
+    let o = calibrate::CalibrateOptions::from_args(a)?;
+    spawn::install_signal_handlers();
+    let (cal, code) = calibrate::run(&o, std::env::args().collect())?;
+    let text = if a.json {
+        format!("{}\n", serde_json::to_string_pretty(&cal)?)
+    } else {
+        format!(
+            "{}\ncalibrate.md: {}\n",
+            calibrate::render(&cal),
+            o.out.join("calibrate.md").display()
+        )
+    };
+    if let Err(e) = out(&text)
+        && !is_broken_pipe(&e)
+    {
+        return Err(e);
+    }
+    Ok(code)
+}
+
 fn cmd_audit(a: &cli::AuditArgs) -> anyhow::Result<i32> {
     let o = audit::AuditOptions::from_args(a)?;
     spawn::install_signal_handlers();
@@ -301,7 +324,10 @@ fn cmd_audit(a: &cli::AuditArgs) -> anyhow::Result<i32> {
         println!("audit.json: {}", o.out.join("audit.json").display());
     }
     // 1 when an engine's trace contradicts its declared routes or a trial failed.
-    let bad = report.cells.iter().any(|c| c.status != "ok" || !c.mismatches.is_empty());
+    let bad = report
+        .cells
+        .iter()
+        .any(|c| c.status != "ok" || !c.mismatches.is_empty());
     Ok(if bad { 1 } else { 0 })
 }
 
@@ -323,11 +349,17 @@ fn cmd_report(a: &cli::ReportArgs) -> anyhow::Result<i32> {
 }
 
 fn cmd_compare(a: &cli::CompareArgs) -> anyhow::Result<i32> {
-    let out = a.out.clone().unwrap_or_else(|| options::default_out("-compare"));
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| options::default_out("-compare"));
     let md = compare::run(&a.dirs, &out)?;
     default_sigpipe();
     print!("{md}");
-    println!("
-compare.md: {}", out.join("compare.md").display());
+    println!(
+        "
+compare.md: {}",
+        out.join("compare.md").display()
+    );
     Ok(0)
 }

@@ -388,6 +388,8 @@ pub fn run_fio(plan: &TrialPlan, deadline: Duration) -> io::Result<ChildRun> {
     run.reply = result.map(|result| TrialReply {
         ringbench_trial: PROTOCOL,
         result,
+        // fio's own peak is not readable once it exited; its usage keeps wait4's figure.
+        peak_rss_kib: None,
     });
     Ok(run)
 }

@@ -66,7 +66,8 @@ pub struct Usage {
     pub user_s: f64,
     /// System CPU seconds.
     pub sys_s: f64,
-    /// Peak resident set, KiB.
+    /// Peak resident set, KiB: the trial child's own (VmHWM, as it reports it; see
+    /// `TrialReply::peak_rss_kib`), else wait4's, which includes the driver's peak at exec.
     pub max_rss_kib: u64,
     /// Voluntary context switches.
     pub voluntary_cs: u64,

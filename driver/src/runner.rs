@@ -471,6 +471,10 @@ fn run_one(
         usage: child.usage,
         child_wall_s: child.wall.as_secs_f64(),
     };
+    // The child's own peak RSS: wait4's counts the driver's peak too (see TrialReply).
+    if let Some(k) = child.reply.as_ref().and_then(|r| r.peak_rss_kib) {
+        rec.usage.max_rss_kib = k;
+    }
     let stderr_tail = |s: &str| {
         if s.is_empty() {
             String::new()
