@@ -44,6 +44,27 @@ const POOL: Routes = Routes {
     read_dir: Route::Pool,
 };
 
+/// A file of the tokio engine: the std file its positional ops run on (on the blocking pool),
+/// and, for a pipe or socket, a `tokio::fs::File` on a duplicate of its descriptor for stream
+/// ops.
+#[derive(Debug)]
+pub struct TokioFile {
+    std: Arc<std::fs::File>,
+    stream: tokio::sync::Mutex<Option<tokio::fs::File>>,
+}
+
+impl TokioFile {
+    fn tokio_file<'a>(
+        &self,
+        slot: &'a mut Option<tokio::fs::File>,
+    ) -> io::Result<&'a mut tokio::fs::File> {
+        if slot.is_none() {
+            *slot = Some(tokio::fs::File::from_std(self.std.try_clone()?));
+        }
+        Ok(slot.as_mut().expect("just set"))
+    }
+}
+
 /// Run `f` on the blocking pool; a panic there is re-raised here.
 async fn pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     match tokio::task::spawn_blocking(f).await {
@@ -53,7 +74,7 @@ async fn pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 }
 
 impl Engine for TokioEngine {
-    type File = Arc<std::fs::File>;
+    type File = TokioFile;
 
     const INFO: EngineInfo = EngineInfo {
         name: "tokio",
@@ -83,47 +104,79 @@ impl Engine for TokioEngine {
     }
 
     async fn open(path: &Path, how: OpenHow) -> io::Result<Self::File> {
-        let mut o = tokio::fs::OpenOptions::new();
-        match how.mode {
-            workloads::OpenMode::Read => o.read(true),
-            workloads::OpenMode::Create => o.write(true).create(true).mode(how.perm),
-        };
-        if how.direct {
-            o.custom_flags(libc_o_direct());
-        }
-        let f = o.open(path).await?;
-        Ok(Arc::new(f.into_std().await))
+        // What `tokio::fs::OpenOptions::open` does (one blocking `open` on the pool), plus an
+        // `fstat` in the same pool call: a pipe or socket also gets its `tokio::fs::File` now,
+        // so stream ops never open a descriptor later than the open that made the handle.
+        let p = path.to_path_buf();
+        let (std, stream) = pool(move || -> io::Result<_> {
+            use std::os::unix::fs::FileTypeExt;
+            let f = bench_std::open_std(&p, how)?;
+            let ft = f.metadata()?.file_type();
+            let stream = if ft.is_fifo() || ft.is_socket() || ft.is_char_device() {
+                Some(f.try_clone()?)
+            } else {
+                None
+            };
+            Ok((f, stream))
+        })
+        .await?;
+        Ok(TokioFile {
+            std: Arc::new(std),
+            stream: tokio::sync::Mutex::new(stream.map(tokio::fs::File::from_std)),
+        })
     }
 
     async fn read_at(file: &Self::File, buf: AlignedBuf, pos: u64) -> BufResult<usize> {
-        let f = Arc::clone(file);
+        let f = Arc::clone(&file.std);
         pool(move || bench_std::pread(&f, buf, pos)).await
     }
 
     async fn write_at(file: &Self::File, buf: AlignedBuf, pos: u64) -> BufResult<usize> {
-        let f = Arc::clone(file);
+        let f = Arc::clone(&file.std);
         pool(move || bench_std::pwrite(&f, buf, pos)).await
     }
 
-    async fn read_stream(file: &Self::File, buf: AlignedBuf) -> BufResult<usize> {
-        let f = Arc::clone(file);
-        pool(move || bench_std::read_stream_std(&f, buf)).await
+    // Streams (pipes, sockets: the safety scenarios) go through `tokio::fs::File`'s own
+    // AsyncRead/AsyncWrite, kept per file: that is what a tokio user reading a pipe runs, and
+    // it keeps a dropped read's bytes for the next read instead of losing them.
+    async fn read_stream(file: &Self::File, mut buf: AlignedBuf) -> BufResult<usize> {
+        use tokio::io::AsyncReadExt;
+        let mut g = file.stream.lock().await;
+        let tf = match file.tokio_file(&mut g) {
+            Ok(t) => t,
+            Err(e) => return (Err(e), buf),
+        };
+        let r = tf.read(buf.spare_mut()).await;
+        if let Ok(n) = r {
+            buf.set_len(n);
+        }
+        (r, buf)
     }
 
     async fn write_stream(file: &Self::File, buf: AlignedBuf) -> BufResult<usize> {
-        let f = Arc::clone(file);
-        pool(move || bench_std::write_stream_std(&f, buf)).await
+        use tokio::io::AsyncWriteExt;
+        let mut g = file.stream.lock().await;
+        let tf = match file.tokio_file(&mut g) {
+            Ok(t) => t,
+            Err(e) => return (Err(e), buf),
+        };
+        // `AsyncWriteExt::write` exactly as a tokio user calls it: tokio's File acknowledges
+        // the bytes once they are in its own buffer and writes them on its pool afterwards, so
+        // the safety matrix observes tokio's semantics, not a stricter adapter's.
+        let r = tf.write(buf.as_slice()).await;
+        (r, buf)
     }
 
     async fn sync(file: &Self::File) -> io::Result<()> {
-        let f = Arc::clone(file);
+        let f = Arc::clone(&file.std);
         pool(move || f.sync_all()).await
     }
 
     async fn close(file: Self::File) -> io::Result<()> {
         // The workloads hold the only reference once their ops are done; if not, the last
         // clone closes it on drop.
-        match Arc::try_unwrap(file) {
+        drop(file.stream.into_inner());
+        match Arc::try_unwrap(file.std) {
             Ok(f) => pool(move || bench_std::close_std(f)).await,
             Err(_) => Ok(()),
         }
