@@ -189,18 +189,7 @@ impl AuditOptions {
             unreachable!("parsed a run command")
         };
         let run = RunOptions::from_args(&run_args)?;
-        let secs: u64 = a
-            .timeout
-            .trim()
-            .parse()
-            .ok()
-            .filter(|s| (1..=3600).contains(s))
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--timeout {:?}: expected whole seconds between 1 and 3600",
-                    a.timeout
-                )
-            })?;
+        let secs = crate::options::parse_num("--timeout", &a.timeout, 1, 3600)?;
         Ok(AuditOptions {
             run,
             out: a

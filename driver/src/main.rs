@@ -240,18 +240,7 @@ fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
             .filter(|s| !s.is_empty())
             .collect()
     };
-    let secs: u64 = a
-        .timeout
-        .trim()
-        .parse()
-        .ok()
-        .filter(|s| (1..=3600).contains(s))
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "--timeout {:?}: expected whole seconds between 1 and 3600",
-                a.timeout
-            )
-        })?;
+    let secs = options::parse_num("--timeout", &a.timeout, 1, 3600)?;
     // Names are checked here, before anything is created, with the flag to fix.
     if engines.is_empty() {
         anyhow::bail!("--engines {:?}: empty list", a.engines);

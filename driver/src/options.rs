@@ -233,7 +233,8 @@ pub fn parse_size(flag: &'static str, s: &str) -> Result<u64, OptionError> {
         .ok_or_else(|| invalid(flag, s, "size too large"))
 }
 
-fn parse_num(flag: &'static str, s: &str, lo: u64, hi: u64) -> Result<u64, OptionError> {
+/// A whole number in `[lo, hi]`, or an error naming `flag`.
+pub fn parse_num(flag: &'static str, s: &str, lo: u64, hi: u64) -> Result<u64, OptionError> {
     let n: u64 = s
         .trim()
         .parse()
