@@ -101,7 +101,11 @@ fn row(c: &Cell) -> String {
             ratio(&c.vs_no_cancel)
         );
         if k.max_leaked_fds > 0 || k.max_leaked_buffer_bytes > 0 {
-            let _ = write!(s, " LEAK {} fds {} buffer bytes", k.max_leaked_fds, k.max_leaked_buffer_bytes);
+            let _ = write!(
+                s,
+                " LEAK {} fds {} buffer bytes",
+                k.max_leaked_fds, k.max_leaked_buffer_bytes
+            );
         }
     }
     if c.failed > 0 {
