@@ -22,6 +22,13 @@ use crate::summary::{Cell, Summary};
 const FONT: &str = "sans-serif";
 /// Figure title size.
 const TITLE: u32 = 22;
+/// The title size that fits `title` in `width` pixels (about 0.55 em per character), never
+/// above [`TITLE`]: a long sweep title on a one-panel figure must not run off its edges.
+fn title_size(title: &str, width: u32) -> u32 {
+    let fit = (width as f64 * 0.95 / (title.chars().count().max(1) as f64 * 0.55)) as u32;
+    fit.clamp(10, TITLE)
+}
+
 /// Panel caption size.
 const CAPTION: u32 = 17;
 /// Axis label and tick size.
@@ -320,7 +327,7 @@ where
     DB::ErrorType: 'static,
 {
     let (rows, cols) = grid(panels.len());
-    let body = root.titled(title, (FONT, TITLE))?;
+    let body = root.titled(title, (FONT, title_size(title, root.dim_in_pixel().0)))?;
     let _ = ph;
     let areas = body.split_evenly((rows, cols));
     for (a, p) in areas.iter().zip(panels) {
@@ -496,7 +503,7 @@ where
     DB::ErrorType: 'static,
 {
     let (rows, cols) = grid(panels.len());
-    let body = root.titled(title, (FONT, TITLE))?;
+    let body = root.titled(title, (FONT, title_size(title, root.dim_in_pixel().0)))?;
     for (a, p) in body.split_evenly((rows, cols)).iter().zip(panels) {
         draw_line_panel(a, p)?;
     }
@@ -623,7 +630,7 @@ where
     DB::ErrorType: 'static,
 {
     let (rows, cols) = grid(panels.len());
-    let body = root.titled(title, (FONT, TITLE))?;
+    let body = root.titled(title, (FONT, title_size(title, root.dim_in_pixel().0)))?;
     for (a, p) in body.split_evenly((rows, cols)).iter().zip(panels) {
         draw_scatter_panel(a, p)?;
     }
@@ -680,7 +687,7 @@ fn draw_grid<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let body = root.titled(title, (FONT, TITLE))?;
+    let body = root.titled(title, (FONT, title_size(title, root.dim_in_pixel().0)))?;
     let font = |s: u32| (FONT, s).into_font();
     let top = 30;
     for (j, c) in g.cols.iter().enumerate() {
