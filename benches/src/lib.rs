@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
-use workloads::data::{self, TreeShape};
+use workloads::data;
 use workloads::{Engine, Outcome, TrialPlan, Workload, conformance, run_trial};
 
 pub use config::Config;
@@ -378,6 +378,7 @@ fn bench_engine<E: Engine>(group: &mut BenchmarkGroup<'_, WallTime>, setup: &Set
 #[cfg(test)]
 mod tests {
     use super::*;
+    use workloads::data::TreeShape;
 
     #[test]
     fn tree_bytes_matches_the_dataset() {
