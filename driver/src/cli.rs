@@ -266,6 +266,10 @@ pub struct ReportArgs {
     /// stays self-contained and later re-renders see it too.
     #[arg(long, value_name = "FILE")]
     pub safety: Option<PathBuf>,
+    /// An audit.json from `ringbench audit` to include (proof of which path each engine's ops
+    /// take), copied into DIR the same way.
+    #[arg(long, value_name = "FILE")]
+    pub audit: Option<PathBuf>,
 }
 
 /// `ringbench compare`.

@@ -322,7 +322,10 @@ fn cmd_audit(a: &cli::AuditArgs) -> anyhow::Result<i32> {
 
 fn cmd_report(a: &cli::ReportArgs) -> anyhow::Result<i32> {
     if let Some(f) = &a.safety {
-        report::adopt_safety(&a.dir, f)?;
+        report::adopt::<safety::SafetyReport>(&a.dir, f, "--safety", "safety.json")?;
+    }
+    if let Some(f) = &a.audit {
+        report::adopt::<audit::AuditReport>(&a.dir, f, "--audit", "audit.json")?;
     }
     let path = report::write_all(&a.dir)?;
     // Lines skipped as unreadable (a run killed mid-write truncates its last line) are in the

@@ -32,6 +32,8 @@ pub struct RunData {
     pub warnings: Vec<String>,
     /// safety.json, when the folder has one.
     pub safety: Option<SafetyReport>,
+    /// audit.json (`ringbench audit`), when the folder has one.
+    pub audit: Option<crate::audit::AuditReport>,
     /// The summary, recomputed from the records.
     pub summary: Summary,
 }
@@ -76,13 +78,8 @@ pub fn engine_order(meta: &Meta, records: &[TrialRecord]) -> Vec<String> {
 pub fn load(dir: &Path) -> anyhow::Result<RunData> {
     let meta = results::read_meta(dir)?;
     let (records, warnings) = results::read_trials(dir)?;
-    let safety = match std::fs::read_to_string(dir.join("safety.json")) {
-        Ok(text) => Some(
-            serde_json::from_str::<SafetyReport>(&text)
-                .with_context(|| format!("{}: safety.json is invalid", dir.display()))?,
-        ),
-        Err(_) => None,
-    };
+    let safety = read_optional::<SafetyReport>(dir, "safety.json")?;
+    let audit = read_optional::<crate::audit::AuditReport>(dir, "audit.json")?;
     let order = engine_order(&meta, &records);
     let mut summary = summary::summarise(&records, &order, ranked_rule(&meta));
     if let Some(target) = meta.options.get("target_ci").and_then(|v| v.as_f64()) {
@@ -99,6 +96,7 @@ pub fn load(dir: &Path) -> anyhow::Result<RunData> {
         records,
         warnings,
         safety,
+        audit,
         summary,
     })
 }
@@ -147,15 +145,25 @@ pub fn charts(d: &RunData) -> anyhow::Result<Vec<Chart>> {
     Ok(out)
 }
 
-/// Copy a `safety.json` (checked to parse) into a run folder, for `ringbench report --safety`.
-pub fn adopt_safety(dir: &Path, file: &Path) -> anyhow::Result<()> {
+/// A JSON file of the run folder that may be absent (safety.json, audit.json); one that is
+/// present must parse.
+fn read_optional<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> anyhow::Result<Option<T>> {
+    match std::fs::read_to_string(dir.join(name)) {
+        Ok(text) => Ok(Some(
+            serde_json::from_str::<T>(&text).with_context(|| format!("{}: {name} is invalid", dir.display()))?,
+        )),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Copy `file` (checked to parse as `T`) into a run folder as `name`, for `ringbench report
+/// --safety` / `--audit`: the folder stays self-contained and later re-renders see it too.
+pub fn adopt<T: serde::de::DeserializeOwned>(dir: &Path, file: &Path, flag: &str, name: &str) -> anyhow::Result<()> {
     results::read_meta(dir)?;
-    let bytes =
-        std::fs::read(file).with_context(|| format!("--safety {}: cannot read", file.display()))?;
-    serde_json::from_slice::<SafetyReport>(&bytes)
-        .with_context(|| format!("--safety {}: not a ringbench safety.json", file.display()))?;
-    results::write_atomic(&dir.join("safety.json"), &bytes)
-        .with_context(|| format!("writing {}", dir.join("safety.json").display()))
+    let bytes = std::fs::read(file).with_context(|| format!("{flag} {}: cannot read", file.display()))?;
+    serde_json::from_slice::<T>(&bytes)
+        .with_context(|| format!("{flag} {}: not a ringbench {name}", file.display()))?;
+    results::write_atomic(&dir.join(name), &bytes).with_context(|| format!("writing {}", dir.join(name).display()))
 }
 
 /// Re-render a run folder from its data: summary.json, summary.csv, report.md and plots/.
@@ -338,6 +346,10 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
     out.push_str(&charts_section(charts));
     if let Some(sr) = &d.safety {
         out.push_str(&safety_section(sr));
+    }
+    if let Some(a) = &d.audit {
+        out.push_str(&crate::audit::render_markdown(a));
+        out.push('\n');
     }
     out.push_str(&failures_section(d));
     let _ = s;
