@@ -199,6 +199,10 @@ fn cmd_list(a: &cli::ListArgs) -> anyhow::Result<()> {
     for w in workloads::Workload::ALL {
         say!("  {:<18} {}", w.name(), w.summary());
     }
+    say!("safety scenarios (ringbench safety):");
+    for id in safety::SCENARIOS {
+        say!("  {:<18} {}", id, workloads::safety::describe(id).unwrap_or(""));
+    }
     out(&text)
 }
 
