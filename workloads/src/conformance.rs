@@ -319,15 +319,19 @@ pub fn verify(plan: &TrialPlan, header_errors: u64) -> Result<(), String> {
 /// (skipped with a visible line where the filesystem or engine lacks it).
 pub fn workload<E: Engine>(workload: Workload, threads: usize, direct: bool) {
     let dir = Scratch::new(workload.name());
-    if direct && !(E::INFO.caps.o_direct && direct_supported(dir.path())) {
-        let _ = io::stderr().write_all(
-            format!(
-                "SKIPPED {} {workload} --direct: O_DIRECT unsupported here\n",
-                E::INFO.name
-            )
-            .as_bytes(),
-        );
-        return;
+    if direct {
+        let why = if !E::INFO.caps.o_direct {
+            Some("the engine cannot open files with O_DIRECT (its INFO.caps)")
+        } else if !direct_supported(dir.path()) {
+            Some("this filesystem refuses O_DIRECT")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            let line = format!("SKIPPED {} {workload} --direct: {why}\n", E::INFO.name);
+            let _ = io::stderr().write_all(line.as_bytes());
+            return;
+        }
     }
     let plan = small_plan(workload, dir.path(), threads, direct);
     let out = run_trial::<E>(&plan).unwrap_or_else(|e| panic!("{} {workload}: {e}", E::INFO.name));
