@@ -201,7 +201,11 @@ fn cmd_list(a: &cli::ListArgs) -> anyhow::Result<()> {
     }
     say!("safety scenarios (ringbench safety):");
     for id in safety::SCENARIOS {
-        say!("  {:<18} {}", id, workloads::safety::describe(id).unwrap_or(""));
+        say!(
+            "  {:<18} {}",
+            id,
+            workloads::safety::describe(id).unwrap_or("")
+        );
     }
     out(&text)
 }

@@ -147,10 +147,14 @@ pub fn charts(d: &RunData) -> anyhow::Result<Vec<Chart>> {
 
 /// A JSON file of the run folder that may be absent (safety.json, audit.json); one that is
 /// present must parse.
-fn read_optional<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> anyhow::Result<Option<T>> {
+fn read_optional<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    name: &str,
+) -> anyhow::Result<Option<T>> {
     match std::fs::read_to_string(dir.join(name)) {
         Ok(text) => Ok(Some(
-            serde_json::from_str::<T>(&text).with_context(|| format!("{}: {name} is invalid", dir.display()))?,
+            serde_json::from_str::<T>(&text)
+                .with_context(|| format!("{}: {name} is invalid", dir.display()))?,
         )),
         Err(_) => Ok(None),
     }
@@ -158,12 +162,19 @@ fn read_optional<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> anyh
 
 /// Copy `file` (checked to parse as `T`) into a run folder as `name`, for `ringbench report
 /// --safety` / `--audit`: the folder stays self-contained and later re-renders see it too.
-pub fn adopt<T: serde::de::DeserializeOwned>(dir: &Path, file: &Path, flag: &str, name: &str) -> anyhow::Result<()> {
+pub fn adopt<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    file: &Path,
+    flag: &str,
+    name: &str,
+) -> anyhow::Result<()> {
     results::read_meta(dir)?;
-    let bytes = std::fs::read(file).with_context(|| format!("{flag} {}: cannot read", file.display()))?;
+    let bytes =
+        std::fs::read(file).with_context(|| format!("{flag} {}: cannot read", file.display()))?;
     serde_json::from_slice::<T>(&bytes)
         .with_context(|| format!("{flag} {}: not a ringbench {name}", file.display()))?;
-    results::write_atomic(&dir.join(name), &bytes).with_context(|| format!("writing {}", dir.join(name).display()))
+    results::write_atomic(&dir.join(name), &bytes)
+        .with_context(|| format!("writing {}", dir.join(name).display()))
 }
 
 /// Re-render a run folder from its data: summary.json, summary.csv, report.md and plots/.
@@ -1147,6 +1158,7 @@ pub(crate) mod tests {
             records,
             warnings: vec![],
             safety: None,
+            audit: None,
             summary,
         }
     }
