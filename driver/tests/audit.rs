@@ -168,3 +168,52 @@ fn a_missing_strace_is_one_line_and_exit_2() {
     assert!(err.contains("strace") && err.contains("not found"), "{err}");
     assert!(!out.path().join("audit.json").exists());
 }
+
+/// An audit adopted into a run folder appears in its report (and stays there on re-render).
+#[test]
+fn an_adopted_audit_is_rendered_in_the_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(_) = audit(&tmp.path().join("audit"), tmp.path(), "std") else {
+        return;
+    };
+    let run = tmp.path().join("run");
+    let o = Command::new(env!("CARGO_BIN_EXE_ringbench"))
+        .args([
+            "run", "-e", "std", "-w", "read", "--size", "1M", "--repeat", "1",
+        ])
+        .args(["--warmup", "0", "--cache", "warm", "--quiet", "--out"])
+        .arg(&run)
+        .arg("--dir")
+        .arg(tmp.path())
+        .output()
+        .expect("run ringbench");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(!report.contains("Proof of path"), "no audit adopted yet");
+    let o = Command::new(env!("CARGO_BIN_EXE_ringbench"))
+        .arg("report")
+        .arg(&run)
+        .arg("--audit")
+        .arg(tmp.path().join("audit/audit.json"))
+        .output()
+        .expect("run ringbench");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        run.join("audit.json").is_file(),
+        "adopted into the run folder"
+    );
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("## Proof of path"), "{report}");
+    // A later plain re-render keeps it: the folder is self-contained.
+    let o = Command::new(env!("CARGO_BIN_EXE_ringbench"))
+        .arg("report")
+        .arg(&run)
+        .output()
+        .expect("run ringbench");
+    assert!(o.status.success());
+    assert!(
+        std::fs::read_to_string(run.join("report.md"))
+            .unwrap()
+            .contains("## Proof of path")
+    );
+}
