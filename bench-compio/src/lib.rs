@@ -204,6 +204,17 @@ fn kind_of(m: &compio::fs::Metadata) -> FileKind {
 impl Engine for CompioEngine {
     type File = compio::fs::File;
 
+    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
+    type Listener = std::net::TcpListener;
+
+    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
+        workloads::blocking::listen_local()
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
+        workloads::blocking::accept(l)
+    }
+
     const INFO: EngineInfo = EngineInfo {
         name: "compio",
         runtime: "compio",
@@ -253,6 +264,7 @@ impl Engine for CompioEngine {
         match how.mode {
             OpenMode::Read => o.read(true),
             OpenMode::Create => o.write(true).create(true).mode(how.perm),
+            OpenMode::ReadWrite => o.read(true).write(true),
         };
         if how.direct {
             o.custom_flags(libc::O_DIRECT);

@@ -183,6 +183,17 @@ async fn pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 impl Engine for GlommioEngine {
     type File = GlommioFile;
 
+    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
+    type Listener = std::net::TcpListener;
+
+    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
+        workloads::blocking::listen_local()
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
+        workloads::blocking::accept(l)
+    }
+
     const INFO: EngineInfo = EngineInfo {
         name: "glommio",
         runtime: "glommio",
@@ -287,6 +298,7 @@ impl Engine for GlommioEngine {
         match how.mode {
             OpenMode::Read => o.read(true),
             OpenMode::Create => o.write(true).create(true).mode(how.perm),
+            OpenMode::ReadWrite => o.read(true).write(true),
         };
         if how.direct {
             // DmaFile would set O_DIRECT itself after opening; asking at open time makes an

@@ -164,6 +164,17 @@ fn build_runtime(entries: u32) -> io::Result<Rt> {
 impl Engine for MonoioEngine {
     type File = monoio::fs::File;
 
+    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
+    type Listener = std::net::TcpListener;
+
+    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
+        workloads::blocking::listen_local()
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
+        workloads::blocking::accept(l)
+    }
+
     const INFO: EngineInfo = EngineInfo {
         name: "monoio",
         runtime: "monoio",
@@ -231,6 +242,7 @@ impl Engine for MonoioEngine {
         match how.mode {
             OpenMode::Read => o.read(true),
             OpenMode::Create => o.write(true).create(true).mode(how.perm),
+            OpenMode::ReadWrite => o.read(true).write(true),
         };
         if how.direct {
             o.custom_flags(libc::O_DIRECT);

@@ -232,6 +232,17 @@ const STREAM: u64 = u64::MAX;
 impl Engine for NaiveEngine {
     type File = NaiveFile;
 
+    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
+    type Listener = std::net::TcpListener;
+
+    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
+        workloads::blocking::listen_local()
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
+        workloads::blocking::accept(l)
+    }
+
     const INFO: EngineInfo = EngineInfo {
         name: "naive",
         runtime: "io-uring",

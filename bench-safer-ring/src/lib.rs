@@ -132,6 +132,17 @@ impl Drop for Enter {
 impl Engine for SaferRingEngine {
     type File = File;
 
+    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
+    type Listener = std::net::TcpListener;
+
+    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
+        workloads::blocking::listen_local()
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
+        workloads::blocking::accept(l)
+    }
+
     const INFO: EngineInfo = EngineInfo {
         name: "safer-ring",
         runtime: "safer-ring",

@@ -27,6 +27,7 @@ pub fn open_std(path: &Path, how: OpenHow) -> io::Result<File> {
     match how.mode {
         OpenMode::Read => o.read(true),
         OpenMode::Create => o.write(true).create(true).mode(how.perm),
+        OpenMode::ReadWrite => o.read(true).write(true),
     };
     if how.direct {
         o.custom_flags(libc::O_DIRECT);
@@ -81,6 +82,17 @@ pub fn close_std(file: File) -> io::Result<()> {
 
 impl Engine for StdEngine {
     type File = File;
+
+    // std has no async sockets: a blocking accept on the calling thread, like every std op.
+    type Listener = std::net::TcpListener;
+
+    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
+        workloads::blocking::listen_local()
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
+        workloads::blocking::accept(l)
+    }
 
     const INFO: EngineInfo = EngineInfo {
         name: "std",

@@ -83,6 +83,17 @@ impl Drop for Restore {
 impl Engine for TokioUringFixedEngine {
     type File = tokio_uring::fs::File;
 
+    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
+    type Listener = std::net::TcpListener;
+
+    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
+        workloads::blocking::listen_local()
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
+        workloads::blocking::accept(l)
+    }
+
     const INFO: EngineInfo = EngineInfo {
         name: "tokio-uring-fixed",
         runtime: "tokio-uring",

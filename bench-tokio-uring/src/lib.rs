@@ -81,6 +81,7 @@ async fn open(path: &Path, how: OpenHow) -> io::Result<tokio_uring::fs::File> {
     match how.mode {
         OpenMode::Read => o.read(true),
         OpenMode::Create => o.write(true).create(true).mode(how.perm),
+        OpenMode::ReadWrite => o.read(true).write(true),
     };
     if how.direct {
         o.custom_flags(libc::O_DIRECT);
@@ -120,6 +121,17 @@ async fn metadata(path: &Path) -> io::Result<Meta> {
 
 impl Engine for TokioUringEngine {
     type File = tokio_uring::fs::File;
+
+    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
+    type Listener = std::net::TcpListener;
+
+    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
+        workloads::blocking::listen_local()
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
+        workloads::blocking::accept(l)
+    }
 
     const INFO: EngineInfo = EngineInfo {
         name: "tokio-uring",

@@ -87,6 +87,17 @@ async fn position(c: &mut Cursor, pos: u64) -> io::Result<()> {
 impl Engine for TokioIoUringEngine {
     type File = UringFile;
 
+    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
+    type Listener = std::net::TcpListener;
+
+    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
+        workloads::blocking::listen_local()
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
+        workloads::blocking::accept(l)
+    }
+
     const INFO: EngineInfo = EngineInfo {
         name: "tokio-io-uring",
         runtime: "tokio",
@@ -124,6 +135,7 @@ impl Engine for TokioIoUringEngine {
         match how.mode {
             OpenMode::Read => o.read(true),
             OpenMode::Create => o.write(true).create(true).mode(how.perm),
+            OpenMode::ReadWrite => o.read(true).write(true),
         };
         if how.direct {
             o.custom_flags(crate::libc_o_direct());

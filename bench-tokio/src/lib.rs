@@ -76,6 +76,17 @@ async fn pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 impl Engine for TokioEngine {
     type File = TokioFile;
 
+    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
+    type Listener = std::net::TcpListener;
+
+    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
+        workloads::blocking::listen_local()
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
+        workloads::blocking::accept(l)
+    }
+
     const INFO: EngineInfo = EngineInfo {
         name: "tokio",
         runtime: "tokio",

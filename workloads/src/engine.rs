@@ -24,7 +24,7 @@ pub type BufResult<T> = (io::Result<T>, AlignedBuf);
 /// How a file is opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenHow {
-    /// Read-only, or write-only created (`O_CREAT`, no `O_TRUNC`: destinations are always
+    /// Read-only, read-write of an existing file, or write-only created (`O_CREAT`, no `O_TRUNC`: destinations are always
     /// fresh, and several threads may open the same destination for their own byte ranges).
     pub mode: OpenMode,
     /// Open with `O_DIRECT`.
@@ -58,6 +58,7 @@ impl OpenHow {
         let mut f = match self.mode {
             OpenMode::Read => libc::O_RDONLY,
             OpenMode::Create => libc::O_WRONLY | libc::O_CREAT,
+            OpenMode::ReadWrite => libc::O_RDWR,
         };
         if self.direct {
             f |= libc::O_DIRECT;
@@ -74,6 +75,9 @@ pub enum OpenMode {
     Read,
     /// `O_WRONLY | O_CREAT`.
     Create,
+    /// `O_RDWR` of an existing file, no `O_CREAT` (the `open-race` safety scenario: an open
+    /// the kernel completes at once, without a worker thread).
+    ReadWrite,
 }
 
 /// What kind of directory entry.
@@ -271,6 +275,11 @@ pub trait Engine: Sized + 'static {
     /// An open file.
     type File: 'static;
 
+    /// A listening TCP socket of this runtime (the `accept-drop` safety scenario). Engines
+    /// without a socket API of their own use `std::net::TcpListener` with
+    /// [`blocking::listen_local`] and [`blocking::accept`].
+    type Listener: 'static;
+
     /// Static description.
     const INFO: EngineInfo;
 
@@ -343,6 +352,29 @@ pub trait Engine: Sized + 'static {
         crate::safety::timer::sleep(d)
     }
 
+    /// Spawn `fut` as a detached task on the runtime of the calling thread (called inside
+    /// [`Engine::block_on`]), the way the runtime's users spawn tasks. The task must keep
+    /// running after the `block_on` that spawned it returns, until it ends or the runtime is
+    /// dropped. Used by the `shutdown-live-task` scenario; `Err` says why an engine cannot (the
+    /// scenario is then skipped with that reason).
+    fn spawn<F: Future<Output = ()> + 'static>(fut: F) -> Result<(), String> {
+        drop(fut);
+        Err(format!(
+            "the {} engine has no task spawning",
+            Self::INFO.name
+        ))
+    }
+
+    /// Bind a listening TCP socket on `127.0.0.1` at a free port, with the runtime's own API
+    /// (called inside [`Engine::block_on`]); returns it and its address.
+    fn listen_local() -> io::Result<(Self::Listener, std::net::SocketAddr)>;
+
+    /// Accept one connection on `l` and close the accepted socket at once (the way a server
+    /// that drops a connection does). The `accept-drop` scenario drops this future after the
+    /// connection arrived: a runtime that accepts it in the kernel but forgets the descriptor
+    /// leaks it.
+    fn accept(l: &Self::Listener) -> impl Future<Output = io::Result<()>>;
+
     /// Create a directory with `mode` (subject to the umask, as `mkdir(2)`).
     fn mkdir(path: &Path, mode: u32) -> impl Future<Output = io::Result<()>> {
         std::future::ready(blocking::mkdir(path, mode))
@@ -386,6 +418,19 @@ pub mod blocking {
     pub fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    }
+
+    /// `bind(2)` + `listen(2)` on `127.0.0.1:0`: the listener of engines without a socket
+    /// API, and its address.
+    pub fn listen_local() -> io::Result<(std::net::TcpListener, std::net::SocketAddr)> {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let a = l.local_addr()?;
+        Ok((l, a))
+    }
+
+    /// A blocking `accept(2)`; the accepted socket is closed at once.
+    pub fn accept(l: &std::net::TcpListener) -> io::Result<()> {
+        l.accept().map(drop)
     }
 
     /// `getdents(2)`, sorted by name.

@@ -18,6 +18,7 @@ pub mod conformance;
 pub mod data;
 pub mod exec;
 pub mod null;
+pub mod repro;
 pub mod safety;
 
 pub use buf::{ALIGN, AlignedBuf};

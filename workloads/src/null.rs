@@ -48,6 +48,17 @@ fn spin(ns: u64) {
 impl<const SPIN_NS: u64> Engine for NullEngine<SPIN_NS> {
     type File = NullFile;
 
+    // No I/O engine: never used by the safety scenarios (they need real I/O).
+    type Listener = std::net::TcpListener;
+
+    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
+        crate::blocking::listen_local()
+    }
+
+    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
+        crate::blocking::accept(l)
+    }
+
     const INFO: EngineInfo = EngineInfo {
         name: "null",
         runtime: "none",
@@ -75,6 +86,7 @@ impl<const SPIN_NS: u64> Engine for NullEngine<SPIN_NS> {
         let len = match how.mode {
             OpenMode::Read => std::fs::metadata(path)?.len(),
             OpenMode::Create => 0,
+            OpenMode::ReadWrite => std::fs::metadata(path)?.len(),
         };
         Ok(NullFile { len })
     }

@@ -232,6 +232,10 @@ pub struct Observation {
     pub counts: Counts,
     /// What was seen, in order, in words.
     pub evidence: Vec<String>,
+    /// The engine's baseline: what the `baseline` pseudo-scenario measured, or what a scenario
+    /// subtracted.
+    #[serde(default)]
+    pub baseline: Option<Baseline>,
     /// Why an oracle could not conclude (e.g. the engine cannot read the rest of a pipe), if
     /// so. With no finding, the verdict is then `skipped` with this reason, never `safe`.
     #[serde(default)]
@@ -249,6 +253,7 @@ impl Observation {
             memory_oracle: crate::alloc::installed(),
             counts: Counts::default(),
             evidence: Vec::new(),
+            baseline: None,
             inconclusive: None,
         }
     }
@@ -334,6 +339,47 @@ impl Observation {
 /// dropped executors leave an eventfd open, some runs longer than others). An engine that
 /// cannot run here fails in `build`, and the cell is skipped with that reason.
 pub fn run<E: Engine>(id: &str) -> Result<Observation, String> {
+    run_with::<E>(id, &Params::default())
+}
+
+/// The pseudo-scenario that measures an engine's descriptor leaks **without** any
+/// cancellation (runtime create and drop, a file opened and closed, a file dropped unclosed),
+/// so scenarios can subtract them.
+pub const BASELINE: &str = "baseline";
+
+/// Descriptors an engine leaks without any cancellation, per use of each thing.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// A runtime built and dropped with nothing run on it.
+    pub runtime: i64,
+    /// A file opened and closed with the engine's async close.
+    pub file_closed: i64,
+    /// A file opened and dropped without close.
+    pub file_dropped: i64,
+}
+
+/// How a cell is run: its seed (which jitters the timings) and the engine's baseline.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    /// Seed of this repeat's timing jitter (0: no jitter).
+    pub seed: u64,
+    /// The engine's baseline, measured in another child (`None`: nothing subtracted).
+    pub baseline: Option<Baseline>,
+}
+
+impl Params {
+    /// Seed only.
+    pub fn seeded(seed: u64) -> Params {
+        Params {
+            seed,
+            ..Params::default()
+        }
+    }
+}
+
+/// Run scenario `id` on engine `E` with `params` (see [`run`]).
+pub fn run_with<E: Engine>(id: &str, params: &Params) -> Result<Observation, String> {
+    let _ = params;
     let mut obs = Observation::new::<E>(id);
     if !obs.memory_oracle {
         obs.note("memory oracle off: this binary does not install workloads::alloc::Quarantine");

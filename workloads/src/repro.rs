@@ -1,0 +1,407 @@
+//! Plumbing for the standalone reproducers that check the safety matrix from outside.
+//!
+//! A safety cell is only trusted when a reproducer written **outside the harness** — a few
+//! dozen lines against the runtime's public API, as its documentation shows it, with raw pipes
+//! and `/proc/self/fd` for the oracle — sees the same thing. Each engine crate keeps its
+//! reproducers in `tests/repro.rs` (a `harness = false` test whose `main` calls [`main`]); this
+//! module only runs them: each reproducer and each harness cell in its own forked child with a
+//! deadline (descriptor counts are process-wide, and a hang must not take the test with it),
+//! then compares the kinds of finding both saw.
+//!
+//! What is compared: descriptor leaks (beyond the engine's baseline), data loss, ghost writes
+//! and hangs. Use-after-free is not: a reproducer has no quarantining allocator, and the
+//! harness's memory oracle is off in a test binary too. A race may not happen every time, so
+//! each side runs [`TRIES`] times and the *union* of kinds is compared.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::Engine;
+use crate::safety::{self, Observation, Verdict};
+
+/// Runs of each side per scenario.
+pub const TRIES: usize = 3;
+/// Deadline of one run (a reproducer or a harness cell); past it the run is a hang.
+pub const DEADLINE: Duration = Duration::from_secs(8);
+
+/// What a standalone reproducer saw.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Seen {
+    /// Descriptors open after the scenario that were not before, **beyond** what the same
+    /// steps leak without the drop (the reproducer measures that twin itself).
+    pub leaked_fds: i64,
+    /// Bytes sent and never delivered (through the same handle, or a raw drain).
+    pub lost_bytes: u64,
+    /// Bytes of a write whose future was dropped that reached the file or pipe.
+    pub ghost_bytes: u64,
+    /// A wait (drop, close, runtime shutdown) that ended only once the reproducer supplied
+    /// the data, or never.
+    pub hang: bool,
+    /// Whether the race the scenario is about really happened (the op had completed in the
+    /// kernel before the drop), where the reproducer counted it.
+    pub raced: Option<bool>,
+    /// What it saw, in words.
+    pub notes: Vec<String>,
+}
+
+impl Seen {
+    /// The kinds of finding, in the harness's words.
+    pub fn kinds(&self) -> BTreeSet<&'static str> {
+        let mut k = BTreeSet::new();
+        if self.leaked_fds > 0 {
+            k.insert("leak-fd");
+        }
+        if self.lost_bytes > 0 {
+            k.insert("data-loss");
+        }
+        if self.ghost_bytes > 0 {
+            k.insert("ghost-write");
+        }
+        if self.hang {
+            k.insert("hang");
+        }
+        k
+    }
+}
+
+/// How an isolated run ended.
+#[derive(Clone, Debug)]
+pub enum Ended<T> {
+    /// It returned this.
+    Done(T),
+    /// Still running at the deadline: killed.
+    Deadline,
+    /// It died (a signal, a panic, no reply), with what was seen.
+    Died(String),
+}
+
+/// The kinds of finding of a harness observation that a reproducer can also see.
+pub fn cell_kinds(o: &Observation) -> BTreeSet<&'static str> {
+    let mut k = BTreeSet::new();
+    for f in &o.findings {
+        match f {
+            Verdict::Leak { what, .. } if what == "fd" => {
+                k.insert("leak-fd");
+            }
+            Verdict::DataLoss { .. } => {
+                k.insert("data-loss");
+            }
+            Verdict::GhostWrite { .. } => {
+                k.insert("ghost-write");
+            }
+            Verdict::Hang { .. } => {
+                k.insert("hang");
+            }
+            _ => {}
+        }
+    }
+    k
+}
+
+fn ended_kinds<T>(
+    e: &Ended<T>,
+    kinds: impl Fn(&T) -> BTreeSet<&'static str>,
+) -> BTreeSet<&'static str> {
+    match e {
+        Ended::Done(v) => kinds(v),
+        Ended::Deadline => ["hang"].into_iter().collect(),
+        Ended::Died(_) => ["crash"].into_iter().collect(),
+    }
+}
+
+/// Run `f` in a forked child with `deadline`; its value comes back as JSON through a pipe.
+///
+/// Call from a single-threaded process (a `harness = false` test's `main`): a fork copies only
+/// the calling thread.
+pub fn isolated<T: Serialize + DeserializeOwned>(
+    deadline: Duration,
+    f: impl FnOnce() -> T,
+) -> Ended<T> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Ended::Died(format!("pipe: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: pipe2 returned these; we own them.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // SAFETY: fork; the child only runs `f`, writes its reply and exits without unwinding
+    // into the parent's state.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Ended::Died(format!("fork: {}", std::io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        // The child: its own process group, so the deadline kills what it started too.
+        // SAFETY: setpgid on ourselves.
+        unsafe { libc::setpgid(0, 0) };
+        drop(r);
+        let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            Ok(v) => {
+                let mut line = serde_json::to_vec(&v).unwrap_or_default();
+                line.push(b'\n');
+                let mut file = std::fs::File::from(w);
+                let _ = std::io::Write::write_all(&mut file, &line);
+                0
+            }
+            Err(_) => 101,
+        };
+        // SAFETY: leave at once: no destructors of the parent's copied state.
+        unsafe { libc::_exit(code) };
+    }
+    drop(w);
+    let t = Instant::now();
+    let mut status = 0;
+    let timed_out = loop {
+        // SAFETY: waiting for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if r == pid {
+            break false;
+        }
+        if t.elapsed() >= deadline {
+            // SAFETY: killing the child's process group, then reaping it.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, &mut status, 0);
+            }
+            break true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    if timed_out {
+        return Ended::Deadline;
+    }
+    let mut out = String::new();
+    let _ = std::fs::File::from(r).read_to_string(&mut out);
+    if libc::WIFSIGNALED(status) {
+        return Ended::Died(format!("signal {}", libc::WTERMSIG(status)));
+    }
+    match serde_json::from_str(out.trim()) {
+        Ok(v) => Ended::Done(v),
+        Err(_) => Ended::Died(format!(
+            "exit {} without a reply (a panic?)",
+            libc::WEXITSTATUS(status)
+        )),
+    }
+}
+
+/// The harness's own cell for `scenario` on `E`, run the way the driver runs it: the engine's
+/// baseline first (its own child), then the scenario judged against it (another child).
+pub fn harness_cell<E: Engine>(scenario: &str, seed: u64) -> Ended<Observation> {
+    let baseline = match isolated(DEADLINE, || {
+        safety::run_with::<E>(safety::BASELINE, &safety::Params::seeded(seed))
+    }) {
+        Ended::Done(Ok(o)) => o.baseline.clone(),
+        Ended::Done(Err(e)) => return Ended::Died(format!("baseline: {e}")),
+        Ended::Deadline => return Ended::Died("baseline: hang".into()),
+        Ended::Died(d) => return Ended::Died(format!("baseline: {d}")),
+    };
+    let params = safety::Params {
+        seed,
+        baseline,
+        ..safety::Params::default()
+    };
+    match isolated(DEADLINE, || safety::run_with::<E>(scenario, &params)) {
+        Ended::Done(Ok(o)) => Ended::Done(o),
+        Ended::Done(Err(e)) => Ended::Died(format!("skipped: {e}")),
+        Ended::Deadline => Ended::Deadline,
+        Ended::Died(d) => Ended::Died(d),
+    }
+}
+
+/// One reproducer: the scenario it reproduces and the function that does it.
+pub type Repro = (&'static str, fn() -> Seen);
+
+/// Run each reproducer and its harness cell [`TRIES`] times, print whether they agree, and
+/// end with the plain `N passed, N failed` line. The exit code is non-zero on a disagreement.
+///
+/// A scenario the harness skips on this engine (no spawn, io_uring unavailable) is reported
+/// as skipped with the reason, never as passed.
+pub fn main<E: Engine>(repros: &[Repro]) -> std::process::ExitCode {
+    let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    if let Err(why) = E::probe() {
+        if std::env::var_os("RINGBENCH_REQUIRE_ENGINES").is_some() {
+            eprintln!(
+                "{}: engine unavailable here and RINGBENCH_REQUIRE_ENGINES is set: {why}",
+                E::INFO.name
+            );
+            return std::process::ExitCode::FAILURE;
+        }
+        println!("0 passed, 0 failed, {} skipped", repros.len());
+        println!("skipped: {} unavailable here: {why}", E::INFO.name);
+        return std::process::ExitCode::SUCCESS;
+    }
+    let (mut pass, mut fail, mut skip) = (0, 0, 0);
+    for (scenario, f) in repros {
+        if only.as_deref().is_some_and(|o| !scenario.contains(o)) {
+            continue;
+        }
+        match agree::<E>(scenario, *f) {
+            Agreement::Agree(s) => {
+                pass += 1;
+                println!("ok      {} {scenario}: {s}", E::INFO.name);
+            }
+            Agreement::Skipped(s) => {
+                skip += 1;
+                println!("skipped {} {scenario}: {s}", E::INFO.name);
+            }
+            Agreement::Disagree(s) => {
+                fail += 1;
+                println!("FAILED  {} {scenario}: {s}", E::INFO.name);
+            }
+        }
+    }
+    println!("{pass} passed, {fail} failed, {skip} skipped");
+    if fail > 0 {
+        std::process::ExitCode::FAILURE
+    } else {
+        std::process::ExitCode::SUCCESS
+    }
+}
+
+/// The outcome of comparing a reproducer with its harness cell.
+#[derive(Clone, Debug)]
+pub enum Agreement {
+    /// Both saw the same kinds of finding; what they saw.
+    Agree(String),
+    /// The harness skipped the cell; why.
+    Skipped(String),
+    /// They saw different things; both sides.
+    Disagree(String),
+}
+
+fn words(k: &BTreeSet<&str>) -> String {
+    if k.is_empty() {
+        "nothing".into()
+    } else {
+        k.iter().copied().collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Run reproducer `f` and the harness's `scenario` cell on `E` [`TRIES`] times each (each run
+/// in its own child) and compare the union of the kinds of finding each side saw.
+pub fn agree<E: Engine>(scenario: &str, f: fn() -> Seen) -> Agreement {
+    let (mut rk, mut hk) = (BTreeSet::new(), BTreeSet::new());
+    let mut notes = Vec::new();
+    for i in 0..TRIES {
+        let h = harness_cell::<E>(scenario, i as u64 + 1);
+        if let Ended::Done(o) = &h
+            && let Verdict::Skipped { reason } = &o.verdict
+        {
+            return Agreement::Skipped(reason.clone());
+        }
+        if let Ended::Died(d) = &h
+            && let Some(why) = d.strip_prefix("skipped: ")
+        {
+            return Agreement::Skipped(why.to_string());
+        }
+        hk.extend(ended_kinds(&h, cell_kinds));
+        let r = isolated(DEADLINE, f);
+        if let Ended::Done(s) = &r
+            && i == 0
+        {
+            notes.extend(s.notes.iter().cloned());
+        }
+        if let Ended::Died(d) = &r {
+            notes.push(format!("reproducer died: {d}"));
+        }
+        rk.extend(ended_kinds(&r, Seen::kinds));
+    }
+    let s = format!(
+        "reproducer saw {}, harness saw {}{}",
+        words(&rk),
+        words(&hk),
+        if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" (reproducer: {})", notes.join("; "))
+        }
+    );
+    if rk == hk {
+        Agreement::Agree(s)
+    } else {
+        Agreement::Disagree(s)
+    }
+}
+
+/// Raw helpers a reproducer may use for its oracle (they are plain syscalls, no harness).
+pub mod raw {
+    use super::*;
+
+    /// Open descriptors of this process (`/proc/self/fd`, minus the listing's own).
+    pub fn fds() -> i64 {
+        std::fs::read_dir("/proc/self/fd")
+            .map(|d| d.count() as i64 - 1)
+            .unwrap_or(-1)
+    }
+
+    /// Wait up to `within` for the descriptor count to fall to `target`; the count then.
+    pub fn fds_settled(target: i64, within: Duration) -> i64 {
+        let t = Instant::now();
+        let mut n = fds();
+        while n > target && t.elapsed() < within {
+            std::thread::sleep(Duration::from_millis(2));
+            n = fds();
+        }
+        n
+    }
+
+    /// A pipe `(read end, write end)`, close-on-exec.
+    pub fn pipe() -> (OwnedFd, OwnedFd) {
+        let mut fds = [0; 2];
+        // SAFETY: room for two descriptors.
+        assert_eq!(
+            unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) },
+            0,
+            "pipe2"
+        );
+        // SAFETY: just created, ours.
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+    }
+
+    /// Bytes waiting in a pipe (`FIONREAD`).
+    pub fn pending(fd: &OwnedFd) -> usize {
+        let mut n: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int.
+        unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) };
+        n.max(0) as usize
+    }
+
+    /// Write all of `data` to `fd` (blocking).
+    pub fn write_all(fd: &OwnedFd, data: &[u8]) {
+        let mut f = std::mem::ManuallyDrop::new(
+            // SAFETY: borrowed for the call; ManuallyDrop keeps it open.
+            unsafe { std::fs::File::from_raw_fd(fd.as_raw_fd()) },
+        );
+        std::io::Write::write_all(&mut *f, data).expect("write to pipe");
+    }
+
+    /// Read whatever arrives on `fd` until nothing came for `idle` (non-blocking poll loop).
+    pub fn drain(fd: &OwnedFd, idle: Duration) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 65536];
+        loop {
+            let mut p = libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            let r = unsafe { libc::poll(&mut p, 1, idle.as_millis() as libc::c_int) };
+            if r <= 0 {
+                return out;
+            }
+            // SAFETY: buf is valid for its length.
+            let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                return out;
+            }
+            out.extend_from_slice(&buf[..n as usize]);
+        }
+    }
+}
