@@ -237,8 +237,15 @@ pub fn main<E: Engine>(repros: &[Repro]) -> std::process::ExitCode {
         return std::process::ExitCode::SUCCESS;
     }
     let (mut pass, mut fail, mut skip) = (0, 0, 0);
+    // RINGBENCH_REPRO_ONLY=1: run the reproducers alone and print what each saw (for writing
+    // one; compares nothing, so it counts nothing as passed).
+    let alone = std::env::var_os("RINGBENCH_REPRO_ONLY").is_some();
     for (scenario, f) in repros {
         if only.as_deref().is_some_and(|o| !scenario.contains(o)) {
+            continue;
+        }
+        if alone {
+            println!("{} {scenario}: {:?}", E::INFO.name, isolated(DEADLINE, *f));
             continue;
         }
         match agree::<E>(scenario, *f) {
