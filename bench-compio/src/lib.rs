@@ -381,7 +381,9 @@ mod tests {
             crate::CompioEngine::sleep(std::time::Duration::from_millis(5)).await;
         });
         assert_eq!(step.get(), 1, "the task ran and is waiting on its timer");
-        e.block_on(crate::CompioEngine::sleep(std::time::Duration::from_millis(80)));
+        e.block_on(crate::CompioEngine::sleep(
+            std::time::Duration::from_millis(80),
+        ));
         assert_eq!(step.get(), 2, "the task went on in a later block_on");
     }
 
