@@ -183,15 +183,28 @@ async fn pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 impl Engine for GlommioEngine {
     type File = GlommioFile;
 
-    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
-    type Listener = std::net::TcpListener;
+    type Listener = glommio::net::TcpListener;
 
-    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
-        workloads::blocking::listen_local()
+    /// glommio's own `TcpListener::bind` (socket2, `SO_REUSEPORT`, `listen(1024)`); it keeps a
+    /// weak handle to the executor's reactor, so it must be called inside `block_on`.
+    fn listen_local() -> io::Result<(Self::Listener, std::net::SocketAddr)> {
+        let l = glommio::net::TcpListener::bind("127.0.0.1:0").map_err(io_err)?;
+        let a = l.local_addr().map_err(io_err)?;
+        Ok((l, a))
     }
 
-    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
-        workloads::blocking::accept(l)
+    /// `TcpListener::accept`: a non-blocking `accept4` first, then an ACCEPT op on glommio's
+    /// latency ring (`net/tcp_socket.rs`, `shared_accept`). The stream is dropped at once (a
+    /// synchronous close of its std socket).
+    async fn accept(l: &Self::Listener) -> io::Result<()> {
+        l.accept().await.map(drop).map_err(io_err)
+    }
+
+    /// `glommio::spawn_local(..).detach()`: the task stays queued on this executor after
+    /// `block_on` (`LocalExecutor::run`) returns.
+    fn spawn<F: std::future::Future<Output = ()> + 'static>(fut: F) -> Result<(), String> {
+        drop(glommio::spawn_local(fut).detach());
+        Ok(())
     }
 
     const INFO: EngineInfo = EngineInfo {

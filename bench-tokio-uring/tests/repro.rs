@@ -43,7 +43,9 @@ fn main() -> std::process::ExitCode {
         ("read-drop", read_drop),
         ("runtime-drop", runtime_drop),
         ("close-after-drop", close_after_drop),
+        ("cancel-storm", cancel_storm),
         ("cancel-storm-small-ring", cancel_storm_small_ring),
+        ("timeout-read", timeout_read),
         ("read-race", read_race),
         ("open-race", open_race),
         ("shutdown-live-task", shutdown_live_task),
@@ -415,19 +417,19 @@ fn close_after_drop() -> Seen {
     seen
 }
 
-/// `cancel-storm-small-ring`: 64 reads of one empty pipe on an 8-entry ring, pending, all
-/// dropped at once; a turn; 65 blocks arrive; the rest read through the same handle.
-fn cancel_storm_small_ring() -> Seen {
-    const N: usize = 64;
+/// `cancel-storm` (32 reads, a ring of 256) and `cancel-storm-small-ring` (64 reads on a ring
+/// of 8 entries, smaller than the burst): reads of one empty pipe, pending, all dropped at once;
+/// a turn; one block more than there were reads arrives; the rest read through the same handle.
+fn storm(n: usize, entries: u32, seed: u8) -> Seen {
     let mut seen = Seen::default();
     let (r, w) = raw::pipe();
     set_pipe_size(&w, 512 * 1024);
-    let sent = payload((N + 1) * BLOCK, 4);
-    let rt = runtime(8);
+    let sent = payload((n + 1) * BLOCK, seed);
+    let rt = runtime(entries);
     let (pending, got) = rt.block_on(async {
         let f = File::open(proc_path(&r)).await.expect("open");
         drop(r);
-        let mut reads: Vec<_> = (0..N).map(|_| Box::pin(read(&f))).collect();
+        let mut reads: Vec<_> = (0..n).map(|_| Box::pin(read(&f))).collect();
         for rd in reads.iter_mut() {
             let _ = poll_once(rd).await;
         }
@@ -447,7 +449,48 @@ fn cancel_storm_small_ring() -> Seen {
     drop(rt);
     seen.lost_bytes = (sent.len() - got.len().min(sent.len())) as u64;
     seen.notes.push(format!(
-        "ring of 8 entries; {pending} of {N} reads pending, dropped; sent {} B, read back {} B",
+        "ring of {entries} entries; {pending} of {n} reads pending, dropped; sent {} B, read back {} B",
+        sent.len(),
+        got.len()
+    ));
+    seen
+}
+
+fn cancel_storm() -> Seen {
+    storm(32, 256, 11)
+}
+
+fn cancel_storm_small_ring() -> Seen {
+    storm(64, 8, 4)
+}
+
+/// `timeout-read`: a read of an empty pipe raced against the runtime's own timer (20 ms) in
+/// one poll function, as `timeout`/`select!` do; the timer wins and the read is dropped; a turn;
+/// 8192 B arrive and the write end closes; the rest is read through the same handle.
+fn timeout_read() -> Seen {
+    let mut seen = Seen::default();
+    let (r, w) = raw::pipe();
+    let rt = runtime(256);
+    let sent = payload(2 * BLOCK, 12);
+    let (timer_won, got) = rt.block_on(async {
+        let f = File::open(proc_path(&r)).await.expect("open the read end");
+        drop(r);
+        let mut rd = Box::pin(read(&f));
+        let first = within(&mut rd, WINDOW).await;
+        let timer_won = first.is_none();
+        drop(rd);
+        let mut got = first.and_then(Result::ok).unwrap_or_default();
+        sleep(SETTLE).await;
+        raw::write_all(&w, &sent);
+        drop(w);
+        got.extend(read_to_eof(&f).await);
+        f.close().await.expect("close");
+        (timer_won, got)
+    });
+    seen.lost_bytes = (sent.len() - got.len().min(sent.len())) as u64;
+    seen.notes.push(format!(
+        "the {} ms timer won the race (read dropped): {timer_won}; sent {} B, read back {} B",
+        WINDOW.as_millis(),
         sent.len(),
         got.len()
     ));
@@ -557,6 +600,15 @@ fn open_race() -> Seen {
     seen
 }
 
+/// Sets its flag when dropped.
+struct OnDrop(Rc<Cell<bool>>);
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        self.0.set(true);
+    }
+}
+
 /// Twin of `shutdown-live-task`: one runtime, one file (the pipe's read end) dropped.
 fn shutdown_twin() -> (i64, String) {
     let (r, w) = raw::pipe();
@@ -583,10 +635,14 @@ fn shutdown_live_task() -> Seen {
     // 0: not started, 1: read issued, 2: read returned (with that many bytes in `took`).
     let state = Rc::new(Cell::new(0u8));
     let took = Rc::new(Cell::new(0usize));
+    // Set when the task's future is dropped (so: whether the runtime drop dropped the task).
+    let dropped = Rc::new(Cell::new(false));
     let rt = runtime(256);
     let pending = rt.block_on(async {
         let (st, tk, path) = (state.clone(), took.clone(), proc_path(&r));
+        let guard = OnDrop(dropped.clone());
         tokio_uring::spawn(async move {
+            let _guard = guard;
             let f = File::open(path).await.expect("open in the task");
             st.set(1);
             let got = read(&f).await;
@@ -612,7 +668,7 @@ fn shutdown_live_task() -> Seen {
     seen.leaked_fds = leaked - twin;
     seen.notes.push(format!(
         "task's read pending when block_on returned: {pending}; runtime dropped in {ms:.1} ms{}; \
-         the task's read returned: {}; raw drain {} of {} B; fds +{leaked} ({names}) minus twin \
+         the task's read returned: {}; the task's future dropped with the runtime: {}; raw drain {} of {} B; fds +{leaked} ({names}) minus twin \
          +{twin} ({twin_names})",
         if fallback {
             " (only after the fallback fed the pipe)"
@@ -620,6 +676,7 @@ fn shutdown_live_task() -> Seen {
             ""
         },
         state.get() == 2,
+        dropped.get(),
         got.len(),
         sent.len()
     ));
@@ -632,6 +689,26 @@ fn landed(path: &Path, want: &[u8]) -> usize {
     have.iter().zip(want).filter(|(a, b)| a == b).count()
 }
 
+/// Twin of `write-timeout-file`: the file created, the write and the fsync awaited, the file
+/// closed, the runtime dropped.
+fn write_twin(dir: &Path) -> (i64, String) {
+    let (before, table) = (raw::fds(), fd_table());
+    let rt = runtime(256);
+    rt.block_on(async {
+        let f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .open(dir.join("twin"))
+            .await
+            .expect("create");
+        let _ = f.write_at(payload(BLOCK, 10), 0).submit().await;
+        let _ = f.sync_all().await;
+        f.close().await.expect("close");
+    });
+    drop(rt);
+    leaked_since(before, &table)
+}
+
 /// `write-timeout-file`: a 64 KiB write at offset 0 of a regular file, dropped (a) right after
 /// its first poll and (b) once its bytes are visible through a raw read; likewise an fsync.
 fn write_timeout_file() -> Seen {
@@ -640,6 +717,7 @@ fn write_timeout_file() -> Seen {
     let dir = Scratch::new("write-timeout");
     let (pa, pb) = (dir.0.join("a"), dir.0.join("b"));
     let (da, db) = (payload(LEN, 8), payload(LEN, 9));
+    let (twin, twin_names) = write_twin(&dir.0);
     let (before, table) = (raw::fds(), fd_table());
     let rt = runtime(256);
     let (ghost_a, raced, ghost_b) = rt.block_on(async {
@@ -678,15 +756,14 @@ fn write_timeout_file() -> Seen {
         (ghost_a, raced, ghost_b)
     });
     drop(rt);
-    // Opened and closed properly: no twin needed beyond the runtime's own (none here).
     let (leaked, names) = leaked_since(before, &table);
     seen.raced = Some(raced);
     seen.ghost_bytes = (ghost_a + ghost_b) as u64;
-    seen.leaked_fds = leaked;
+    seen.leaked_fds = leaked - twin;
     seen.notes.push(format!(
         "(a) write dropped right after its first poll: {ghost_a} of {LEN} B landed; (b) dropped \
          after its bytes were visible ({raced}): {ghost_b} B landed; fsyncs dropped the same two \
-         ways returned nothing to see; fds +{leaked} ({names})"
+         ways returned nothing to see; fds +{leaked} ({names}) minus twin +{twin} ({twin_names})"
     ));
     seen
 }
