@@ -83,7 +83,9 @@ pub fn close_std(file: File) -> io::Result<()> {
 impl Engine for StdEngine {
     type File = File;
 
-    // std has no async sockets: a blocking accept on the calling thread, like every std op.
+    // The std engine's model on purpose: std has no async sockets, so a blocking `accept(2)`
+    // on the calling thread, like every std op. It returns only once a client has connected,
+    // so there is never an accept in flight to drop (accept-drop: completed inside its poll).
     type Listener = std::net::TcpListener;
 
     fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
@@ -92,6 +94,16 @@ impl Engine for StdEngine {
 
     async fn accept(l: &Self::Listener) -> std::io::Result<()> {
         workloads::blocking::accept(l)
+    }
+
+    /// Unsupported: std has no tasks and no runtime for one to outlive.
+    fn spawn<F: std::future::Future<Output = ()> + 'static>(fut: F) -> Result<(), String> {
+        drop(fut);
+        Err(
+            "std has no tasks: every op is a blocking call on the calling thread, and there is \
+             no runtime for a spawned task to outlive"
+                .into(),
+        )
     }
 
     const INFO: EngineInfo = EngineInfo {
