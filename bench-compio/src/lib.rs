@@ -204,15 +204,32 @@ fn kind_of(m: &compio::fs::Metadata) -> FileKind {
 impl Engine for CompioEngine {
     type File = compio::fs::File;
 
-    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
-    type Listener = std::net::TcpListener;
+    /// compio's own listener; its `accept` is `IORING_OP_ACCEPT` on the ring.
+    type Listener = compio::net::TcpListener;
 
-    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
-        workloads::blocking::listen_local()
+    /// compio's `TcpListener::bind` is async (socket, bind and listen are ring ops,
+    /// compio-net `socket/mod.rs` `Socket::new`/`bind`/`listen`), and this trait method is
+    /// synchronous, so the socket is bound with `std` and handed to compio with its own
+    /// `TcpListener::from_std` (on the io_uring driver that only wraps the descriptor; nothing
+    /// is set non-blocking). Every accept on it goes through compio.
+    fn listen_local() -> io::Result<(Self::Listener, std::net::SocketAddr)> {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let l = compio::net::TcpListener::from_std(std_listener)?;
+        let addr = l.local_addr()?;
+        Ok((l, addr))
     }
 
-    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
-        workloads::blocking::accept(l)
+    async fn accept(l: &Self::Listener) -> io::Result<()> {
+        // The accepted stream is dropped at once (compio closes it synchronously on drop).
+        l.accept().await.map(drop)
+    }
+
+    /// `compio::runtime::spawn(..).detach()`: the task lives in the runtime's executor until
+    /// it ends or the runtime is dropped (`Runtime::drop` clears the executor, dropping every
+    /// task with its in-flight op futures).
+    fn spawn<F: Future<Output = ()> + 'static>(fut: F) -> Result<(), String> {
+        compio::runtime::Runtime::try_with_current(|rt| rt.spawn(fut).detach())
+            .map_err(|_| "compio spawn called outside a compio runtime".to_string())
     }
 
     const INFO: EngineInfo = EngineInfo {

@@ -164,15 +164,29 @@ fn build_runtime(entries: u32) -> io::Result<Rt> {
 impl Engine for MonoioEngine {
     type File = monoio::fs::File;
 
-    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
-    type Listener = std::net::TcpListener;
+    /// monoio's own listener; its `accept` is `IORING_OP_ACCEPT` on the ring
+    /// (driver/op/accept.rs).
+    type Listener = monoio::net::TcpListener;
 
-    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
-        workloads::blocking::listen_local()
+    /// `monoio::net::TcpListener::bind` (synchronous in monoio: socket2 socket, bind, listen,
+    /// net/tcp/listener.rs `bind_with_config`).
+    fn listen_local() -> io::Result<(Self::Listener, std::net::SocketAddr)> {
+        let l = monoio::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = l.local_addr()?;
+        Ok((l, addr))
     }
 
-    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
-        workloads::blocking::accept(l)
+    async fn accept(l: &Self::Listener) -> io::Result<()> {
+        // The accepted stream is dropped at once (its SharedFd pushes an IORING_OP_CLOSE).
+        l.accept().await.map(drop)
+    }
+
+    /// `monoio::spawn`, handle dropped (monoio's `JoinHandle` detaches on drop, task/join.rs).
+    /// Like `monoio::spawn` itself, this panics outside a monoio runtime (the trait calls it
+    /// inside `block_on` only; monoio has no public "am I in a runtime" check).
+    fn spawn<F: std::future::Future<Output = ()> + 'static>(fut: F) -> Result<(), String> {
+        drop(monoio::spawn(fut));
+        Ok(())
     }
 
     const INFO: EngineInfo = EngineInfo {

@@ -66,6 +66,8 @@ engines! {
     "safer-ring" => bench_safer_ring::SaferRingEngine, true;
     // The safety control: unsafe on purpose, never in throughput runs, always in `safety`.
     "naive" => bench_naive::NaiveEngine, false;
+    "naive-leak-ring" => bench_naive::NaiveLeakRingEngine, false;
+    "naive-close-waits" => bench_naive::NaiveCloseWaitsEngine, false;
     // Test support: the harness alone, and a synthetic engine with a known per-op cost (the
     // "-twin" is the same engine under a second name for A/A checks, "-slow" is 20% slower).
     "null" => workloads::null::NullEngine<0>, false;
