@@ -219,6 +219,10 @@ pub struct SafetyArgs {
     /// temporary directory.
     #[arg(long, value_name = "PATH")]
     pub dir: Option<PathBuf>,
+    /// Do not add the scenarios' positive controls to the engines asked for (their cells then
+    /// read "unvalidated" instead of "safe": nothing shows the oracles can fire).
+    #[arg(long)]
+    pub no_controls: bool,
     /// Exit 1 when a ranked engine (not a control) has a finding of one of these kinds in any
     /// run: leak, data-loss, ghost-write, use-after-free, crash, hang, or any. Without it,
     /// findings are results and the exit code is 0.

@@ -311,6 +311,18 @@ fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
             safety::SCENARIOS.join(", ")
         );
     }
+    // Every scenario's positive controls run too (only in the scenarios they control): a
+    // clean cell is only "safe" where a control was seen flagged in the same run.
+    let mut engines = engines;
+    if !a.no_controls {
+        for s in &scenarios {
+            for c in workloads::safety::scenario(s).map_or(&[][..], |s| s.controls) {
+                if !engines.iter().any(|e| e == c) {
+                    engines.push(c.to_string());
+                }
+            }
+        }
+    }
     let out_dir = a
         .out
         .clone()
