@@ -340,6 +340,53 @@ mod tests {
 
     workloads::conformance_tests!(crate::CompioEngine);
 
+    /// `listen_local` binds with the runtime's own listener and `accept` takes one connection
+    /// made by a plain std client.
+    #[test]
+    fn listener_accepts_a_client() {
+        use workloads::{Engine, RuntimeConfig};
+        if !workloads::conformance::available::<crate::CompioEngine>() {
+            return;
+        }
+        let mut e = crate::CompioEngine::build(&RuntimeConfig::default()).unwrap();
+        e.block_on(async {
+            let (l, addr) = crate::CompioEngine::listen_local().unwrap();
+            assert!(addr.ip().is_loopback() && addr.port() != 0);
+            let client = std::net::TcpStream::connect(addr).unwrap();
+            crate::CompioEngine::accept(&l).await.unwrap();
+            drop(client);
+        });
+    }
+
+    /// A task spawned with the runtime's own spawn keeps running after the `block_on` that
+    /// spawned it returns, and runs in the next `block_on`.
+    #[test]
+    fn spawned_task_outlives_block_on() {
+        use std::cell::Cell;
+        use std::rc::Rc;
+        use workloads::{Engine, RuntimeConfig};
+        if !workloads::conformance::available::<crate::CompioEngine>() {
+            return;
+        }
+        let mut e = crate::CompioEngine::build(&RuntimeConfig::default()).unwrap();
+        let step = Rc::new(Cell::new(0));
+        let s = step.clone();
+        e.block_on(async move {
+            crate::CompioEngine::spawn(async move {
+                s.set(1);
+                crate::CompioEngine::sleep(std::time::Duration::from_millis(30)).await;
+                s.set(2);
+            })
+            .unwrap();
+            crate::CompioEngine::sleep(std::time::Duration::from_millis(5)).await;
+        });
+        assert_eq!(step.get(), 1, "the task ran and is waiting on its timer");
+        e.block_on(crate::CompioEngine::sleep(
+            std::time::Duration::from_millis(80),
+        ));
+        assert_eq!(step.get(), 2, "the task went on in a later block_on");
+    }
+
     /// The buffer mapping compio relies on: a read fills the window from its start and the
     /// length follows; a write sends exactly the window's data.
     #[test]

@@ -320,6 +320,53 @@ impl Engine for MonoioEngine {
 mod tests {
     workloads::conformance_tests!(crate::MonoioEngine);
 
+    /// `listen_local` binds with the runtime's own listener and `accept` takes one connection
+    /// made by a plain std client.
+    #[test]
+    fn listener_accepts_a_client() {
+        use workloads::{Engine, RuntimeConfig};
+        if !workloads::conformance::available::<crate::MonoioEngine>() {
+            return;
+        }
+        let mut e = crate::MonoioEngine::build(&RuntimeConfig::default()).unwrap();
+        e.block_on(async {
+            let (l, addr) = crate::MonoioEngine::listen_local().unwrap();
+            assert!(addr.ip().is_loopback() && addr.port() != 0);
+            let client = std::net::TcpStream::connect(addr).unwrap();
+            crate::MonoioEngine::accept(&l).await.unwrap();
+            drop(client);
+        });
+    }
+
+    /// A task spawned with the runtime's own spawn keeps running after the `block_on` that
+    /// spawned it returns, and runs in the next `block_on`.
+    #[test]
+    fn spawned_task_outlives_block_on() {
+        use std::cell::Cell;
+        use std::rc::Rc;
+        use workloads::{Engine, RuntimeConfig};
+        if !workloads::conformance::available::<crate::MonoioEngine>() {
+            return;
+        }
+        let mut e = crate::MonoioEngine::build(&RuntimeConfig::default()).unwrap();
+        let step = Rc::new(Cell::new(0));
+        let s = step.clone();
+        e.block_on(async move {
+            crate::MonoioEngine::spawn(async move {
+                s.set(1);
+                crate::MonoioEngine::sleep(std::time::Duration::from_millis(30)).await;
+                s.set(2);
+            })
+            .unwrap();
+            crate::MonoioEngine::sleep(std::time::Duration::from_millis(5)).await;
+        });
+        assert_eq!(step.get(), 1, "the task ran and is waiting on its timer");
+        e.block_on(crate::MonoioEngine::sleep(
+            std::time::Duration::from_millis(80),
+        ));
+        assert_eq!(step.get(), 2, "the task went on in a later block_on");
+    }
+
     use workloads::{Engine, RuntimeConfig};
 
     /// `detail()` names the driver and the ring size really used, including monoio's floor.

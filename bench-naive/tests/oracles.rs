@@ -1,6 +1,11 @@
 //! The control proves the oracles: the naive engine must be caught by the memory oracles in
-//! `read-drop` and `write-drop` and by the fd oracle in `open-drop`, and the std engine (whose
-//! ops complete inside their first poll, so nothing can be cancelled) must never be flagged.
+//! `read-drop` and `write-drop` and by the fd oracle in `open-drop`, `naive-leak-ring` by the fd
+//! oracle in `runtime-drop` (its forgotten ring), and the std engine (whose ops complete inside
+//! their first poll, so nothing can be cancelled) must never be flagged.
+//!
+//! `naive-close-waits` is not run here: its close-after-drop close waits for data, and a harness
+//! that supplies none (the spec's hang) would hang this test process; its fault is shown by the
+//! crate's unit tests and judged by the driver's deadline.
 //!
 //! The scenarios run in this test process. That is safe even for the naive engine: while a
 //! scenario runs, freed blocks are quarantined (kept, never reused), so the kernel's late
@@ -9,7 +14,7 @@
 
 use std::sync::Mutex;
 
-use bench_naive::NaiveEngine;
+use bench_naive::{NaiveEngine, NaiveLeakRingEngine};
 use bench_std::StdEngine;
 use workloads::conformance::available;
 use workloads::safety::{self, Observation, Verdict};
@@ -128,6 +133,23 @@ fn naive_open_drop_leaks_descriptors() {
         return;
     }
     let o = run::<NaiveEngine>("open-drop");
+    assert!(o.in_flight, "{:?}", o.evidence);
+    assert!(
+        o.findings
+            .iter()
+            .any(|v| matches!(v, Verdict::Leak { what, count } if what == "fd" && *count > 0)),
+        "{:?}",
+        o.findings
+    );
+}
+
+#[test]
+fn naive_leak_ring_runtime_drop_leaks_the_ring() {
+    if !available::<NaiveLeakRingEngine>() {
+        return;
+    }
+    // Nothing is subtracted in-process (no baseline): the ring's descriptor is counted.
+    let o = run::<NaiveLeakRingEngine>("runtime-drop");
     assert!(o.in_flight, "{:?}", o.evidence);
     assert!(
         o.findings

@@ -83,15 +83,18 @@ impl Drop for Restore {
 impl Engine for TokioUringFixedEngine {
     type File = tokio_uring::fs::File;
 
-    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
-    type Listener = std::net::TcpListener;
+    type Listener = tokio_uring::net::TcpListener;
 
-    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
-        workloads::blocking::listen_local()
+    fn listen_local() -> io::Result<(Self::Listener, std::net::SocketAddr)> {
+        crate::listen_local()
     }
 
-    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
-        workloads::blocking::accept(l)
+    async fn accept(l: &Self::Listener) -> io::Result<()> {
+        crate::accept(l).await
+    }
+
+    fn spawn<F: std::future::Future<Output = ()> + 'static>(fut: F) -> Result<(), String> {
+        crate::spawn(fut)
     }
 
     const INFO: EngineInfo = EngineInfo {

@@ -75,6 +75,31 @@ fn runtime(cfg: &RuntimeConfig) -> io::Result<tokio_uring::Runtime> {
     tokio_uring::Runtime::new(&b)
 }
 
+/// Bind `127.0.0.1:0` with tokio-uring's own listener (`socket2` bind + `listen(1024)`, made
+/// synchronously: tokio-uring has no bind op) and report the port the kernel chose.
+fn listen_local() -> io::Result<(tokio_uring::net::TcpListener, std::net::SocketAddr)> {
+    let l = tokio_uring::net::TcpListener::bind(std::net::SocketAddr::from((
+        std::net::Ipv4Addr::LOCALHOST,
+        0,
+    )))?;
+    let a = l.local_addr()?;
+    Ok((l, a))
+}
+
+/// One `ACCEPT` op; the accepted `TcpStream` is dropped at once, which closes it with a
+/// synchronous `close(2)` (`io/shared_fd.rs`, `Drop for Inner`).
+async fn accept(l: &tokio_uring::net::TcpListener) -> io::Result<()> {
+    l.accept().await.map(drop)
+}
+
+/// `tokio_uring::spawn` (tokio's `spawn_local` on the runtime's `LocalSet`), detached by
+/// dropping its `JoinHandle`. The task stays in the `LocalSet` after `block_on` returns and is
+/// polled again by the next `block_on`, or dropped with the runtime (`runtime/mod.rs`).
+fn spawn<F: std::future::Future<Output = ()> + 'static>(fut: F) -> Result<(), String> {
+    drop(tokio_uring::spawn(fut));
+    Ok(())
+}
+
 /// Open through tokio-uring's `OpenOptions` (an `OPENAT` op; it adds `O_CLOEXEC` itself).
 async fn open(path: &Path, how: OpenHow) -> io::Result<tokio_uring::fs::File> {
     let mut o = tokio_uring::fs::OpenOptions::new();
@@ -122,15 +147,18 @@ async fn metadata(path: &Path) -> io::Result<Meta> {
 impl Engine for TokioUringEngine {
     type File = tokio_uring::fs::File;
 
-    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
-    type Listener = std::net::TcpListener;
+    type Listener = tokio_uring::net::TcpListener;
 
-    fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
-        workloads::blocking::listen_local()
+    fn listen_local() -> io::Result<(Self::Listener, std::net::SocketAddr)> {
+        listen_local()
     }
 
-    async fn accept(l: &Self::Listener) -> std::io::Result<()> {
-        workloads::blocking::accept(l)
+    async fn accept(l: &Self::Listener) -> io::Result<()> {
+        accept(l).await
+    }
+
+    fn spawn<F: std::future::Future<Output = ()> + 'static>(fut: F) -> Result<(), String> {
+        spawn(fut)
     }
 
     const INFO: EngineInfo = EngineInfo {

@@ -39,6 +39,8 @@ use crate::TokioEngine;
 /// tokio's file API on tokio's own io_uring driver.
 #[derive(Debug)]
 pub struct TokioIoUringEngine {
+    // Before `rt`, so dropped first, as in the `tokio` engine (see there).
+    local: tokio::task::LocalSet,
     rt: tokio::runtime::Runtime,
 }
 
@@ -87,15 +89,29 @@ async fn position(c: &mut Cursor, pos: u64) -> io::Result<()> {
 impl Engine for TokioIoUringEngine {
     type File = UringFile;
 
-    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
-    type Listener = std::net::TcpListener;
+    /// tokio's own listener. tokio 1.54.1 has no io_uring form of any socket op (its ring ops
+    /// are OPENAT, READ, WRITE, RENAMEAT and STATX, io/uring/*.rs; nothing under net/ touches
+    /// the ring), so this is the epoll-readiness `tokio::net` of every tokio build: `accept(2)`
+    /// runs only when the future is polled after a readiness event.
+    type Listener = tokio::net::TcpListener;
 
     fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
-        workloads::blocking::listen_local()
+        // `TcpSocket` is tokio's synchronous bind + listen (`TcpListener::bind` is async).
+        let s = tokio::net::TcpSocket::new_v4()?;
+        s.bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        let l = s.listen(1024)?;
+        let a = l.local_addr()?;
+        Ok((l, a))
     }
 
     async fn accept(l: &Self::Listener) -> std::io::Result<()> {
-        workloads::blocking::accept(l)
+        l.accept().await.map(drop)
+    }
+
+    /// `tokio::task::spawn_local` on the engine's `LocalSet`, as in the `tokio` engine.
+    fn spawn<F: std::future::Future<Output = ()> + 'static>(fut: F) -> Result<(), String> {
+        drop(tokio::task::spawn_local(fut));
+        Ok(())
     }
 
     const INFO: EngineInfo = EngineInfo {
@@ -123,7 +139,7 @@ impl Engine for TokioIoUringEngine {
     }
 
     fn block_on<F: std::future::Future>(&mut self, fut: F) -> F::Output {
-        self.rt.block_on(fut)
+        self.local.block_on(&self.rt, fut)
     }
 
     fn detail(&self) -> Option<String> {
@@ -193,39 +209,23 @@ impl Engine for TokioIoUringEngine {
     /// A read at the file's current position, never a seek: tokio's ring read passes offset
     /// `u64::MAX` ("use and advance the file position", fs/file.rs `uring_read`), which is what
     /// a pipe needs. The trait's default (`read_at(.., 0)`) would seek, and a pipe refuses that
-    /// with `ESPIPE`. Everything else is [`Engine::read_at`]'s path: the same `File`, the same
-    /// `AsyncRead`, the same ring op.
-    async fn read_stream(file: &UringFile, mut buf: AlignedBuf) -> BufResult<usize> {
+    /// with `ESPIPE`. The call on `File` is [`crate::stream::read`], the same as the `tokio`
+    /// engine's (the mutex, and what it means for cancel-storm, is explained there).
+    async fn read_stream(file: &UringFile, buf: AlignedBuf) -> BufResult<usize> {
         let mut c = file.inner.lock().await;
         c.pos = None; // a stream has no position to track
-        let cap = buf.capacity();
-        let f = &mut c.file;
-        let r = poll_fn(|cx| {
-            let mut rb = ReadBuf::new(&mut buf.spare_mut()[..cap]);
-            Pin::new(&mut *f)
-                .poll_read(cx, &mut rb)
-                .map_ok(|()| rb.filled().len())
-        })
-        .await;
-        if let Ok(n) = r {
-            buf.set_len(n);
-        }
-        (r, buf)
+        crate::stream::read(&mut c.file, buf).await
     }
 
-    /// A write at the current position, never a seek (see [`Engine::read_stream`] above):
-    /// `File`'s write path, which is the blocking pool in tokio 1.54 (`write(2)` there).
+    /// A write at the current position, never a seek: [`crate::stream::write`], the same
+    /// `AsyncWriteExt::write` as the `tokio` engine's, with no flush — tokio 1.54.1 never
+    /// routes a `File` write through the ring (fs/file.rs `poll_write` is
+    /// `spawn_mandatory_blocking` whatever the driver; the ring WRITE op is only used by
+    /// `fs::write`, fs/write.rs), so the two engines must behave the same here.
     async fn write_stream(file: &UringFile, buf: AlignedBuf) -> BufResult<usize> {
         let mut c = file.inner.lock().await;
         c.pos = None;
-        let f = &mut c.file;
-        let r = async {
-            let n = poll_fn(|cx| Pin::new(&mut *f).poll_write(cx, buf.as_slice())).await?;
-            poll_fn(|cx| Pin::new(&mut *f).poll_flush(cx)).await?;
-            Ok(n)
-        }
-        .await;
-        (r, buf)
+        crate::stream::write(&mut c.file, buf).await
     }
 
     async fn sync(file: &UringFile) -> io::Result<()> {
@@ -233,15 +233,9 @@ impl Engine for TokioIoUringEngine {
     }
 
     async fn close(file: UringFile) -> io::Result<()> {
-        let mut c = file.inner.into_inner();
-        // Let a pending op finish, then close here so a close error is seen. If tokio's driver
-        // still holds the fd (an op whose future was dropped), dropping is all tokio allows:
-        // the last holder closes it.
-        poll_fn(|cx| Pin::new(&mut c.file).poll_complete(cx)).await?;
-        match c.file.try_into_std() {
-            Ok(f) => bench_std::close_std(f),
-            Err(_) => Ok(()),
-        }
+        // `flush` (waits for a pending op), then close with the error reported: the same
+        // calls as the `tokio` engine's close of its stream handle.
+        crate::stream::close(file.inner.into_inner().file).await
     }
 
     // tokio 1.54 has no ring form of these: the same tokio::fs calls as the pool engine.
@@ -273,7 +267,10 @@ fn build_impl(cfg: &RuntimeConfig) -> io::Result<TokioIoUringEngine> {
     // is not timed (every other ring engine sets up in `build`). Opening "/" takes the OPENAT
     // path, which probes and initialises the ring.
     rt.block_on(async { tokio::fs::File::open("/").await.map(drop) })?;
-    Ok(TokioIoUringEngine { rt })
+    Ok(TokioIoUringEngine {
+        local: tokio::task::LocalSet::new(),
+        rt,
+    })
 }
 
 #[cfg(not(tokio_unstable))]

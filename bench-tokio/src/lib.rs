@@ -12,6 +12,12 @@
 //!
 //! [`TokioIoUringEngine`] (`tokio-io-uring`, in `io_uring.rs`) is the same `tokio::fs` API on
 //! tokio's unstable io_uring backend.
+//!
+//! Both engines run `block_on` through a [`tokio::task::LocalSet`], the way a tokio user runs
+//! `!Send` tasks on a current-thread runtime (`local.block_on(&rt, fut)`), so
+//! [`Engine::spawn`] is `tokio::task::spawn_local`; and both make the **same** calls on
+//! `tokio::fs::File` for stream ops (module [`stream`]), so the safety matrix compares tokio's
+//! backends, not two adapters.
 #![deny(missing_docs)]
 
 mod io_uring;
@@ -29,7 +35,63 @@ use workloads::{
 /// The tokio (blocking pool) engine.
 #[derive(Debug)]
 pub struct TokioEngine {
+    // Declared before `rt`, so dropped first: the order of a user's `let rt = ..; let local =
+    // LocalSet::new();` at the end of its scope. Spawned tasks live in `local` and stay there,
+    // not polled, between two `block_on`s, until the engine is dropped.
+    local: tokio::task::LocalSet,
     rt: tokio::runtime::Runtime,
+}
+
+/// Stream ops (pipes, sockets: the safety scenarios) of **both** tokio engines, written once
+/// so that `tokio` and `tokio-io-uring` make exactly the same calls on `tokio::fs::File`, the
+/// calls its documentation shows (`AsyncReadExt::read`, `AsyncWriteExt::write`, and `flush`
+/// before dropping to close): the two engines then differ only where tokio's backends differ.
+///
+/// Both engines keep the `File` behind a `tokio::sync::Mutex`, because `File`'s `AsyncRead` /
+/// `AsyncWrite` take `&mut self` while an engine op gets `&File` (tokio has no `impl AsyncRead
+/// for &File`). `File` has one operation in flight by construction (its `State` is `Idle` or
+/// `Busy`, fs/file.rs), so the mutex does not remove concurrency tokio has; but it does mean
+/// that of N stream ops dropped "in flight" on one handle (cancel-storm), at most **one** is
+/// an op of tokio's `File`; the others are futures waiting on this mutex, which a drop
+/// simply removes from its queue.
+pub mod stream {
+    use std::io;
+
+    use workloads::{AlignedBuf, BufResult};
+
+    /// `AsyncReadExt::read` into the empty window of `buf`.
+    pub async fn read(f: &mut tokio::fs::File, mut buf: AlignedBuf) -> BufResult<usize> {
+        use tokio::io::AsyncReadExt;
+        let r = f.read(buf.spare_mut()).await;
+        if let Ok(n) = r {
+            buf.set_len(n);
+        }
+        (r, buf)
+    }
+
+    /// `AsyncWriteExt::write` of the window's data, exactly as a tokio user calls it, with no
+    /// flush: tokio's `File` acknowledges the bytes once they are copied into its own buffer
+    /// and writes them on its blocking pool afterwards (fs/file.rs `poll_write`:
+    /// `spawn_mandatory_blocking` then `Poll::Ready(Ok(n))`), so the safety matrix sees tokio's
+    /// semantics, not a stricter adapter's.
+    pub async fn write(f: &mut tokio::fs::File, buf: AlignedBuf) -> BufResult<usize> {
+        use tokio::io::AsyncWriteExt;
+        let r = f.write(buf.as_slice()).await;
+        (r, buf)
+    }
+
+    /// Close the way tokio's docs say to close a `File` at once: `flush` (which waits for the
+    /// op in flight, a read as well as a write: fs/file.rs `Inner::poll_flush`) and drop. Here
+    /// the drop is a `close(2)` whose error is reported; if tokio still shares the descriptor
+    /// (it cannot after a flush), dropping is all tokio allows.
+    pub async fn close(mut f: tokio::fs::File) -> io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        f.flush().await?;
+        match f.try_into_std() {
+            Ok(f) => bench_std::close_std(f),
+            Err(_) => Ok(()),
+        }
+    }
 }
 
 const POOL: Routes = Routes {
@@ -76,15 +138,33 @@ async fn pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 impl Engine for TokioEngine {
     type File = TokioFile;
 
-    // Placeholder: a blocking std listener (replace with the runtime's own socket API).
-    type Listener = std::net::TcpListener;
+    /// A std listener whose accepts run on tokio's blocking pool, like every other op of this
+    /// engine — **not** `tokio::net::TcpListener`. tokio's sockets need the runtime's IO
+    /// driver, and in tokio 1.54.1 enabling the IO driver *is* enabling io_uring
+    /// (runtime/builder.rs:1975-1976, `enable_io_uring` only sets `enable_io = true`): with
+    /// this workspace's `--cfg tokio_unstable` and the `io-uring` feature, `File` reads on a
+    /// runtime with IO go to the ring (fs/file.rs:1077-1093), which would make this baseline
+    /// a second `tokio-io-uring` in the safety matrix. tokio's own listener is measured by the
+    /// `tokio-io-uring` engine: tokio has no ring form of any socket op (its ring ops are
+    /// OPENAT, READ, WRITE, RENAMEAT, STATX: io/uring/*.rs), so that is the same `tokio::net`
+    /// code a default tokio build runs.
+    type Listener = Arc<std::net::TcpListener>;
 
     fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
-        workloads::blocking::listen_local()
+        let (l, a) = workloads::blocking::listen_local()?;
+        Ok((Arc::new(l), a))
     }
 
     async fn accept(l: &Self::Listener) -> std::io::Result<()> {
-        workloads::blocking::accept(l)
+        // A dropped future leaves the blocking accept running; it closes what it accepts.
+        let l = Arc::clone(l);
+        pool(move || blocking::accept(&l)).await
+    }
+
+    /// `tokio::task::spawn_local` on the engine's `LocalSet` (the future need not be `Send`).
+    fn spawn<F: std::future::Future<Output = ()> + 'static>(fut: F) -> Result<(), String> {
+        drop(tokio::task::spawn_local(fut));
+        Ok(())
     }
 
     const INFO: EngineInfo = EngineInfo {
@@ -107,11 +187,14 @@ impl Engine for TokioEngine {
             // Enough pool threads for every op in flight, like a server would configure.
             .max_blocking_threads(cfg.queue_depth.max(1) * 2)
             .build()?;
-        Ok(TokioEngine { rt })
+        Ok(TokioEngine {
+            local: tokio::task::LocalSet::new(),
+            rt,
+        })
     }
 
     fn block_on<F: std::future::Future>(&mut self, fut: F) -> F::Output {
-        self.rt.block_on(fut)
+        self.local.block_on(&self.rt, fut)
     }
 
     async fn open(path: &Path, how: OpenHow) -> io::Result<Self::File> {
@@ -149,33 +232,22 @@ impl Engine for TokioEngine {
 
     // Streams (pipes, sockets: the safety scenarios) go through `tokio::fs::File`'s own
     // AsyncRead/AsyncWrite, kept per file: that is what a tokio user reading a pipe runs, and
-    // it keeps a dropped read's bytes for the next read instead of losing them.
-    async fn read_stream(file: &Self::File, mut buf: AlignedBuf) -> BufResult<usize> {
-        use tokio::io::AsyncReadExt;
+    // it keeps a dropped read's bytes for the next read instead of losing them. The calls are
+    // module `stream`'s, shared with `tokio-io-uring`; the mutex is explained there.
+    async fn read_stream(file: &Self::File, buf: AlignedBuf) -> BufResult<usize> {
         let mut g = file.stream.lock().await;
-        let tf = match file.tokio_file(&mut g) {
-            Ok(t) => t,
-            Err(e) => return (Err(e), buf),
-        };
-        let r = tf.read(buf.spare_mut()).await;
-        if let Ok(n) = r {
-            buf.set_len(n);
+        match file.tokio_file(&mut g) {
+            Ok(tf) => stream::read(tf, buf).await,
+            Err(e) => (Err(e), buf),
         }
-        (r, buf)
     }
 
     async fn write_stream(file: &Self::File, buf: AlignedBuf) -> BufResult<usize> {
-        use tokio::io::AsyncWriteExt;
         let mut g = file.stream.lock().await;
-        let tf = match file.tokio_file(&mut g) {
-            Ok(t) => t,
-            Err(e) => return (Err(e), buf),
-        };
-        // `AsyncWriteExt::write` exactly as a tokio user calls it: tokio's File acknowledges
-        // the bytes once they are in its own buffer and writes them on its pool afterwards, so
-        // the safety matrix observes tokio's semantics, not a stricter adapter's.
-        let r = tf.write(buf.as_slice()).await;
-        (r, buf)
+        match file.tokio_file(&mut g) {
+            Ok(tf) => stream::write(tf, buf).await,
+            Err(e) => (Err(e), buf),
+        }
     }
 
     async fn sync(file: &Self::File) -> io::Result<()> {
@@ -184,13 +256,18 @@ impl Engine for TokioEngine {
     }
 
     async fn close(file: Self::File) -> io::Result<()> {
+        // The stream handle first, as `tokio-io-uring` closes its `File` (module `stream`).
+        let streamed = match file.stream.into_inner() {
+            Some(tf) => stream::close(tf).await,
+            None => Ok(()),
+        };
         // The workloads hold the only reference once their ops are done; if not, the last
         // clone closes it on drop.
-        drop(file.stream.into_inner());
-        match Arc::try_unwrap(file.std) {
+        let closed = match Arc::try_unwrap(file.std) {
             Ok(f) => pool(move || bench_std::close_std(f)).await,
             Err(_) => Ok(()),
-        }
+        };
+        streamed.and(closed)
     }
 
     async fn mkdir(path: &Path, mode: u32) -> io::Result<()> {

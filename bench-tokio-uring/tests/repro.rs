@@ -1,0 +1,755 @@
+//! Standalone reproducers of the `tokio-uring` engine's safety cells, written against
+//! tokio-uring's public API only (`tokio_uring::Runtime`, `fs::File`, `fs::OpenOptions`,
+//! `net::TcpListener`, `spawn`, and tokio's timer, which is the timer of a tokio-uring runtime:
+//! `Runtime::new` builds its tokio runtime with `enable_all`), never through the crate's
+//! `Engine` impl. The oracle is std, libc and `workloads::repro::raw`.
+//!
+//! `workloads::repro::main` runs each one and the harness's cell in forked children and
+//! compares the kinds of finding; `RINGBENCH_REPRO_ONLY=1` prints what each reproducer saw.
+//!
+//! Every descriptor count is the scenario's delta **minus** its no-cancellation twin (the same
+//! steps with the op awaited, or never issued), measured in the same child just before.
+//! "A runtime turn" is the runtime's own timer (`tokio::time::sleep`), so it parks, flushes its
+//! submission queue (`on_thread_park`) and reaps completions.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use bench_tokio_uring::TokioUringEngine;
+use tokio_uring::fs::{File, OpenOptions};
+use workloads::repro::{Seen, raw};
+
+/// Size of every op's buffer.
+const BLOCK: usize = 4096;
+/// How long an op is polled inside the runtime before it counts as pending (in flight).
+const WINDOW: Duration = Duration::from_millis(20);
+/// The runtime turn after a drop, before data arrives.
+const SETTLE: Duration = Duration::from_millis(60);
+/// When a wait that needs data gets it anyway from a helper thread (then it is a hang).
+const FALLBACK: Duration = Duration::from_millis(300);
+/// How long descriptors get to close late.
+const FD_SETTLE: Duration = Duration::from_millis(500);
+
+fn main() -> std::process::ExitCode {
+    workloads::repro::main::<TokioUringEngine>(&[
+        ("read-drop", read_drop),
+        ("runtime-drop", runtime_drop),
+        ("close-after-drop", close_after_drop),
+        ("cancel-storm-small-ring", cancel_storm_small_ring),
+        ("read-race", read_race),
+        ("open-race", open_race),
+        ("shutdown-live-task", shutdown_live_task),
+        ("write-timeout-file", write_timeout_file),
+        ("accept-drop", accept_drop),
+    ])
+}
+
+// ---- runtime helpers (tokio-uring's public API) ----
+
+/// A tokio-uring runtime with `entries` submission queue entries.
+fn runtime(entries: u32) -> tokio_uring::Runtime {
+    let mut b = tokio_uring::builder();
+    b.entries(entries);
+    tokio_uring::Runtime::new(&b).expect("tokio-uring runtime")
+}
+
+/// The runtime's own sleep.
+async fn sleep(d: Duration) {
+    tokio::time::sleep(d).await
+}
+
+/// Poll `f` once, inside the runtime.
+async fn poll_once<F: Future + ?Sized>(f: &mut Pin<Box<F>>) -> Poll<F::Output> {
+    std::future::poll_fn(|cx| Poll::Ready(f.as_mut().poll(cx))).await
+}
+
+/// Poll `f` until it is ready or the runtime's timer of `d` fires first.
+async fn within<F: Future + ?Sized>(f: &mut Pin<Box<F>>, d: Duration) -> Option<F::Output> {
+    let mut t = Box::pin(sleep(d));
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(v) = f.as_mut().poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        if t.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Give the runtime turns (1 ms sleeps) until `cond` holds or `deadline` passes; whether it held.
+async fn turns_until(mut cond: impl FnMut() -> bool, deadline: Duration) -> bool {
+    let t = Instant::now();
+    loop {
+        if cond() {
+            return true;
+        }
+        if t.elapsed() >= deadline {
+            return false;
+        }
+        sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// One read of `BLOCK` bytes (the offset is ignored on a pipe).
+async fn read(f: &File) -> std::io::Result<Vec<u8>> {
+    let (r, buf) = f.read_at(Vec::with_capacity(BLOCK), 0).await;
+    r.map(|n| buf[..n].to_vec())
+}
+
+/// Read through `f` until end of file.
+async fn read_to_eof(f: &File) -> Vec<u8> {
+    let mut got = Vec::new();
+    loop {
+        match read(f).await {
+            Ok(b) if b.is_empty() => return got,
+            Ok(b) => got.extend_from_slice(&b),
+            Err(e) => panic!("reading the rest through the same handle: {e}"),
+        }
+    }
+}
+
+// ---- oracle helpers (std, libc, workloads::repro::raw) ----
+
+/// `/proc/self/fd/N`: how a pipe end is opened through the runtime.
+fn proc_path(fd: &OwnedFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+/// A payload of `n` bytes with no zero byte (so a file's unwritten hole never matches it).
+fn payload(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| ((i as u32).wrapping_mul(31).wrapping_add(u32::from(seed)) % 251 + 1) as u8)
+        .collect()
+}
+
+fn set_pipe_size(fd: &OwnedFd, n: usize) {
+    // SAFETY: F_SETPIPE_SZ on a pipe we own.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, n as libc::c_int) };
+    assert!(
+        r >= n as libc::c_int,
+        "F_SETPIPE_SZ: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// Descriptor number -> target, to name what is left over.
+fn fd_table() -> BTreeMap<i32, String> {
+    let mut t = BTreeMap::new();
+    for e in std::fs::read_dir("/proc/self/fd")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if let Some(n) = e.file_name().to_str().and_then(|s| s.parse().ok()) {
+            let target = std::fs::read_link(e.path())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            t.insert(n, target);
+        }
+    }
+    t
+}
+
+/// Descriptors open now that were not (or were something else) in `before`, in words.
+fn new_fds(before: &BTreeMap<i32, String>) -> String {
+    let v: Vec<String> = fd_table()
+        .into_iter()
+        .filter(|(k, v)| before.get(k) != Some(v) && !v.ends_with("/fd"))
+        .map(|(k, v)| format!("{k} -> {v}"))
+        .collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// Descriptors of this process open on `path`.
+fn fds_of(path: &Path) -> i64 {
+    fd_table()
+        .values()
+        .filter(|t| Path::new(t.as_str()) == path)
+        .count() as i64
+}
+
+/// Wait (plain sleeps, outside any runtime) until `cond` holds or `deadline` passes.
+fn wait_raw(mut cond: impl FnMut() -> bool, deadline: Duration) -> bool {
+    let t = Instant::now();
+    while !cond() {
+        if t.elapsed() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    true
+}
+
+/// Descriptors leaked since `before` (after up to [`FD_SETTLE`] for late closes), and their
+/// names.
+fn leaked_since(before: i64, table: &BTreeMap<i32, String>) -> (i64, String) {
+    let n = raw::fds_settled(before, FD_SETTLE) - before;
+    (n, new_fds(table))
+}
+
+/// A scratch directory of this child, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(what: &str) -> Scratch {
+        let p = std::env::temp_dir().join(format!(
+            "ringbench-repro-tokio-uring-{what}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("scratch dir");
+        Scratch(p.canonicalize().expect("canonical scratch path"))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes `data` into a pipe's write end on a helper thread when told to, or by itself after
+/// [`FALLBACK`] — so a wait that only ends once data arrives shows as a hang (the fallback
+/// fed it) instead of hanging the reproducer. Closes the write end afterwards.
+struct Feeder {
+    go: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<bool>,
+}
+
+impl Feeder {
+    fn spawn(w: OwnedFd, data: Vec<u8>) -> Feeder {
+        let (go, rx) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let fallback = rx.recv_timeout(FALLBACK).is_err();
+            raw::write_all(&w, &data);
+            drop(w);
+            fallback
+        });
+        Feeder { go, thread }
+    }
+
+    /// Let it write now (if it has not already); whether its fallback had fired.
+    fn go(self) -> bool {
+        let _ = self.go.send(());
+        self.thread.join().expect("feeder thread")
+    }
+}
+
+// ---- slow path ----
+
+/// `read-drop`: one read of an empty pipe, pending, dropped; a runtime turn; 8192 B arrive and
+/// the write end closes; the rest is read through the same handle to EOF.
+fn read_drop() -> Seen {
+    let mut seen = Seen::default();
+    let (r, w) = raw::pipe();
+    let rt = runtime(256);
+    let sent = payload(2 * BLOCK, 1);
+    let (pending, got) = rt.block_on(async {
+        let f = File::open(proc_path(&r)).await.expect("open the read end");
+        drop(r); // the runtime's handle is the only reader
+        let mut rd = Box::pin(read(&f));
+        let _ = poll_once(&mut rd).await;
+        sleep(WINDOW).await;
+        let pending = poll_once(&mut rd).await.is_pending();
+        drop(rd);
+        sleep(SETTLE).await;
+        raw::write_all(&w, &sent);
+        drop(w);
+        let got = read_to_eof(&f).await;
+        f.close().await.expect("close");
+        (pending, got)
+    });
+    seen.lost_bytes = (sent.len() - got.len().min(sent.len())) as u64;
+    seen.notes.push(format!(
+        "read pending after {} ms: {pending}; dropped; sent {} B, read back {} B through the same handle",
+        WINDOW.as_millis(),
+        sent.len(),
+        got.len()
+    ));
+    seen
+}
+
+/// Twin of `runtime-drop`: the same steps with no read (open, drop the handle, drop the
+/// runtime at once).
+fn runtime_drop_twin() -> (i64, String) {
+    let (r, w) = raw::pipe();
+    let (before, table) = (raw::fds(), fd_table());
+    let rt = runtime(256);
+    rt.block_on(async {
+        let f = File::open(proc_path(&r)).await.expect("open");
+        drop(f);
+    });
+    drop(rt);
+    let out = leaked_since(before, &table);
+    drop((r, w));
+    out
+}
+
+/// `runtime-drop`: a read pending, its future dropped, the handle dropped, the runtime dropped
+/// at once; then data; a second raw reader drains.
+fn runtime_drop() -> Seen {
+    let mut seen = Seen::default();
+    let (twin, twin_names) = runtime_drop_twin();
+    let (r, w) = raw::pipe();
+    let sent = payload(2 * BLOCK, 2);
+    let (before, table) = (raw::fds(), fd_table());
+    let feeder = Feeder::spawn(w, sent.clone());
+    let rt = runtime(256);
+    let pending = rt.block_on(async {
+        let f = File::open(proc_path(&r)).await.expect("open");
+        let mut rd = Box::pin(read(&f));
+        let _ = poll_once(&mut rd).await;
+        sleep(WINDOW).await;
+        let pending = poll_once(&mut rd).await.is_pending();
+        drop(rd);
+        drop(f);
+        pending
+    });
+    let t = Instant::now();
+    drop(rt);
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    let fallback = feeder.go();
+    let got = raw::drain(&r, Duration::from_millis(50));
+    drop(r);
+    // Both pipe ends were open at `before` and are closed now (the feeder closes `w`).
+    let (leaked, names) = leaked_since(before - 2, &table);
+    seen.hang = fallback;
+    if !fallback {
+        seen.lost_bytes = (sent.len() - got.len().min(sent.len())) as u64;
+    }
+    seen.leaked_fds = leaked - twin;
+    seen.notes.push(format!(
+        "read pending: {pending}; runtime dropped in {ms:.1} ms{}; raw drain got {} of {} B; \
+         fds +{leaked} ({names}) minus twin +{twin} ({twin_names})",
+        if fallback {
+            " (only after the fallback fed the pipe)"
+        } else {
+            ""
+        },
+        got.len(),
+        sent.len()
+    ));
+    seen
+}
+
+/// Twin of `close-after-drop`: open, close with the async close, drop the runtime.
+fn close_twin() -> (i64, String) {
+    let (r, w) = raw::pipe();
+    let (before, table) = (raw::fds(), fd_table());
+    let rt = runtime(256);
+    rt.block_on(async {
+        let f = File::open(proc_path(&r)).await.expect("open");
+        f.close().await.expect("close");
+    });
+    drop(rt);
+    let out = leaked_since(before, &table);
+    drop((r, w));
+    out
+}
+
+/// `close-after-drop`: a read pending, dropped, the file closed at once with the async close,
+/// the runtime dropped; then data.
+fn close_after_drop() -> Seen {
+    let mut seen = Seen::default();
+    let (twin, twin_names) = close_twin();
+    let (r, w) = raw::pipe();
+    let sent = payload(2 * BLOCK, 3);
+    let (before, table) = (raw::fds(), fd_table());
+    let feeder = Feeder::spawn(w, sent.clone());
+    let rt = runtime(256);
+    let (pending, close_ms, closed) = rt.block_on(async {
+        let f = File::open(proc_path(&r)).await.expect("open");
+        let mut rd = Box::pin(read(&f));
+        let _ = poll_once(&mut rd).await;
+        sleep(WINDOW).await;
+        let pending = poll_once(&mut rd).await.is_pending();
+        drop(rd);
+        let t = Instant::now();
+        let closed = f.close().await;
+        (pending, t.elapsed().as_secs_f64() * 1e3, closed)
+    });
+    drop(rt);
+    let fallback = feeder.go();
+    let got = raw::drain(&r, Duration::from_millis(50));
+    drop(r);
+    let (leaked, names) = leaked_since(before - 2, &table);
+    let missing = sent.len() - got.len().min(sent.len());
+    // A close that returned only once the fallback fed the pipe is a hang; the bytes the
+    // dropped read then took are the price of that hang, not reported as loss.
+    seen.hang = fallback;
+    if !fallback {
+        seen.lost_bytes = missing as u64;
+    }
+    seen.leaked_fds = leaked - twin;
+    seen.notes.push(format!(
+        "read pending: {pending}; File::close returned {closed:?} after {close_ms:.0} ms{}; \
+         raw drain got {} of {} B ({missing} B taken by the dropped read{}); fds +{leaked} \
+         ({names}) minus twin +{twin} ({twin_names})",
+        if fallback {
+            " — only once the fallback fed the pipe: a hang, and it returned once data came"
+        } else {
+            ""
+        },
+        got.len(),
+        sent.len(),
+        if fallback {
+            ", counted as the hang's, not as loss"
+        } else {
+            ""
+        }
+    ));
+    seen
+}
+
+/// `cancel-storm-small-ring`: 64 reads of one empty pipe on an 8-entry ring, pending, all
+/// dropped at once; a turn; 65 blocks arrive; the rest read through the same handle.
+fn cancel_storm_small_ring() -> Seen {
+    const N: usize = 64;
+    let mut seen = Seen::default();
+    let (r, w) = raw::pipe();
+    set_pipe_size(&w, 512 * 1024);
+    let sent = payload((N + 1) * BLOCK, 4);
+    let rt = runtime(8);
+    let (pending, got) = rt.block_on(async {
+        let f = File::open(proc_path(&r)).await.expect("open");
+        drop(r);
+        let mut reads: Vec<_> = (0..N).map(|_| Box::pin(read(&f))).collect();
+        for rd in reads.iter_mut() {
+            let _ = poll_once(rd).await;
+        }
+        sleep(WINDOW).await;
+        let mut pending = 0;
+        for rd in reads.iter_mut() {
+            pending += usize::from(poll_once(rd).await.is_pending());
+        }
+        drop(reads);
+        sleep(SETTLE).await;
+        raw::write_all(&w, &sent);
+        drop(w);
+        let got = read_to_eof(&f).await;
+        f.close().await.expect("close");
+        (pending, got)
+    });
+    drop(rt);
+    seen.lost_bytes = (sent.len() - got.len().min(sent.len())) as u64;
+    seen.notes.push(format!(
+        "ring of 8 entries; {pending} of {N} reads pending, dropped; sent {} B, read back {} B",
+        sent.len(),
+        got.len()
+    ));
+    seen
+}
+
+// ---- races: the op has completed in the kernel when its future is dropped ----
+
+/// `read-race`: a read submitted and waiting; 4096 B written from this thread; FIONREAD shows
+/// the kernel read consumed them; the future dropped before the runtime's next turn; then a
+/// second read through the same handle, the write end closed, a raw drain.
+fn read_race() -> Seen {
+    let mut seen = Seen::default();
+    let (r, w) = raw::pipe();
+    let sent = payload(BLOCK, 5);
+    let rt = runtime(256);
+    let (consumed, second, second_in_time, rest) = rt.block_on(async {
+        let f = File::open(proc_path(&r)).await.expect("open");
+        let mut rd = Box::pin(read(&f));
+        let _ = poll_once(&mut rd).await;
+        sleep(WINDOW).await; // submitted; waits on the empty pipe
+        raw::write_all(&w, &sent);
+        // The read completes in the kernel (task work on this thread): no runtime turn here.
+        let consumed = wait_raw(|| raw::pending(&r) == 0, Duration::from_millis(200));
+        drop(rd);
+        let mut rd2 = Box::pin(read(&f));
+        let (second, in_time) = match within(&mut rd2, Duration::from_millis(400)).await {
+            Some(res) => (res.expect("second read"), true),
+            None => {
+                // Nothing came: end the stream so the second read returns (EOF), not dropped.
+                drop(w);
+                ((&mut rd2).await.expect("second read after EOF"), false)
+            }
+        };
+        drop(rd2);
+        let rest = raw::drain(&r, Duration::from_millis(50));
+        f.close().await.expect("close");
+        (consumed, second, in_time, rest)
+    });
+    let received = second.len() + rest.len();
+    seen.raced = Some(consumed);
+    seen.lost_bytes = (sent.len() - received.min(sent.len())) as u64;
+    seen.notes.push(format!(
+        "kernel read consumed the {} B before the drop (FIONREAD 0): {consumed}; second read got {} B{}; raw drain {} B",
+        sent.len(),
+        second.len(),
+        if second_in_time { "" } else { " (at EOF, nothing within 400 ms)" },
+        rest.len()
+    ));
+    seen
+}
+
+/// Opens of `path` read-only (`rw = false`) or read-write (no create).
+async fn open_mode(path: PathBuf, rw: bool) -> std::io::Result<File> {
+    OpenOptions::new().read(true).write(rw).open(path).await
+}
+
+/// `open-race`: 16 opens of a 4 KiB file (8 O_RDONLY, 8 O_RDWR); half dropped (a) right after
+/// their first poll, half (b) once their descriptor is visible in /proc/self/fd.
+fn open_race() -> Seen {
+    let mut seen = Seen::default();
+    let dir = Scratch::new("open-race");
+    let path = dir.0.join("file");
+    std::fs::write(&path, payload(BLOCK, 6)).expect("create the file");
+    // Twin: 16 opens awaited and closed.
+    let rt = runtime(256);
+    rt.block_on(async {
+        for i in 0..16 {
+            let f = open_mode(path.clone(), i % 2 == 1).await.expect("open");
+            f.close().await.expect("close");
+        }
+    });
+    drop(rt);
+    let twin = fds_of(&path);
+    let rt = runtime(256);
+    let (raced, left_b, left_a) = rt.block_on(async {
+        // (b): polled once, then the runtime runs until all 8 descriptors exist.
+        let mut b: Vec<_> = (0..8)
+            .map(|i| Box::pin(open_mode(path.clone(), i % 2 == 1)))
+            .collect();
+        for f in b.iter_mut() {
+            let _ = poll_once(f).await;
+        }
+        let raced = turns_until(|| fds_of(&path) >= 8, Duration::from_millis(500)).await;
+        drop(b);
+        sleep(SETTLE).await;
+        let left_b = fds_of(&path);
+        // (a): each dropped right after its first poll.
+        for i in 0..8 {
+            let mut f = Box::pin(open_mode(path.clone(), i % 2 == 1));
+            let _ = poll_once(&mut f).await;
+            drop(f);
+        }
+        sleep(SETTLE).await;
+        let _ = turns_until(|| fds_of(&path) <= left_b, FD_SETTLE).await;
+        (raced, left_b, fds_of(&path) - left_b)
+    });
+    drop(rt);
+    let left = fds_of(&path);
+    seen.raced = Some(raced);
+    seen.leaked_fds = left - twin;
+    seen.notes.push(format!(
+        "8 opens (4 O_RDONLY, 4 O_RDWR) dropped after their descriptors appeared (all 8 seen: \
+         {raced}) left {left_b} open; 8 dropped right after the first poll left {left_a}; \
+         {left} descriptors of the file open at the end, twin (16 opens awaited and closed) {twin}"
+    ));
+    seen
+}
+
+/// Twin of `shutdown-live-task`: one runtime, one file (the pipe's read end) dropped.
+fn shutdown_twin() -> (i64, String) {
+    let (r, w) = raw::pipe();
+    let (before, table) = (raw::fds(), fd_table());
+    let rt = runtime(256);
+    rt.block_on(async {
+        drop(File::open(proc_path(&r)).await.expect("open"));
+    });
+    drop(rt);
+    let out = leaked_since(before, &table);
+    drop((r, w));
+    out
+}
+
+/// `shutdown-live-task`: a spawned task owns a file and awaits a read; `block_on` returns once
+/// it is pending; the runtime is dropped; then data; a raw reader drains.
+fn shutdown_live_task() -> Seen {
+    let mut seen = Seen::default();
+    let (twin, twin_names) = shutdown_twin();
+    let (r, w) = raw::pipe();
+    let sent = payload(BLOCK, 7);
+    let (before, table) = (raw::fds(), fd_table());
+    let feeder = Feeder::spawn(w, sent.clone());
+    // 0: not started, 1: read issued, 2: read returned (with that many bytes in `took`).
+    let state = Rc::new(Cell::new(0u8));
+    let took = Rc::new(Cell::new(0usize));
+    let rt = runtime(256);
+    let pending = rt.block_on(async {
+        let (st, tk, path) = (state.clone(), took.clone(), proc_path(&r));
+        tokio_uring::spawn(async move {
+            let f = File::open(path).await.expect("open in the task");
+            st.set(1);
+            let got = read(&f).await;
+            tk.set(got.map(|b| b.len()).unwrap_or(0));
+            st.set(2);
+        });
+        let started = turns_until(|| state.get() == 1, Duration::from_millis(500)).await;
+        sleep(WINDOW).await;
+        started && state.get() == 1
+    });
+    let t = Instant::now();
+    drop(rt);
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    let fallback = feeder.go();
+    let got = raw::drain(&r, Duration::from_millis(50));
+    drop(r);
+    let (leaked, names) = leaked_since(before - 2, &table);
+    let received = got.len() + took.get();
+    seen.hang = fallback;
+    if !fallback {
+        seen.lost_bytes = (sent.len() - received.min(sent.len())) as u64;
+    }
+    seen.leaked_fds = leaked - twin;
+    seen.notes.push(format!(
+        "task's read pending when block_on returned: {pending}; runtime dropped in {ms:.1} ms{}; \
+         the task's read returned: {}; raw drain {} of {} B; fds +{leaked} ({names}) minus twin \
+         +{twin} ({twin_names})",
+        if fallback {
+            " (only after the fallback fed the pipe)"
+        } else {
+            ""
+        },
+        state.get() == 2,
+        got.len(),
+        sent.len()
+    ));
+    seen
+}
+
+/// Bytes of `want` found at their place in the file at `path` (read raw).
+fn landed(path: &Path, want: &[u8]) -> usize {
+    let have = std::fs::read(path).unwrap_or_default();
+    have.iter().zip(want).filter(|(a, b)| a == b).count()
+}
+
+/// `write-timeout-file`: a 64 KiB write at offset 0 of a regular file, dropped (a) right after
+/// its first poll and (b) once its bytes are visible through a raw read; likewise an fsync.
+fn write_timeout_file() -> Seen {
+    const LEN: usize = 64 * 1024;
+    let mut seen = Seen::default();
+    let dir = Scratch::new("write-timeout");
+    let (pa, pb) = (dir.0.join("a"), dir.0.join("b"));
+    let (da, db) = (payload(LEN, 8), payload(LEN, 9));
+    let (before, table) = (raw::fds(), fd_table());
+    let rt = runtime(256);
+    let (ghost_a, raced, ghost_b) = rt.block_on(async {
+        let create = |p: PathBuf| async move {
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .open(p)
+                .await
+                .expect("create")
+        };
+        // (a) dropped right after the first poll (tokio-uring pushed its SQE at `submit`).
+        let fa = create(pa.clone()).await;
+        let mut wr = Box::pin(fa.write_at(da.clone(), 0).submit());
+        let _ = poll_once(&mut wr).await;
+        drop(wr);
+        let mut sy = Box::pin(fa.sync_all());
+        let _ = poll_once(&mut sy).await;
+        drop(sy);
+        sleep(SETTLE).await;
+        let ghost_a = landed(&pa, &da);
+        // (b) dropped once the kernel has completed it, without another poll.
+        let fb = create(pb.clone()).await;
+        let mut wr = Box::pin(fb.write_at(db.clone(), 0).submit());
+        let _ = poll_once(&mut wr).await;
+        let raced = turns_until(|| landed(&pb, &db) == LEN, Duration::from_millis(500)).await;
+        drop(wr);
+        let mut sy = Box::pin(fb.sync_all());
+        let _ = poll_once(&mut sy).await;
+        sleep(WINDOW).await;
+        drop(sy);
+        sleep(SETTLE).await;
+        let ghost_b = landed(&pb, &db);
+        fa.close().await.expect("close a");
+        fb.close().await.expect("close b");
+        (ghost_a, raced, ghost_b)
+    });
+    drop(rt);
+    // Opened and closed properly: no twin needed beyond the runtime's own (none here).
+    let (leaked, names) = leaked_since(before, &table);
+    seen.raced = Some(raced);
+    seen.ghost_bytes = (ghost_a + ghost_b) as u64;
+    seen.leaked_fds = leaked;
+    seen.notes.push(format!(
+        "(a) write dropped right after its first poll: {ghost_a} of {LEN} B landed; (b) dropped \
+         after its bytes were visible ({raced}): {ghost_b} B landed; fsyncs dropped the same two \
+         ways returned nothing to see; fds +{leaked} ({names})"
+    ));
+    seen
+}
+
+/// Twin of `accept-drop`: 4 clients connect and 4 accepts are awaited (each stream dropped).
+fn accept_twin() -> (i64, String) {
+    let (before, table) = (raw::fds(), fd_table());
+    let rt = runtime(256);
+    rt.block_on(async {
+        let l = tokio_uring::net::TcpListener::bind("127.0.0.1:0".parse().expect("addr"))
+            .expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let clients: Vec<_> = (0..4)
+            .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
+            .collect();
+        for _ in 0..4 {
+            drop(l.accept().await.expect("accept"));
+        }
+        drop(clients);
+    });
+    drop(rt);
+    leaked_since(before, &table)
+}
+
+/// `accept-drop`: 4 accepts pending on a tokio-uring listener; 4 clients connect; once the
+/// kernel has accepted them (new sockets appear) the accept futures are dropped unpolled.
+fn accept_drop() -> Seen {
+    let mut seen = Seen::default();
+    let (twin, twin_names) = accept_twin();
+    let (before, table) = (raw::fds(), fd_table());
+    let rt = runtime(256);
+    let (pending, raced) = rt.block_on(async {
+        let l = tokio_uring::net::TcpListener::bind("127.0.0.1:0".parse().expect("addr"))
+            .expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let mut acc: Vec<_> = (0..4).map(|_| Box::pin(l.accept())).collect();
+        for a in acc.iter_mut() {
+            let _ = poll_once(a).await;
+        }
+        sleep(WINDOW).await;
+        let mut pending = 0;
+        for a in acc.iter_mut() {
+            pending += usize::from(poll_once(a).await.is_pending());
+        }
+        let base = raw::fds();
+        let clients: Vec<_> = (0..4)
+            .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
+            .collect();
+        // 4 client sockets + 4 accepted ones.
+        let raced = turns_until(|| raw::fds() >= base + 8, Duration::from_millis(500)).await;
+        drop(acc);
+        drop(clients);
+        drop(l);
+        sleep(SETTLE).await;
+        (pending, raced)
+    });
+    drop(rt);
+    let (leaked, names) = leaked_since(before, &table);
+    seen.raced = Some(raced);
+    seen.leaked_fds = leaked - twin;
+    seen.notes.push(format!(
+        "{pending} of 4 accepts pending before the clients; accepted sockets appeared before the \
+         drop: {raced}; fds +{leaked} ({names}) minus twin +{twin} ({twin_names})"
+    ));
+    seen
+}
