@@ -47,6 +47,9 @@ pub enum Command {
         engine: String,
         /// Scenario id.
         scenario: String,
+        /// The run's parameters (`workloads::safety::Params` as JSON: seed, baseline, dir).
+        #[arg(long, value_name = "JSON")]
+        params: Option<String>,
     },
 }
 
@@ -204,6 +207,27 @@ pub struct SafetyArgs {
     /// under a second; a hang costs the whole deadline).
     #[arg(long, value_name = "SECS", default_value = "5")]
     pub timeout: String,
+    /// Runs of every cell, each in its own child with its own timing jitter; the verdict says
+    /// how often a finding came.
+    #[arg(long, value_name = "N", default_value = "5")]
+    pub repeats: String,
+    /// Children at once (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<String>,
+    /// Directory for the scenarios' files (a FIFO, regular files, sockets are on loopback): a
+    /// fresh directory is made inside it and removed at the end. Default: the system
+    /// temporary directory.
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// Do not add the scenarios' positive controls to the engines asked for (their cells then
+    /// read "unvalidated" instead of "safe": nothing shows the oracles can fire).
+    #[arg(long)]
+    pub no_controls: bool,
+    /// Exit 1 when a ranked engine (not a control) has a finding of one of these kinds in any
+    /// run: leak, data-loss, ghost-write, use-after-free, crash, hang, or any. Without it,
+    /// findings are results and the exit code is 0.
+    #[arg(long, value_name = "KIND[,KIND..]")]
+    pub fail_on: Option<String>,
 }
 
 /// `ringbench audit`.

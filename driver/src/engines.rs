@@ -37,9 +37,9 @@ macro_rules! engines {
 
         /// Run one safety scenario on the named engine (in the current process: the
         /// `__safety` child). `Err` is a setup failure (the cell is skipped with that reason).
-        pub fn run_scenario(name: &str, scenario: &str) -> Option<Result<workloads::safety::Observation, String>> {
+        pub fn run_scenario(name: &str, scenario: &str, params: &workloads::safety::Params) -> Option<Result<workloads::safety::Observation, String>> {
             match name {
-                $($name => Some(workloads::safety::run::<$ty>(scenario)),)*
+                $($name => Some(workloads::safety::run_with::<$ty>(scenario, params)),)*
                 _ => None,
             }
         }

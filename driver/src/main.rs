@@ -65,7 +65,17 @@ fn real_main() -> i32 {
     };
     match cli.command {
         Command::Trial => child::main(),
-        Command::SafetyChild { engine, scenario } => safety::child_main(&engine, &scenario),
+        Command::SafetyChild {
+            engine,
+            scenario,
+            params,
+        } => match params.as_deref().map(serde_json::from_str).transpose() {
+            Ok(p) => safety::child_main(&engine, &scenario, &p.unwrap_or_default()),
+            Err(e) => {
+                eprintln!("ringbench __safety: --params: {e}");
+                2
+            }
+        },
         Command::Safety(a) => fail_on_err(cmd_safety(&a)),
         Command::Audit(a) => fail_on_err(cmd_audit(&a)),
         Command::Calibrate(a) => fail_on_err(cmd_calibrate(&a)),
@@ -249,6 +259,39 @@ fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
             .collect()
     };
     let secs = options::parse_num("--timeout", &a.timeout, 1, 3600)?;
+    let repeats = options::parse_num("--repeats", &a.repeats, 1, 1000)? as u32;
+    let jobs = match &a.jobs {
+        Some(j) => options::parse_num("--jobs", j, 1, 256)? as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let fail_on: Vec<String> = match &a.fail_on {
+        None => Vec::new(),
+        Some(list) => {
+            let kinds: Vec<String> = list
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if kinds.is_empty() {
+                anyhow::bail!("--fail-on {list:?}: empty list");
+            }
+            if let Some(k) = kinds
+                .iter()
+                .find(|k| !safety::FAIL_KINDS.contains(&k.as_str()))
+            {
+                anyhow::bail!(
+                    "--fail-on: unknown kind {k:?} (valid: {})",
+                    safety::FAIL_KINDS.join(", ")
+                );
+            }
+            kinds
+        }
+    };
+    if let Some(d) = &a.dir
+        && !d.is_dir()
+    {
+        anyhow::bail!("--dir {}: not an existing directory", d.display());
+    }
     // Names are checked here, before anything is created, with the flag to fix.
     if engines.is_empty() {
         anyhow::bail!("--engines {:?}: empty list", a.engines);
@@ -268,22 +311,65 @@ fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
             safety::SCENARIOS.join(", ")
         );
     }
+    // Every scenario's positive controls run too (only in the scenarios they control): a
+    // clean cell is only "safe" where a control was seen flagged in the same run.
+    let mut engines = engines;
+    if !a.no_controls {
+        for s in &scenarios {
+            for c in workloads::safety::scenario(s).map_or(&[][..], |s| s.controls) {
+                if !engines.iter().any(|e| e == c) {
+                    engines.push(c.to_string());
+                }
+            }
+        }
+    }
     let out_dir = a
         .out
         .clone()
         .unwrap_or_else(|| options::default_out("-safety"));
     results::check_new_out(&out_dir)?;
+    // Every file a scenario makes lives in this fresh directory, removed at the end.
+    let base = a.dir.clone().unwrap_or_else(std::env::temp_dir);
+    let scratch = tempfile::Builder::new()
+        .prefix("ringbench-safety-")
+        .tempdir_in(&base)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "--dir {}: cannot create a scratch directory: {e}",
+                base.display()
+            )
+        })?;
+    spawn::install_signal_handlers();
     let opts = safety::SafetyOptions {
         engines,
         scenarios,
         out_dir: out_dir.clone(),
         deadline: std::time::Duration::from_secs(secs),
         exe: std::env::current_exe()?,
+        repeats,
+        jobs,
+        scratch: scratch.path().to_path_buf(),
     };
     let report = safety::run_matrix(&opts)?;
+    drop(scratch);
     default_sigpipe();
     safety::print_matrix(&report);
     println!("safety.json: {}", out_dir.join("safety.json").display());
+    if spawn::interrupted() {
+        eprintln!(
+            "ringbench safety: interrupted; {} written with the {} cells that ran",
+            out_dir.join("safety.json").display(),
+            report.cells.len()
+        );
+        return Ok(spawn::interrupted_exit_code());
+    }
+    let failing = safety::failing(&report, &fail_on);
+    if !failing.is_empty() {
+        for (c, k) in &failing {
+            eprintln!("--fail-on: {} × {}: {k}", c.engine, c.scenario);
+        }
+        return Ok(1);
+    }
     Ok(0)
 }
 

@@ -600,20 +600,14 @@ pub fn verdict_meaning(kind: &str) -> &'static str {
         }
         "crash" => "the process died (signal or panic) around the drop",
         "hang" => {
-            "dropping the op or shutting the runtime down never finished (killed at the deadline)"
+            "dropping the op, closing its file or shutting the runtime down did not finish by itself: it waited until unrelated data arrived (\"until data\"), or never (killed at the deadline); a server stuck there stops serving"
         }
         _ => "the cell was not run here",
     }
 }
 
-fn cell_label(c: &crate::safety::Cell) -> String {
-    let mut l = c.verdict.label();
-    if c.in_flight == Some(false)
-        && !matches!(c.verdict, workloads::safety::Verdict::Skipped { .. })
-    {
-        l.push_str(" (not in flight)");
-    }
-    l
+fn cell_label(sr: &SafetyReport, c: &crate::safety::Cell) -> String {
+    sr.label(c).replace(" (nif)", " (not in flight)")
 }
 
 /// The safety matrix as a coloured grid.
@@ -628,6 +622,7 @@ pub fn safety_grid(sr: &SafetyReport) -> plots::Grid {
         "use-after-free" => RGBColor(230, 70, 70),
         "crash" => RGBColor(170, 30, 30),
         "hang" => RGBColor(200, 60, 160),
+        "unvalidated" => RGBColor(255, 255, 255),
         _ => RGBColor(220, 220, 220),
     };
     let mut cells = Vec::new();
@@ -644,7 +639,12 @@ pub fn safety_grid(sr: &SafetyReport) -> plots::Grid {
                     let detail = c.counts.as_ref().map_or(String::new(), |n| {
                         format!("{} of {} ops dropped in flight", n.dropped_in_flight, n.ops)
                     });
-                    let mut text = c.verdict.label();
+                    let k = if sr.label(c) == "unvalidated" {
+                        "unvalidated"
+                    } else {
+                        k
+                    };
+                    let mut text = sr.label(c).replace(" (nif)", "");
                     if c.findings.len() > 1 {
                         text.push_str(&format!(" +{}", c.findings.len() - 1));
                     }
@@ -665,6 +665,7 @@ pub fn safety_grid(sr: &SafetyReport) -> plots::Grid {
         "use-after-free",
         "crash",
         "hang",
+        "unvalidated",
         "skipped",
     ]
     .iter()
@@ -686,9 +687,65 @@ fn safety_section(sr: &SafetyReport) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "## Cancellation safety\n\nEach cell ran in its own process: an op made to wait, proven pending, its future dropped, then oracles (quarantined freed memory, descriptors, bytes sent vs received, deadline) looked at what a user would lose. Deadline per cell: {} ms. *+N* = further findings.\n",
+        "## Cancellation safety\n\nEach cell ran {} time(s), each run in its own process with jittered timings: ops dropped either while still waiting in the kernel with a runtime turn before anything arrives (*slow path*), or after the kernel had already completed them (*race*, counted per run), or with the runtime itself dropped (*shutdown*); then oracles (quarantined freed memory, descriptors minus the engine's own baseline, bytes sent vs received, waits that only end when data arrives, deadline) looked at what a user would lose. *k/n* = runs with the headline finding. Deadline per run: {} ms. *+N* = further findings. A clean cell of a scenario whose positive control was not flagged on this machine reads *unvalidated*, never safe.\n",
+        sr.repeats.max(1),
         sr.deadline_ms
     );
+    if let Some(i) = &sr.interrupted {
+        let _ = writeln!(o, "**Interrupted**: {i}; the cells below are what ran.\n");
+    }
+    let _ = writeln!(
+        o,
+        "| scenario | path | what | control flagged here |\n|---|---|---|---|"
+    );
+    for sc in &sr.scenarios {
+        let Some(info) = workloads::safety::scenario(sc) else {
+            continue;
+        };
+        let v = sr.validation.iter().find(|v| &v.scenario == sc);
+        let ctl = match v {
+            Some(v) if v.validated => v
+                .flagged
+                .iter()
+                .map(|(e, f)| format!("{e} {f}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Some(v) => format!(
+                "**no: unvalidated** ({})",
+                v.why_not.as_deref().unwrap_or("no control flagged")
+            ),
+            None => "not recorded".into(),
+        };
+        let path = serde_json::to_value(info.path)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "| {sc} | {path} | {} | {} |",
+            esc(info.summary),
+            esc(&ctl)
+        );
+    }
+    let _ = writeln!(o);
+    let leaky: Vec<String> = sr
+        .baselines
+        .iter()
+        .filter(|(_, b)| b.runtime > 0 || b.file_closed > 0 || b.file_dropped > 0)
+        .map(|(e, b)| {
+            format!(
+                "- {e}: {} per runtime dropped, {} per file closed, {} per file dropped unclosed",
+                b.runtime, b.file_closed, b.file_dropped
+            )
+        })
+        .collect();
+    if !leaky.is_empty() {
+        let _ = writeln!(
+            o,
+            "Descriptors leaked **without any cancellation** (the `baseline` column), reported once here and subtracted from every other cell of the engine:\n\n{}\n",
+            leaky.join("\n")
+        );
+    }
     let _ = writeln!(
         o,
         "![Cancellation safety matrix](plots/safety.svg)\n\n[PNG](plots/safety.png)\n"
@@ -701,7 +758,7 @@ fn safety_section(sr: &SafetyReport) -> String {
     for e in &sr.engines {
         let _ = write!(o, "| {e} |");
         for sc in &sr.scenarios {
-            let l = sr.cell(e, sc).map_or("–".into(), cell_label);
+            let l = sr.cell(e, sc).map_or("–".into(), |c| cell_label(sr, c));
             let _ = write!(o, " {} |", esc(&l));
         }
         let _ = writeln!(o);
@@ -953,10 +1010,36 @@ pub fn how_to_choose(d: &RunData) -> String {
                     }
                 }
             }
+            // An engine with no finding whose cells include unvalidated scenarios is not called
+            // clean: nothing showed those scenarios' oracles can fire here.
+            let unvalidated_of = |e: &str| -> Vec<String> {
+                sr.cells
+                    .iter()
+                    .filter(|c| c.engine == e && sr.label(c) == "unvalidated")
+                    .map(|c| c.scenario.clone())
+                    .collect()
+            };
+            let unproven: Vec<String> = sr
+                .engines
+                .iter()
+                .filter(|e| !by_engine.contains_key(e.as_str()))
+                .filter_map(|e| {
+                    let u = unvalidated_of(e);
+                    (!u.is_empty()).then(|| format!("{e} ({})", u.join(", ")))
+                })
+                .collect();
+            if !unproven.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "- No findings, but some scenarios unvalidated on this machine (their controls were not flagged): {}.",
+                    list(&unproven)
+                );
+            }
             let clean: Vec<String> = sr
                 .engines
                 .iter()
                 .filter(|e| !by_engine.contains_key(e.as_str()))
+                .filter(|e| unvalidated_of(e).is_empty())
                 .filter(|e| {
                     sr.cells.iter().any(|c| {
                         &c.engine == *e
@@ -1293,6 +1376,11 @@ pub(crate) mod tests {
             wall_ms: 1.0,
             exit: "exit 0".into(),
             stderr_tail: String::new(),
+            repeats: 1,
+            headline_runs: 1,
+            flagged_runs: 0,
+            runs: vec![],
+            baseline: None,
         }
     }
 
@@ -1303,6 +1391,10 @@ pub(crate) mod tests {
         d.safety = Some(SafetyReport {
             schema: crate::safety::SCHEMA,
             deadline_ms: 5000,
+            repeats: 1,
+            baselines: Default::default(),
+            validation: vec![],
+            interrupted: None,
             engines: vec!["fast".into(), "slow".into(), "blocking".into()],
             scenarios: vec!["read-drop".into(), "open-drop".into()],
             cells: vec![

@@ -24,26 +24,49 @@
 //! adds what only it can see — a child killed at the deadline is a `hang`, one that died by a
 //! signal a `crash`. Nothing here knows what an engine is expected to do.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
-use workloads::safety::{Counts, Observation, Verdict};
+use workloads::safety::{Baseline, Counts, Observation, Params, Verdict};
 
 use crate::engines;
 
 /// The scenario ids, in display order.
 pub const SCENARIOS: &[&str] = workloads::safety::SCENARIOS;
 
-/// Version of `safety.json`.
-pub const SCHEMA: u32 = 1;
+/// Version of `safety.json`. 2: repeats with frequencies, baselines, validation by controls.
+pub const SCHEMA: u32 = 2;
 
 /// Whether `id` is a scenario the child accepts (listed or hidden test support).
 pub fn known_scenario(id: &str) -> bool {
     workloads::safety::known(id)
+}
+
+/// Whether `engine` is a positive control of some scenario (unsafe on purpose).
+pub fn is_control(engine: &str) -> bool {
+    workloads::safety::ALL
+        .iter()
+        .any(|s| s.controls.contains(&engine))
+}
+
+/// Whether `engine` runs `scenario`: every engine runs every scenario, except that a control
+/// runs only the baseline and the scenarios it is the control of (elsewhere it proves nothing,
+/// and the matrix stays quick).
+pub fn runs(engine: &str, scenario: &str) -> bool {
+    if !is_control(engine) {
+        return true;
+    }
+    match workloads::safety::scenario(scenario) {
+        Some(s) => s.id == workloads::safety::BASELINE || s.controls.contains(&engine),
+        None => true, // hidden self-test scenarios
+    }
 }
 
 /// The engines `ringbench safety` runs by default: every registered engine that does real I/O.
@@ -64,10 +87,17 @@ pub struct SafetyOptions {
     pub scenarios: Vec<String>,
     /// Where `safety.json` goes (created if missing).
     pub out_dir: PathBuf,
-    /// Per-cell deadline; a child still running then is killed and recorded as `hang`.
+    /// Per-run deadline; a child still running then is killed and recorded as `hang`.
     pub deadline: Duration,
     /// The `ringbench` binary to re-execute (`std::env::current_exe()`).
     pub exe: PathBuf,
+    /// Runs of every cell.
+    pub repeats: u32,
+    /// Children at once.
+    pub jobs: usize,
+    /// The directory the children make their files in (a FIFO, regular files): one this
+    /// command created.
+    pub scratch: PathBuf,
 }
 
 /// The one JSON line a `__safety` child prints.
@@ -88,31 +118,92 @@ pub enum ChildReply {
     },
 }
 
-/// One cell of the matrix.
+/// One run of a cell, in short.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// The run's jitter seed.
+    pub seed: u64,
+    /// Its headline verdict.
+    pub verdict: Verdict,
+    /// Every finding, worst first.
+    pub findings: Vec<Verdict>,
+    /// Whether an op was proven in flight.
+    pub in_flight: Option<bool>,
+    /// Race scenarios: ops seen completed in the kernel before their drop.
+    pub raced: Option<u64>,
+    /// How the child ended.
+    pub exit: String,
+    /// Wall time, ms.
+    pub wall_ms: f64,
+}
+
+/// One cell of the matrix: every run of one engine × scenario, and the headline.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Cell {
     /// Engine name.
     pub engine: String,
     /// Scenario id.
     pub scenario: String,
-    /// The headline verdict.
+    /// The headline verdict: the worst seen in any run.
     pub verdict: Verdict,
-    /// Every finding, worst first.
+    /// Every finding of the run shown (the worst), worst first.
     pub findings: Vec<Verdict>,
-    /// Whether an op was proven in flight when dropped (absent when the child said nothing).
+    /// Whether an op was proven in flight when dropped (in the run shown).
     pub in_flight: Option<bool>,
     /// Whether the memory oracle was active in the child.
     pub memory_oracle: Option<bool>,
-    /// The child's counts.
+    /// The counts of the run shown.
     pub counts: Option<Counts>,
-    /// What was seen, in words.
+    /// What was seen in the run shown, in words.
     pub evidence: Vec<String>,
-    /// Wall time of the child, ms.
+    /// Wall time of the run shown, ms.
     pub wall_ms: f64,
-    /// How the child ended (`exit 0`, `signal SIGSEGV`, `killed at deadline`).
+    /// How the child of the run shown ended (`exit 0`, `signal SIGSEGV`, `killed at deadline`).
     pub exit: String,
-    /// The last lines of the child's stderr.
+    /// The last lines of that child's stderr.
     pub stderr_tail: String,
+    /// Runs made.
+    #[serde(default)]
+    pub repeats: u32,
+    /// Runs whose verdict had the headline's kind.
+    #[serde(default)]
+    pub headline_runs: u32,
+    /// Runs with any finding.
+    #[serde(default)]
+    pub flagged_runs: u32,
+    /// Every run, in order.
+    #[serde(default)]
+    pub runs: Vec<RunSummary>,
+    /// The baseline cell only: what the run measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
+}
+
+impl Cell {
+    /// "k/n" runs with the headline's kind (empty for a single run).
+    pub fn frequency(&self) -> String {
+        if self.repeats <= 1 {
+            String::new()
+        } else {
+            format!("{}/{}", self.headline_runs, self.repeats)
+        }
+    }
+}
+
+/// Whether a scenario's oracles were seen to fire on this machine: one of its controls flagged.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Validation {
+    /// Scenario id.
+    pub scenario: String,
+    /// Its control engines.
+    pub controls: Vec<String>,
+    /// Each control that ran, with "k/n" runs flagged.
+    pub flagged: Vec<(String, String)>,
+    /// A control was flagged in at least one run.
+    pub validated: bool,
+    /// Why not, in words (no control run, control skipped, control not flagged).
+    #[serde(default)]
+    pub why_not: Option<String>,
 }
 
 /// `safety.json`.
@@ -120,14 +211,27 @@ pub struct Cell {
 pub struct SafetyReport {
     /// [`SCHEMA`].
     pub schema: u32,
-    /// Per-cell deadline, ms.
+    /// Per-run deadline, ms.
     pub deadline_ms: u64,
+    /// Runs of each cell.
+    #[serde(default)]
+    pub repeats: u32,
     /// Engines, in row order.
     pub engines: Vec<String>,
     /// Scenarios, in column order.
     pub scenarios: Vec<String>,
-    /// One per engine × scenario, row-major.
+    /// One per engine × scenario that ran, row-major.
     pub cells: Vec<Cell>,
+    /// Each engine's baseline (descriptors leaked without any cancellation), subtracted from
+    /// its other cells.
+    #[serde(default)]
+    pub baselines: BTreeMap<String, Baseline>,
+    /// Per scenario: was its control flagged here.
+    #[serde(default)]
+    pub validation: Vec<Validation>,
+    /// Set when the command was interrupted: what ran is kept, the rest is missing.
+    #[serde(default)]
+    pub interrupted: Option<String>,
 }
 
 impl SafetyReport {
@@ -137,15 +241,44 @@ impl SafetyReport {
             .iter()
             .find(|c| c.engine == engine && c.scenario == scenario)
     }
+
+    /// Whether `scenario`'s oracles were validated by a flagged control (`None`: no
+    /// validation recorded, e.g. a hidden self-test scenario or an old file).
+    pub fn validated(&self, scenario: &str) -> Option<bool> {
+        self.validation
+            .iter()
+            .find(|v| v.scenario == scenario)
+            .map(|v| v.validated)
+    }
+
+    /// The label a reader sees for a cell: the headline with its frequency; a clean cell of an
+    /// unvalidated scenario is "unvalidated", never "safe".
+    pub fn label(&self, c: &Cell) -> String {
+        if !c.verdict.flagged()
+            && !matches!(c.verdict, Verdict::Skipped { .. })
+            && self.validated(&c.scenario) == Some(false)
+        {
+            return "unvalidated".into();
+        }
+        let mut l = c.verdict.label();
+        let f = c.frequency();
+        if c.verdict.flagged() && !f.is_empty() {
+            l.push_str(&format!(" {f}"));
+        }
+        if c.in_flight == Some(false) && !matches!(c.verdict, Verdict::Skipped { .. }) {
+            l.push_str(" (nif)");
+        }
+        l
+    }
 }
 
 /// The hidden child: run one scenario in this process and print its [`ChildReply`].
-pub fn child_main(engine: &str, scenario: &str) -> i32 {
+pub fn child_main(engine: &str, scenario: &str, params: &Params) -> i32 {
     if !known_scenario(scenario) {
         eprintln!("ringbench __safety: unknown scenario `{scenario}`");
         return 2;
     }
-    let r = std::panic::catch_unwind(|| engines::run_scenario(engine, scenario));
+    let r = std::panic::catch_unwind(|| engines::run_scenario(engine, scenario, params));
     let reply = match r {
         Ok(None) => {
             eprintln!("ringbench __safety: unknown engine `{engine}`");
@@ -173,7 +306,142 @@ pub fn child_main(engine: &str, scenario: &str) -> i32 {
     }
 }
 
-/// Run every engine × scenario cell, each in its own child, writing `safety.json` as it goes.
+/// One child to run.
+#[derive(Clone, Debug)]
+struct Job {
+    engine: String,
+    scenario: String,
+    seed: u64,
+}
+
+/// Run `jobs` with `opts.jobs` children at once; each result is handed to `done` on this
+/// thread as it comes (in completion order).
+fn run_jobs(
+    opts: &SafetyOptions,
+    jobs: &[Job],
+    baseline: Option<&Baseline>,
+    mut done: impl FnMut(&Job, Cell) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, std::io::Result<Cell>)>();
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        for _ in 0..opts.jobs.max(1).min(jobs.len().max(1)) {
+            let tx = tx.clone();
+            let next = &next;
+            s.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(j) = jobs.get(i) else { return };
+                    if crate::spawn::interrupted() {
+                        return;
+                    }
+                    let params = Params {
+                        seed: j.seed,
+                        baseline: baseline.cloned(),
+                        dir: Some(opts.scratch.clone()),
+                    };
+                    let mut cmd = Command::new(&opts.exe);
+                    cmd.args(["__safety", &j.engine, &j.scenario, "--params"])
+                        .arg(serde_json::to_string(&params).unwrap_or_default());
+                    let r = run_child(cmd, opts.deadline)
+                        .map(|end| cell_from(&j.engine, &j.scenario, &end, opts.deadline));
+                    if tx.send((i, r)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (i, r) in rx {
+            let j = &jobs[i];
+            let cell = r.with_context(|| {
+                format!(
+                    "starting {} for {} {}",
+                    opts.exe.display(),
+                    j.engine,
+                    j.scenario
+                )
+            })?;
+            if cell.exit.contains("interrupted") {
+                continue; // not a result: the cell keeps the runs it had
+            }
+            done(j, cell)?;
+        }
+        Ok(())
+    })
+}
+
+/// Fold the runs of one cell (in seed order) into the cell a reader sees.
+pub fn aggregate(mut runs: Vec<(u64, Cell)>) -> Cell {
+    runs.sort_by_key(|(s, _)| *s);
+    let summaries: Vec<RunSummary> = runs
+        .iter()
+        .map(|(seed, c)| RunSummary {
+            seed: *seed,
+            verdict: c.verdict.clone(),
+            findings: c.findings.clone(),
+            in_flight: c.in_flight,
+            raced: c
+                .counts
+                .as_ref()
+                .map(|n| n.completed_in_kernel_before_drop)
+                .filter(|_| {
+                    workloads::safety::scenario(&c.scenario)
+                        .is_some_and(|s| s.path == workloads::safety::Path::Race)
+                }),
+            exit: c.exit.clone(),
+            wall_ms: c.wall_ms,
+        })
+        .collect();
+    let n = runs.len() as u32;
+    // The run shown: the worst headline (the first such run), else the first run.
+    let worst = runs
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, (_, c))| (c.verdict.severity(), std::cmp::Reverse(*i)))
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let kind = |v: &Verdict| std::mem::discriminant(v);
+    let mut shown = runs.swap_remove(worst).1;
+    let headline = kind(&shown.verdict);
+    let headline_runs = summaries
+        .iter()
+        .filter(|r| kind(&r.verdict) == headline || r.findings.iter().any(|f| kind(f) == headline))
+        .count() as u32;
+    let flagged_runs = summaries.iter().filter(|r| r.verdict.flagged()).count() as u32;
+    // "Not in flight" only when no run had an op in flight.
+    if summaries.iter().any(|r| r.in_flight == Some(true)) {
+        shown.in_flight = Some(true);
+    }
+    shown.repeats = n;
+    shown.headline_runs = headline_runs;
+    shown.flagged_runs = flagged_runs;
+    shown.runs = summaries;
+    if n > 1 {
+        let raced: Vec<u64> = shown.runs.iter().filter_map(|r| r.raced).collect();
+        let mut line = format!(
+            "{n} runs with jittered timings: {flagged_runs} with a finding{}",
+            if shown.verdict.flagged() {
+                format!(
+                    ", {headline_runs} with the headline ({})",
+                    shown.verdict.label()
+                )
+            } else {
+                String::new()
+            }
+        );
+        if !raced.is_empty() {
+            line.push_str(&format!(
+                "; ops seen completed in the kernel before their drop, per run: {raced:?}"
+            ));
+        }
+        shown.evidence.insert(0, line);
+    }
+    shown
+}
+
+/// Run every engine × scenario cell, `repeats` times each in its own child, writing
+/// `safety.json` after every cell.
 pub fn run_matrix(opts: &SafetyOptions) -> anyhow::Result<SafetyReport> {
     for e in &opts.engines {
         if engines::info(e).is_none() {
@@ -193,29 +461,153 @@ pub fn run_matrix(opts: &SafetyOptions) -> anyhow::Result<SafetyReport> {
     let mut report = SafetyReport {
         schema: SCHEMA,
         deadline_ms: opts.deadline.as_millis() as u64,
+        repeats: opts.repeats,
         engines: opts.engines.clone(),
         scenarios: opts.scenarios.clone(),
         cells: Vec::new(),
+        baselines: BTreeMap::new(),
+        validation: Vec::new(),
+        interrupted: None,
     };
+    let seeds: Vec<u64> = (1..=opts.repeats.max(1) as u64).collect();
+    let base_id = workloads::safety::BASELINE;
     for engine in &opts.engines {
+        if crate::spawn::interrupted() {
+            break;
+        }
         let probe = engines::probe(engine).expect("validated above");
-        for scenario in &opts.scenarios {
-            let cell = match &probe {
-                Err(reason) => skipped(engine, scenario, format!("engine unavailable: {reason}")),
-                Ok(()) => {
-                    let mut cmd = Command::new(&opts.exe);
-                    cmd.args(["__safety", engine, scenario]);
-                    let end = run_child(cmd, opts.deadline).with_context(|| {
-                        format!("starting {} for {engine} {scenario}", opts.exe.display())
-                    })?;
-                    cell_from(engine, scenario, &end, opts.deadline)
-                }
-            };
-            report.cells.push(cell);
+        let wanted: Vec<&String> = opts.scenarios.iter().filter(|s| runs(engine, s)).collect();
+        if let Err(reason) = &probe {
+            for s in wanted {
+                report
+                    .cells
+                    .push(skipped(engine, s, format!("engine unavailable: {reason}")));
+            }
+            write_report(&opts.out_dir, &report)?;
+            continue;
+        }
+        // The baseline first (whether or not its column was asked for): every other cell of
+        // the engine subtracts it. The worst run counts (a leak that happens without
+        // cancellation even once is the engine's, not the drop's).
+        let base_jobs: Vec<Job> = seeds
+            .iter()
+            .map(|&seed| Job {
+                engine: engine.clone(),
+                scenario: base_id.into(),
+                seed,
+            })
+            .collect();
+        let mut base_runs = Vec::new();
+        run_jobs(opts, &base_jobs, None, |j, c| {
+            base_runs.push((j.seed, c));
+            Ok(())
+        })?;
+        let mut baseline = Baseline::default();
+        for (_, c) in &base_runs {
+            if let Some(b) = baseline_of(c) {
+                baseline.runtime = baseline.runtime.max(b.runtime);
+                baseline.file_closed = baseline.file_closed.max(b.file_closed);
+                baseline.file_dropped = baseline.file_dropped.max(b.file_dropped);
+            }
+        }
+        report.baselines.insert(engine.clone(), baseline.clone());
+        if wanted.iter().any(|s| s.as_str() == base_id) && !base_runs.is_empty() {
+            report.cells.push(aggregate(base_runs));
             write_report(&opts.out_dir, &report)?;
         }
+        let jobs: Vec<Job> = wanted
+            .iter()
+            .filter(|s| s.as_str() != base_id)
+            .flat_map(|s| {
+                seeds.iter().map(|&seed| Job {
+                    engine: engine.clone(),
+                    scenario: s.to_string(),
+                    seed,
+                })
+            })
+            .collect();
+        let mut pending: BTreeMap<String, Vec<(u64, Cell)>> = BTreeMap::new();
+        let per_cell = seeds.len();
+        let mut finished: Vec<Cell> = Vec::new();
+        run_jobs(opts, &jobs, Some(&baseline), |j, c| {
+            let v = pending.entry(j.scenario.clone()).or_default();
+            v.push((j.seed, c));
+            if v.len() == per_cell {
+                let runs = pending.remove(&j.scenario).unwrap_or_default();
+                finished.push(aggregate(runs));
+                // Keep the scenario order of the command line within the engine's row.
+                let mut all = finished.clone();
+                all.sort_by_key(|c| opts.scenarios.iter().position(|s| *s == c.scenario));
+                let mut r = report.clone();
+                r.cells.extend(all);
+                write_report(&opts.out_dir, &r)?;
+            }
+            Ok(())
+        })?;
+        // Cells cut short by an interrupt keep the runs they had.
+        for (_, runs) in std::mem::take(&mut pending) {
+            finished.push(aggregate(runs));
+        }
+        finished.sort_by_key(|c| opts.scenarios.iter().position(|s| *s == c.scenario));
+        report.cells.extend(finished);
+        write_report(&opts.out_dir, &report)?;
     }
+    report.validation = validate(&report);
+    if crate::spawn::interrupted() {
+        report.interrupted = Some(format!(
+            "interrupted after {} of {} cells",
+            report.cells.len(),
+            opts.engines
+                .iter()
+                .map(|e| opts.scenarios.iter().filter(|s| runs(e, s)).count())
+                .sum::<usize>()
+        ));
+    }
+    write_report(&opts.out_dir, &report)?;
     Ok(report)
+}
+
+/// The baseline a baseline run measured (none when the run died or was skipped).
+fn baseline_of(c: &Cell) -> Option<Baseline> {
+    c.baseline.clone()
+}
+
+/// Per scenario: which controls ran, how often each was flagged, and whether that validates
+/// the scenario's oracles here.
+pub fn validate(report: &SafetyReport) -> Vec<Validation> {
+    let mut out = Vec::new();
+    for id in &report.scenarios {
+        let Some(sc) = workloads::safety::scenario(id) else {
+            continue;
+        };
+        let mut flagged = Vec::new();
+        let mut validated = false;
+        let mut why = Vec::new();
+        for ctl in sc.controls {
+            match report.cell(ctl, id) {
+                None => why.push(format!("control {ctl} not run")),
+                Some(c) if matches!(c.verdict, Verdict::Skipped { .. }) => {
+                    why.push(format!("control {ctl} skipped"))
+                }
+                Some(c) => {
+                    flagged.push((ctl.to_string(), format!("{}/{}", c.flagged_runs, c.repeats)));
+                    if c.flagged_runs > 0 {
+                        validated = true;
+                    } else {
+                        why.push(format!("control {ctl} not flagged in {} runs", c.repeats));
+                    }
+                }
+            }
+        }
+        out.push(Validation {
+            scenario: id.clone(),
+            controls: sc.controls.iter().map(|c| c.to_string()).collect(),
+            flagged,
+            validated,
+            why_not: (!validated).then(|| why.join("; ")),
+        });
+    }
+    out
 }
 
 fn write_report(dir: &Path, report: &SafetyReport) -> anyhow::Result<()> {
@@ -240,6 +632,11 @@ fn skipped(engine: &str, scenario: &str, reason: String) -> Cell {
         wall_ms: 0.0,
         exit: "not started".into(),
         stderr_tail: String::new(),
+        repeats: 0,
+        headline_runs: 0,
+        flagged_runs: 0,
+        runs: Vec::new(),
+        baseline: None,
     }
 }
 
@@ -249,6 +646,8 @@ enum End {
     Code(i32),
     Signal(i32),
     Deadline,
+    /// Killed because the command was interrupted: not a result.
+    Interrupted,
 }
 
 #[derive(Debug)]
@@ -288,12 +687,17 @@ fn run_child(mut cmd: Command, deadline: Duration) -> std::io::Result<ChildEnd> 
                 (None, None) => End::Code(-1),
             };
         }
-        if t.elapsed() >= deadline {
+        let stop = crate::spawn::interrupted();
+        if stop || t.elapsed() >= deadline {
             // SAFETY: signalling the process group we created for this child.
             unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
             let _ = child.kill();
             let _ = child.wait();
-            break End::Deadline;
+            break if stop {
+                End::Interrupted
+            } else {
+                End::Deadline
+            };
         }
         std::thread::sleep(Duration::from_millis(5));
     };
@@ -306,20 +710,7 @@ fn run_child(mut cmd: Command, deadline: Duration) -> std::io::Result<ChildEnd> 
     })
 }
 
-fn signal_name(s: i32) -> String {
-    match s {
-        libc::SIGSEGV => "SIGSEGV".into(),
-        libc::SIGABRT => "SIGABRT".into(),
-        libc::SIGBUS => "SIGBUS".into(),
-        libc::SIGILL => "SIGILL".into(),
-        libc::SIGFPE => "SIGFPE".into(),
-        libc::SIGKILL => "SIGKILL".into(),
-        libc::SIGTERM => "SIGTERM".into(),
-        libc::SIGPIPE => "SIGPIPE".into(),
-        libc::SIGTRAP => "SIGTRAP".into(),
-        n => format!("signal {n}"),
-    }
-}
+use crate::spawn::signal_name;
 
 fn tail(s: &str, lines: usize) -> String {
     let v: Vec<&str> = s.lines().collect();
@@ -340,17 +731,33 @@ fn cell_from(engine: &str, scenario: &str, c: &ChildEnd, deadline: Duration) -> 
         End::Code(n) => format!("exit {n}"),
         End::Signal(s) => format!("signal {}", signal_name(s)),
         End::Deadline => format!("killed at the {} ms deadline", deadline.as_millis()),
+        End::Interrupted => "killed: the command was interrupted".into(),
     };
     cell.verdict = match (&c.end, reply) {
         (End::Deadline, _) => {
             cell.evidence.push(format!(
-                "still running after {} ms: killed",
-                deadline.as_millis()
+                "still running after {} ms (the data it waited for had been supplied long before): killed; last phase on stderr: {}",
+                deadline.as_millis(),
+                c.stderr
+                    .lines()
+                    .rev()
+                    .find_map(|l| l.strip_prefix("safety phase: "))
+                    .unwrap_or("none")
             ));
             Verdict::Hang {
                 after_ms: deadline.as_millis() as u64,
+                during: c
+                    .stderr
+                    .lines()
+                    .rev()
+                    .find_map(|l| l.strip_prefix("safety phase: "))
+                    .map(String::from),
+                released_by_data: Some(false),
             }
         }
+        (End::Interrupted, _) => Verdict::Skipped {
+            reason: "interrupted".into(),
+        },
         (End::Signal(s), _) => {
             cell.evidence
                 .push(format!("the child died by {}", signal_name(*s)));
@@ -364,6 +771,9 @@ fn cell_from(engine: &str, scenario: &str, c: &ChildEnd, deadline: Duration) -> 
             cell.memory_oracle = Some(o.memory_oracle);
             cell.counts = Some(o.counts.clone());
             cell.evidence = o.evidence.clone();
+            if o.scenario == workloads::safety::BASELINE {
+                cell.baseline = o.baseline.clone();
+            }
             cell.findings = o.findings.clone();
             o.verdict.clone()
         }
@@ -401,13 +811,7 @@ pub fn render_matrix(report: &SafetyReport) -> String {
     let label = |c: Option<&Cell>| -> String {
         match c {
             None => "-".into(),
-            Some(c) => {
-                let mut l = c.verdict.label();
-                if c.in_flight == Some(false) && !matches!(c.verdict, Verdict::Skipped { .. }) {
-                    l.push_str(" (nif)");
-                }
-                l
-            }
+            Some(c) => report.label(c),
         }
     };
     let mut rows: Vec<Vec<String>> = vec![
@@ -420,6 +824,8 @@ pub fn render_matrix(report: &SafetyReport) -> String {
         r.extend(report.scenarios.iter().map(|s| label(report.cell(e, s))));
         rows.push(r);
     }
+    // Transposed (scenarios down, engines across) when that is narrower: 14 scenarios by 12
+    // engines does not fit a terminal either way, but the narrower way wraps less.
     let cols = rows[0].len();
     let width: Vec<usize> = (0..cols)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
@@ -444,10 +850,47 @@ pub fn render_matrix(report: &SafetyReport) -> String {
             out.push('\n');
         }
     }
-    out.push_str(
-        "\n(nif) = not in flight: every op completed before it could be dropped (a blocking engine completes ops inside poll), so nothing was cancelled.\n\
-         UAF kernel-wrote = freed memory changed after free; UAF kernel-read = freed (poisoned) memory reached the output.\n",
-    );
+    out.push_str(&format!(
+        "\nEach cell ran {} time(s) with jittered timings; k/n = runs with the headline finding (k < n: intermittent).\n\
+         (nif) = not in flight: every op completed before it could be dropped (a blocking engine completes ops inside poll), so nothing was cancelled.\n\
+         UAF kernel-wrote = freed memory changed after free; UAF kernel-read = freed (poisoned) memory reached the output.\n\
+         hang until data = a drop, close or shutdown that only returned once the data it had nothing to do with arrived; hang = never returned (killed at the deadline).\n\
+         unvalidated = no finding, but none of the scenario's controls was flagged here, so the scenario cannot say \"safe\".\n",
+        report.repeats.max(1)
+    ));
+    let leaky: Vec<String> = report
+        .baselines
+        .iter()
+        .filter(|(_, b)| b.runtime > 0 || b.file_closed > 0 || b.file_dropped > 0)
+        .map(|(e, b)| {
+            format!(
+                "  {e}: {} per runtime dropped, {} per file closed, {} per file dropped unclosed",
+                b.runtime, b.file_closed, b.file_dropped
+            )
+        })
+        .collect();
+    if !leaky.is_empty() {
+        out.push_str("baseline descriptor leaks without any cancellation (subtracted from every other cell of the engine):\n");
+        out.push_str(&leaky.join("\n"));
+        out.push('\n');
+    }
+    let unvalidated: Vec<String> = report
+        .validation
+        .iter()
+        .filter(|v| !v.validated)
+        .map(|v| {
+            format!(
+                "  {}: {}",
+                v.scenario,
+                v.why_not.as_deref().unwrap_or("no control flagged")
+            )
+        })
+        .collect();
+    if !unvalidated.is_empty() {
+        out.push_str("unvalidated scenarios (their oracles were not seen to fire here):\n");
+        out.push_str(&unvalidated.join("\n"));
+        out.push('\n');
+    }
     let skips: Vec<String> = report
         .cells
         .iter()
@@ -460,6 +903,58 @@ pub fn render_matrix(report: &SafetyReport) -> String {
         out.push_str("skipped:\n");
         out.push_str(&skips.join("\n"));
         out.push('\n');
+    }
+    if let Some(i) = &report.interrupted {
+        out.push_str(&format!("INTERRUPTED: {i}; safety.json keeps what ran\n"));
+    }
+    out
+}
+
+/// The verdict kinds `--fail-on` accepts.
+pub const FAIL_KINDS: &[&str] = &[
+    "leak",
+    "data-loss",
+    "ghost-write",
+    "use-after-free",
+    "crash",
+    "hang",
+    "any",
+];
+
+/// The kind name of a verdict, as `--fail-on` and the report spell it.
+pub fn kind_name(v: &Verdict) -> &'static str {
+    match v {
+        Verdict::Safe => "safe",
+        Verdict::Leak { .. } => "leak",
+        Verdict::DataLoss { .. } => "data-loss",
+        Verdict::GhostWrite { .. } => "ghost-write",
+        Verdict::UseAfterFree { .. } => "use-after-free",
+        Verdict::Crash { .. } => "crash",
+        Verdict::Hang { .. } => "hang",
+        Verdict::Skipped { .. } => "skipped",
+    }
+}
+
+/// The cells of ranked engines (not controls, not test support) with a finding of one of
+/// `kinds` in any run: what `--fail-on` fails on.
+pub fn failing<'a>(report: &'a SafetyReport, kinds: &[String]) -> Vec<(&'a Cell, &'static str)> {
+    let mut out = Vec::new();
+    for c in &report.cells {
+        if is_control(&c.engine) || !engines::visible(&c.engine) {
+            continue;
+        }
+        let found = c
+            .runs
+            .iter()
+            .flat_map(|r| r.findings.iter().chain(std::iter::once(&r.verdict)))
+            .chain(c.findings.iter())
+            .chain(std::iter::once(&c.verdict))
+            .filter(|v| v.flagged())
+            .map(kind_name)
+            .find(|k| kinds.iter().any(|w| w == "any" || w == k));
+        if let Some(k) = found {
+            out.push((c, k));
+        }
     }
     out
 }
@@ -484,7 +979,18 @@ mod tests {
             "the deadline did not kill the child"
         );
         let cell = cell_from("std", "read-drop", &end, d);
-        assert_eq!(cell.verdict, Verdict::Hang { after_ms: 300 });
+        assert!(
+            matches!(
+                cell.verdict,
+                Verdict::Hang {
+                    after_ms: 300,
+                    released_by_data: Some(false),
+                    ..
+                }
+            ),
+            "{:?}",
+            cell.verdict
+        );
     }
 
     #[test]
@@ -545,9 +1051,13 @@ mod tests {
         let mut r = SafetyReport {
             schema: SCHEMA,
             deadline_ms: 1,
+            repeats: 1,
             engines: vec!["a".into(), "b".into()],
             scenarios: vec!["read-drop".into()],
             cells: vec![],
+            baselines: BTreeMap::new(),
+            validation: vec![],
+            interrupted: None,
         };
         r.cells.push(skipped("a", "read-drop", "why".into()));
         let mut c = skipped("b", "read-drop", String::new());

@@ -14,8 +14,26 @@ use crate::results::Usage;
 /// Set by SIGINT/SIGTERM: stop the current child and the run.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_signal(_sig: libc::c_int) {
+/// The signal that interrupted the command (0: none).
+pub static INTERRUPTED_BY: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    INTERRUPTED_BY.store(sig, Ordering::SeqCst);
     INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Whether SIGINT or SIGTERM arrived.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// The exit code an interrupted command ends with: 128 + the signal (130 for SIGINT, 143 for
+/// SIGTERM), as shells report.
+pub fn interrupted_exit_code() -> i32 {
+    match INTERRUPTED_BY.load(Ordering::SeqCst) {
+        0 => 130,
+        s => 128 + s,
+    }
 }
 
 /// Route SIGINT and SIGTERM to [`INTERRUPTED`] (the run loop then stops, cleans up and keeps

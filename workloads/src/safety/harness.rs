@@ -20,17 +20,91 @@ pub const WINDOW: Duration = Duration::from_millis(20);
 /// Pause between polls: each `Pending` hands the runtime a turn to submit and reap.
 pub const TURN: Duration = Duration::from_millis(1);
 /// How long to let the runtime and the kernel act after a drop (late completions, cancels).
-pub const SETTLE: Duration = Duration::from_millis(60);
-/// When the helper acts on its own: the op blocked the runtime thread, so nobody can signal.
-/// Well past the window and the turn that precede the signal, so the helper never acts early
-/// on a runtime that did not block.
-pub const FALLBACK: Duration = Duration::from_millis(300);
+pub const SETTLE: Duration = Duration::from_millis(40);
+/// How long the helper waits for its signal while the scenario thread is inside an op's own
+/// first poll (phase [`Wait::Op`]): a blocking engine (std) completes its ops there, and only
+/// the helper's data can end that wait. Well past [`WINDOW`], so the helper never acts while a
+/// non-blocking engine is still proving its op pending.
+pub const OP_BOUND: Duration = Duration::from_millis(150);
+/// How long the helper waits for its signal while the scenario thread is anywhere else (a
+/// drop, a close, a runtime shutdown, a runtime turn): past this the wait is a **hang**, with
+/// this bound. The helper then supplies its data anyway, to see whether the wait ends once the
+/// data arrives (a wait that never ends is caught by the driver's deadline).
+pub const HANG_BOUND: Duration = Duration::from_millis(400);
 /// Deadline for reading what remains through the same handle.
 pub const REMAINDER: Duration = Duration::from_millis(400);
 /// How long descriptors may take to close after a scenario before extra ones count as leaked:
 /// some runtimes close on a helper thread or in the kernel's deferred work after their
 /// executor is gone. The time it took is recorded in the evidence.
-pub const FD_SETTLE: Duration = Duration::from_millis(500);
+pub const FD_SETTLE: Duration = Duration::from_millis(300);
+
+/// What kind of wait the scenario thread is in: the helper's bound depends on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// An op's own wait inside its poll (blocking engines complete ops there): not a hang.
+    Op,
+    /// Anything else: a drop, a close, a runtime drop, a turn. Blocked past [`HANG_BOUND`] is a
+    /// hang.
+    Other,
+}
+
+/// Where the scenario thread is: a name for the evidence, and the kind of wait.
+static PHASE: std::sync::Mutex<(&str, Wait)> = std::sync::Mutex::new(("start", Wait::Other));
+
+/// Enter a phase: remembered for the helper (which judges a blocked thread by it) and printed on
+/// stderr (the driver keeps a child's stderr tail, so a cell that hangs says where).
+pub fn phase(name: &'static str, wait: Wait) {
+    *PHASE.lock().unwrap_or_else(|p| p.into_inner()) = (name, wait);
+    eprintln!("safety phase: {name}");
+}
+
+fn current_phase() -> (&'static str, Wait) {
+    *PHASE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A wait of the scenario thread that outlasted its bound, as the helper saw it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Blocked {
+    /// The phase the thread was in.
+    pub phase: &'static str,
+    /// Its kind.
+    pub wait: Wait,
+    /// The bound that passed, ms.
+    pub after_ms: u64,
+}
+
+thread_local! {
+    /// This repeat's jitter generator (splitmix64 state; 0 = no jitter).
+    static JITTER: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Seed the timing jitter of this thread (0 turns it off).
+pub fn seed_jitter(seed: u64) {
+    JITTER.with(|j| j.set(seed));
+}
+
+/// A uniform number in `[0, 1)` from the jitter generator; 0.5 without a seed.
+pub fn jitter_unit() -> f64 {
+    JITTER.with(|j| {
+        let s = j.get();
+        if s == 0 {
+            return 0.5;
+        }
+        let s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        j.set(s);
+        let mut z = s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    })
+}
+
+/// `d` scaled by a factor in `[0.7, 1.3)` (this repeat's jitter), so repeats do not all hit
+/// the same interleaving.
+pub fn jit(d: Duration) -> Duration {
+    d.mul_f64(0.7 + 0.6 * jitter_unit())
+}
 
 /// How a polled op ended within its window.
 pub enum Polled<T> {
@@ -52,6 +126,8 @@ pub async fn poll_all_for<E: Engine, F: Future>(
     let mut out: Vec<Polled<F::Output>> = futs.iter().map(|_| Polled::Pending).collect();
     let until = Instant::now() + window;
     let mut round = 0u32;
+    // A blocking engine completes its ops inside their first poll: that wait is the op's own.
+    phase("the ops' first polls", Wait::Op);
     loop {
         poll_fn(|cx| {
             for (f, o) in futs.iter_mut().zip(out.iter_mut()) {
@@ -68,6 +144,9 @@ pub async fn poll_all_for<E: Engine, F: Future>(
             Poll::Ready(())
         })
         .await;
+        if round == 0 {
+            phase("polling the ops in their window", Wait::Other);
+        }
         round += 1;
         if out.iter().all(|o| !matches!(o, Polled::Pending)) || Instant::now() >= until {
             return out;
@@ -112,22 +191,49 @@ pub async fn read_remaining<E: Engine>(
     }
 }
 
-/// A thread that runs `job` when told to ([`Helper::go`]), or on its own after a fallback delay
-/// (when the op under test blocked the runtime thread, nobody can tell it).
+/// A thread that runs `job` when told to ([`Helper::go`]), or on its own once the scenario
+/// thread has been blocked past its bound ([`OP_BOUND`] inside an op's own poll, [`HANG_BOUND`]
+/// elsewhere): then nobody can tell it, and what it saw is returned as [`Blocked`].
 pub struct Helper<T> {
     go: Option<mpsc::Sender<()>>,
-    handle: Option<JoinHandle<(T, bool)>>,
+    handle: Option<JoinHandle<(T, Option<Blocked>)>>,
 }
 
 impl<T: Send + 'static> Helper<T> {
-    /// Start the thread; `job` runs after `go()` or after `fallback`.
-    pub fn spawn(fallback: Duration, job: impl FnOnce() -> T + Send + 'static) -> Helper<T> {
+    /// Start the thread; `job` runs after `go()` or after the bound of the current phase.
+    pub fn spawn(job: impl FnOnce() -> T + Send + 'static) -> Helper<T> {
         let (tx, rx) = mpsc::channel::<()>();
         let handle = std::thread::Builder::new()
             .name("safety-helper".into())
             .spawn(move || {
-                let by_fallback = rx.recv_timeout(fallback).is_err();
-                (job(), by_fallback)
+                let mut blocked = None;
+                // The phase the thread is in when the helper starts counting, and since when.
+                let mut seen = current_phase();
+                let mut since = Instant::now();
+                loop {
+                    match rx.recv_timeout(Duration::from_millis(5)) {
+                        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    }
+                    let now = current_phase();
+                    if now != seen {
+                        seen = now;
+                        since = Instant::now();
+                    }
+                    let bound = match seen.1 {
+                        Wait::Op => OP_BOUND,
+                        Wait::Other => HANG_BOUND,
+                    };
+                    if since.elapsed() >= bound {
+                        blocked = Some(Blocked {
+                            phase: seen.0,
+                            wait: seen.1,
+                            after_ms: bound.as_millis() as u64,
+                        });
+                        break;
+                    }
+                }
+                (job(), blocked)
             })
             .expect("spawn helper thread");
         Helper {
@@ -143,8 +249,9 @@ impl<T: Send + 'static> Helper<T> {
         }
     }
 
-    /// Wait for the job's result, and whether it ran on the fallback timer.
-    pub fn join(mut self) -> (T, bool) {
+    /// Wait for the job's result, and how long the thread was blocked if the helper acted on
+    /// its own.
+    pub fn join(mut self) -> (T, Option<Blocked>) {
         self.go();
         let h = self.handle.take().expect("joined once");
         h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))

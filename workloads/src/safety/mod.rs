@@ -34,37 +34,153 @@ use serde::{Deserialize, Serialize};
 
 use crate::Engine;
 
-/// The scenario ids, stable across versions, in display order.
+/// In which state a scenario's drop meets its ops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Path {
+    /// The op is still waiting in the kernel (nothing has arrived) and the runtime gets a turn
+    /// to send its cancel before anything arrives: the runtime's cancel always lands first.
+    Slow,
+    /// The op has already completed in the kernel (counted) when its future is dropped, or
+    /// completes before a cancel can reach the kernel: what `select!` and timeouts hit.
+    Race,
+    /// The runtime itself is dropped with work in flight.
+    Shutdown,
+    /// No cancellation at all: what the engine leaks anyway.
+    Baseline,
+}
+
+/// One scenario: its id, path, what it does, and its positive controls.
+#[derive(Clone, Copy, Debug)]
+pub struct Scenario {
+    /// Stable id.
+    pub id: &'static str,
+    /// The state its drops meet.
+    pub path: Path,
+    /// One line for `ringbench list` and the report.
+    pub summary: &'static str,
+    /// Control engines (unsafe on purpose) that this scenario's oracles must flag: a scenario
+    /// none of whose controls is flagged on a machine is *unvalidated* there, never safe.
+    pub controls: &'static [&'static str],
+}
+
+/// Every scenario, in display order (the baseline first).
+pub const ALL: &[Scenario] = &[
+    Scenario {
+        id: BASELINE,
+        path: Path::Baseline,
+        summary: "no cancellation: a runtime built and dropped, a file opened and closed, a file dropped unclosed (what every other cell subtracts)",
+        controls: &["naive-leak-ring"],
+    },
+    Scenario {
+        id: "read-drop",
+        path: Path::Slow,
+        summary: "a read of an empty pipe, dropped while waiting; a runtime turn; then data arrives",
+        controls: &["naive"],
+    },
+    Scenario {
+        id: "write-drop",
+        path: Path::Slow,
+        summary: "a write to a full pipe, dropped while blocked; a runtime turn; then the pipe drains",
+        controls: &["naive"],
+    },
+    Scenario {
+        id: "open-drop",
+        path: Path::Slow,
+        summary: "8 opens of a FIFO with no reader (waiting in the kernel), dropped; a runtime turn; then a reader appears",
+        controls: &["naive"],
+    },
+    Scenario {
+        id: "runtime-drop",
+        path: Path::Shutdown,
+        summary: "a read of an empty pipe dropped, its handle dropped, then the runtime dropped at once; then data arrives",
+        controls: &["naive-leak-ring"],
+    },
+    Scenario {
+        id: "cancel-storm",
+        path: Path::Slow,
+        summary: "32 reads of one empty pipe, all dropped at once; a runtime turn; then data for all of them arrives",
+        controls: &["naive"],
+    },
+    Scenario {
+        id: "cancel-storm-small-ring",
+        path: Path::Slow,
+        summary: "64 reads of one empty pipe on a runtime built with an 8-entry ring, all dropped at once; then data",
+        controls: &["naive"],
+    },
+    Scenario {
+        id: "timeout-read",
+        path: Path::Slow,
+        summary: "a read of an empty pipe raced against the runtime's timer, dropped when the timer wins; then data arrives",
+        controls: &["naive"],
+    },
+    Scenario {
+        id: "close-after-drop",
+        path: Path::Slow,
+        summary: "a read of an empty pipe dropped, then the file closed at once (async close); then data arrives",
+        controls: &["naive-close-waits"],
+    },
+    Scenario {
+        id: "open-race",
+        path: Path::Race,
+        summary: "16 opens of an existing regular file (read-only and read-write), dropped right after their first poll or after the kernel completed them (counted)",
+        controls: &["naive"],
+    },
+    Scenario {
+        id: "read-race",
+        path: Path::Race,
+        summary: "a pipe read submitted, the data written, the kernel's read completed (counted), the future dropped before the runtime's next turn; then a second read and a raw drain",
+        controls: &["naive"],
+    },
+    Scenario {
+        id: "write-timeout-file",
+        path: Path::Race,
+        summary: "64 KiB writes to a regular file (and an fsync) dropped right after their first poll or after the kernel completed them (counted); bytes that land after the drop are ghost writes",
+        controls: &["naive"],
+    },
+    Scenario {
+        id: "accept-drop",
+        path: Path::Race,
+        summary: "4 accepts submitted, 4 clients connect, the kernel completes the accepts (counted), the futures dropped before they are polled again",
+        controls: &["naive"],
+    },
+    Scenario {
+        id: "shutdown-live-task",
+        path: Path::Shutdown,
+        summary: "a spawned task's pipe read in flight when the runtime is dropped (the thread goes on); then data arrives through the write end",
+        controls: &["naive-leak-ring"],
+    },
+];
+
+/// The scenario ids, stable across versions, in display order (the baseline first).
 pub const SCENARIOS: &[&str] = &[
+    BASELINE,
     "read-drop",
     "write-drop",
     "open-drop",
     "runtime-drop",
     "cancel-storm",
+    "cancel-storm-small-ring",
     "timeout-read",
     "close-after-drop",
+    "open-race",
+    "read-race",
+    "write-timeout-file",
+    "accept-drop",
+    "shutdown-live-task",
 ];
+
+/// The scenario `id` (listed ones only).
+pub fn scenario(id: &str) -> Option<&'static Scenario> {
+    ALL.iter().find(|s| s.id == id)
+}
 
 /// One line per scenario for `ringbench list` and the report.
 pub fn describe(id: &str) -> Option<&'static str> {
+    if let Some(s) = scenario(id) {
+        return Some(s.summary);
+    }
     Some(match id {
-        "read-drop" => "a read of an empty pipe, dropped while waiting; then data arrives",
-        "write-drop" => "a write to a full pipe, dropped while blocked; then the pipe drains",
-        "open-drop" => {
-            "8 opens of a FIFO with no reader, dropped while waiting; then a reader appears"
-        }
-        "runtime-drop" => {
-            "a read of an empty pipe dropped, then the runtime dropped with it in flight; then data arrives"
-        }
-        "cancel-storm" => {
-            "32 reads of one empty pipe, all dropped at once; then data for all of them arrives"
-        }
-        "timeout-read" => {
-            "a read of an empty pipe raced against the runtime's timer, dropped when the timer wins; then data arrives"
-        }
-        "close-after-drop" => {
-            "a read of an empty pipe dropped, then the file closed at once (async close); then data arrives"
-        }
         SELFTEST_HANG => "test support: never returns (the driver's deadline must catch it)",
         SELFTEST_CRASH => "test support: dies by SIGSEGV (the driver must report the signal)",
         SELFTEST_LEAK_FD => "test support: opens a file through the engine and never closes it",
@@ -121,10 +237,17 @@ pub enum Verdict {
         /// What was seen (panic message, exit status, stderr tail).
         detail: String,
     },
-    /// The child passed its deadline and was killed.
+    /// A wait (a drop, a close, a runtime shutdown) that did not end by itself: it ended only
+    /// once the harness supplied data, or never (the child was killed at its deadline).
     Hang {
-        /// The deadline, ms.
+        /// The bound that passed, ms (the helper's bound, or the driver's deadline).
         after_ms: u64,
+        /// Where the thread was waiting, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        during: Option<String>,
+        /// Whether the wait ended once the data arrived (`false`: killed at the deadline).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        released_by_data: Option<bool>,
     },
     /// Not run.
     Skipped {
@@ -145,6 +268,10 @@ impl Verdict {
             Verdict::Crash { signal, .. } => {
                 format!("crash {}", signal.as_deref().unwrap_or("panic"))
             }
+            Verdict::Hang {
+                released_by_data: Some(true),
+                ..
+            } => "hang until data".into(),
             Verdict::Hang { .. } => "hang".into(),
             Verdict::Skipped { .. } => "skipped".into(),
         }
@@ -156,7 +283,7 @@ impl Verdict {
     }
 
     /// Severity for picking the headline verdict among several findings (higher is worse).
-    fn severity(&self) -> u8 {
+    pub fn severity(&self) -> u8 {
         match self {
             Verdict::Skipped { .. } => 0,
             Verdict::Safe => 1,
@@ -211,6 +338,47 @@ pub struct Counts {
     pub buffer_bytes_after: i64,
     /// Time to drop the runtime (runtime-drop), ms.
     pub runtime_drop_ms: f64,
+    /// Race scenarios: ops dropped right after their first poll.
+    #[serde(default)]
+    pub dropped_at_once: u64,
+    /// Race scenarios: ops seen completed in the kernel (a descriptor installed, the data
+    /// consumed or written) before their future was dropped — the race really happened.
+    #[serde(default)]
+    pub completed_in_kernel_before_drop: u64,
+    /// Race scenarios: ops dropped after waiting for the kernel that it had not completed by
+    /// then (the race did not happen for them).
+    #[serde(default)]
+    pub not_completed_before_drop: u64,
+}
+
+/// What a scenario did that leaks on some engines even without cancellation: subtracted
+/// with the engine's [`Baseline`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Runtimes built and dropped inside the descriptor count.
+    pub runtimes: i64,
+    /// Files opened and closed with the async close inside it.
+    pub files_closed: i64,
+    /// Files opened and dropped without close inside it.
+    pub files_dropped: i64,
+}
+
+impl Usage {
+    /// Descriptors the baseline says these steps leak without any cancellation.
+    pub fn expected_leak(&self, b: &Baseline) -> i64 {
+        self.runtimes * b.runtime.max(0)
+            + self.files_closed * b.file_closed.max(0)
+            + self.files_dropped * b.file_dropped.max(0)
+    }
+}
+
+/// A wait the helper saw outlast its bound outside an op's own poll.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HangSeen {
+    /// Where the thread waited.
+    pub during: String,
+    /// The bound, ms.
+    pub after_ms: u64,
 }
 
 /// What one scenario observed on one engine: the child's one JSON line.
@@ -232,6 +400,15 @@ pub struct Observation {
     pub counts: Counts,
     /// What was seen, in order, in words.
     pub evidence: Vec<String>,
+    /// The seed of this repeat's timing jitter.
+    #[serde(default)]
+    pub seed: u64,
+    /// What the scenario did that leaks without cancellation on some engines.
+    #[serde(default)]
+    pub usage: Usage,
+    /// A wait that outlasted its bound (a hang that ended once the data came).
+    #[serde(default)]
+    pub hang: Option<HangSeen>,
     /// The engine's baseline: what the `baseline` pseudo-scenario measured, or what a scenario
     /// subtracted.
     #[serde(default)]
@@ -253,6 +430,9 @@ impl Observation {
             memory_oracle: crate::alloc::installed(),
             counts: Counts::default(),
             evidence: Vec::new(),
+            seed: 0,
+            usage: Usage::default(),
+            hang: None,
             baseline: None,
             inconclusive: None,
         }
@@ -262,10 +442,43 @@ impl Observation {
         self.evidence.push(s.into());
     }
 
+    /// Descriptors leaked beyond what the engine's baseline leaks for the same steps without
+    /// cancellation (the baseline cell itself: the sum of what it measured). Says so in the
+    /// evidence when the baseline explains some or all of a raw leak.
+    fn fd_leak_beyond_baseline(&mut self) -> i64 {
+        if self.scenario == BASELINE {
+            return self.baseline.as_ref().map_or(0, |b| {
+                b.runtime.max(0) + b.file_closed.max(0) + b.file_dropped.max(0)
+            });
+        }
+        let raw = self.counts.fds_after - self.counts.fds_before;
+        let Some(b) = &self.baseline else {
+            return raw;
+        };
+        let expected = self.usage.expected_leak(b);
+        if raw > 0 && expected > 0 {
+            let u = &self.usage;
+            self.note(format!(
+                "{raw} descriptor(s) more after than before; the engine's baseline leaks {expected} for the same steps without any cancellation ({} runtime(s) dropped x {}, {} file(s) closed x {}, {} file(s) dropped unclosed x {}): {} counted as a cancellation finding",
+                u.runtimes, b.runtime, u.files_closed, b.file_closed, u.files_dropped, b.file_dropped,
+                (raw - expected).max(0)
+            ));
+        }
+        raw - expected
+    }
+
     /// Turn the counts into findings and the headline verdict.
     fn judge(&mut self, panics: &[String]) {
+        let leaked = self.fd_leak_beyond_baseline();
         let c = &self.counts;
         let mut f = Vec::new();
+        if let Some(h) = &self.hang {
+            f.push(Verdict::Hang {
+                after_ms: h.after_ms,
+                during: Some(h.during.clone()),
+                released_by_data: Some(true),
+            });
+        }
         if let Some(p) = panics.first() {
             f.push(Verdict::Crash {
                 signal: None,
@@ -294,10 +507,10 @@ impl Observation {
                 bytes: c.bytes_lost,
             });
         }
-        if c.fds_after > c.fds_before {
+        if leaked > 0 {
             f.push(Verdict::Leak {
                 what: "fd".into(),
-                count: c.fds_after - c.fds_before,
+                count: leaked,
             });
         }
         if c.buffer_bytes_after > c.buffer_bytes_before {
@@ -365,6 +578,10 @@ pub struct Params {
     pub seed: u64,
     /// The engine's baseline, measured in another child (`None`: nothing subtracted).
     pub baseline: Option<Baseline>,
+    /// Where the scenarios that need files (a FIFO, a regular file) make them: a directory
+    /// the caller created for the run (`None`: the system temporary directory).
+    #[serde(default)]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 impl Params {
@@ -379,19 +596,33 @@ impl Params {
 
 /// Run scenario `id` on engine `E` with `params` (see [`run`]).
 pub fn run_with<E: Engine>(id: &str, params: &Params) -> Result<Observation, String> {
-    let _ = params;
     let mut obs = Observation::new::<E>(id);
+    obs.seed = params.seed;
+    harness::seed_jitter(params.seed);
+    if id != BASELINE {
+        obs.baseline = params.baseline.clone();
+    }
     if !obs.memory_oracle {
         obs.note("memory oracle off: this binary does not install workloads::alloc::Quarantine");
     }
+    let dir = params.dir.as_deref();
     let panics = match id {
-        "read-drop" => scenarios::read_drop::<E>(&mut obs, 1)?,
-        "cancel-storm" => scenarios::read_drop::<E>(&mut obs, scenarios::STORM)?,
+        BASELINE => scenarios::baseline::<E>(&mut obs, dir)?,
+        "read-drop" => scenarios::read_drop::<E>(&mut obs, 1, 64)?,
+        "cancel-storm" => scenarios::read_drop::<E>(&mut obs, scenarios::STORM, 64)?,
+        "cancel-storm-small-ring" => {
+            scenarios::read_drop::<E>(&mut obs, scenarios::SMALL_RING_STORM, 8)?
+        }
         "write-drop" => scenarios::write_drop::<E>(&mut obs)?,
-        "open-drop" => scenarios::open_drop::<E>(&mut obs)?,
+        "open-drop" => scenarios::open_drop::<E>(&mut obs, dir)?,
         "runtime-drop" => scenarios::runtime_drop::<E>(&mut obs)?,
         "timeout-read" => scenarios::timeout_read::<E>(&mut obs)?,
         "close-after-drop" => scenarios::close_after_drop::<E>(&mut obs)?,
+        "open-race" => scenarios::open_race::<E>(&mut obs, dir)?,
+        "read-race" => scenarios::read_race::<E>(&mut obs)?,
+        "write-timeout-file" => scenarios::write_timeout_file::<E>(&mut obs, dir)?,
+        "accept-drop" => scenarios::accept_drop::<E>(&mut obs)?,
+        "shutdown-live-task" => scenarios::shutdown_live_task::<E>(&mut obs)?,
         SELFTEST_HANG => loop {
             std::thread::sleep(std::time::Duration::from_secs(3600));
         },
