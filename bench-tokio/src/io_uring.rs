@@ -11,7 +11,8 @@
 //!
 //! tokio has no positional read or write on `File`, so `read_at`/`write_at` are what a tokio
 //! user would write: seek (pool) when the file position is not already at `pos`, then `read`
-//! (ring) or `write` + `flush` (pool). A file's ops are serialised behind an async mutex —
+//! (ring) or `write` (pool; acknowledged once copied into `File`'s buffer, as for any tokio
+//! user, and waited for by the file's next op or its close). A file's ops are serialised behind an async mutex —
 //! `tokio::fs::File` has one operation in flight at a time by construction — so `queue_depth`
 //! only overlaps ops of *different* files. Data is copied once between tokio's internal buffer
 //! and the caller's [`AlignedBuf`], as for every `tokio::fs::File` user. The position is tracked
@@ -28,7 +29,7 @@ use std::io::{self, SeekFrom};
 use std::path::Path;
 use std::pin::Pin;
 
-use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncSeek, ReadBuf};
 use workloads::{
     AlignedBuf, BufResult, Caps, DirEntry, Engine, EngineInfo, Meta, Model, OpenHow, OpenMode,
     Route, Routes, RuntimeConfig,
@@ -191,15 +192,12 @@ impl Engine for TokioIoUringEngine {
             return (Err(e), buf);
         }
         c.pos = None;
-        let f = &mut c.file;
-        // `poll_write` copies into tokio's buffer and returns at once; the write runs on the
-        // pool. Flushing waits for it, so the count returned has really been written.
-        let r = async {
-            let n = poll_fn(|cx| Pin::new(&mut *f).poll_write(cx, buf.as_slice())).await?;
-            poll_fn(|cx| Pin::new(&mut *f).poll_flush(cx)).await?;
-            Ok(n)
-        }
-        .await;
+        // `AsyncWriteExt::write`, as a tokio user writes (and as `write_stream`): `File` copies
+        // the bytes into its buffer, returns, and writes them on the pool; the next op on this
+        // file (or `close`'s flush) waits for that write and reports its error. No flush here:
+        // it would make the write pending, and a dropped write_at a ghost write, where tokio's
+        // own API acknowledges at once (`write-timeout-file`).
+        let (r, buf) = crate::stream::write(&mut c.file, buf).await;
         if let Ok(n) = r {
             c.pos = Some(pos + n as u64);
         }
