@@ -337,10 +337,10 @@ fn runtime_drop() -> Seen {
     drop(r);
     // Both pipe ends were open at `before` and are closed now (the feeder closes `w`).
     let (leaked, names) = leaked_since(before - 2, &table);
+    // A hang is reported as a hang; bytes that then went nowhere are reported as well (they
+    // were taken by the dropped op, not merely late: the drain ran to end of stream).
     seen.hang = fallback;
-    if !fallback {
-        seen.lost_bytes = (sent.len() - got.len().min(sent.len())) as u64;
-    }
+    seen.lost_bytes = (sent.len() - got.len().min(sent.len())) as u64;
     seen.leaked_fds = leaked - twin;
     seen.notes.push(format!(
         "read pending: {pending}; runtime dropped in {ms:.1} ms{}; raw drain got {} of {} B; \
@@ -398,16 +398,14 @@ fn close_after_drop() -> Seen {
     drop(r);
     let (leaked, names) = leaked_since(before - 2, &table);
     let missing = sent.len() - got.len().min(sent.len());
-    // A close that returned only once the fallback fed the pipe is a hang; the bytes the
-    // dropped read then took are the price of that hang, not reported as loss.
+    // A close that returned only once the fallback fed the pipe is a hang. The bytes the
+    // dropped read took are lost as well (the raw drain ran to end of stream): both reported.
     seen.hang = fallback;
-    if !fallback {
-        seen.lost_bytes = missing as u64;
-    }
+    seen.lost_bytes = missing as u64;
     seen.leaked_fds = leaked - twin;
     seen.notes.push(format!(
         "read pending: {pending}; File::close returned {closed:?} after {close_ms:.0} ms{}; \
-         raw drain got {} of {} B ({missing} B taken by the dropped read{}); fds +{leaked} \
+         raw drain got {} of {} B ({missing} B taken by the dropped read); fds +{leaked} \
          ({names}) minus twin +{twin} ({twin_names})",
         if fallback {
             " — only once the fallback fed the pipe: a hang, and it returned once data came"
@@ -416,11 +414,6 @@ fn close_after_drop() -> Seen {
         },
         got.len(),
         sent.len(),
-        if fallback {
-            ", counted as the hang's, not as loss"
-        } else {
-            ""
-        }
     ));
     seen
 }
@@ -675,9 +668,7 @@ fn shutdown_live_task() -> Seen {
     let (leaked, names) = leaked_since(before - 2, &table);
     let received = got.len() + took.get();
     seen.hang = fallback;
-    if !fallback {
-        seen.lost_bytes = (sent.len() - received.min(sent.len())) as u64;
-    }
+    seen.lost_bytes = (sent.len() - received.min(sent.len())) as u64;
     seen.leaked_fds = leaked - twin;
     seen.notes.push(format!(
         "task's read pending when run returned: {pending}; runtime dropped in {ms:.1} ms{}; \
@@ -724,6 +715,8 @@ fn write_twin(dir: &Path) -> (i64, String) {
 
 /// `write-timeout-file`: a 64 KiB write at offset 0 of a regular file, dropped (a) right after
 /// its first poll and (b) once its bytes are visible through a raw read; likewise an fsync.
+/// Ghost bytes are those that reached the file *after* their future was dropped: in (b) they
+/// were there before the drop (the result was lost with the future, the bytes were not).
 fn write_timeout_file() -> Seen {
     const LEN: usize = 64 * 1024;
     let mut seen = Seen::default();
@@ -733,7 +726,7 @@ fn write_timeout_file() -> Seen {
     let (twin, twin_names) = write_twin(&dir.0);
     let (before, table) = (raw::fds(), fd_table());
     let rt = runtime(256);
-    let (ghost_a, raced, ghost_b) = rt.run(async {
+    let ((at_drop_a, end_a), raced, (at_drop_b, end_b)) = rt.run(async {
         let create = |p: PathBuf| async move {
             OpenOptions::new()
                 .write(true)
@@ -746,37 +739,45 @@ fn write_timeout_file() -> Seen {
         let fa = create(pa.clone()).await;
         let mut wr = Box::pin(fa.write_at(da.clone(), 0));
         let _ = poll_once(&mut wr).await;
+        let at_drop_a = landed(&pa, &da);
         drop(wr);
         let mut sy = Box::pin(fa.fdatasync());
         let _ = poll_once(&mut sy).await;
         drop(sy);
         sleep(SETTLE).await;
-        let ghost_a = landed(&pa, &da);
+        let end_a = landed(&pa, &da);
         // (b) dropped once the kernel has completed it, without another poll.
         let fb = create(pb.clone()).await;
         let mut wr = Box::pin(fb.write_at(db.clone(), 0));
         let _ = poll_once(&mut wr).await;
         let raced = turns_until(|| landed(&pb, &db) == LEN, Duration::from_millis(500)).await;
+        let at_drop_b = landed(&pb, &db);
         drop(wr);
         let mut sy = Box::pin(fb.fdatasync());
         let _ = poll_once(&mut sy).await;
         sleep(WINDOW).await;
         drop(sy);
         sleep(SETTLE).await;
-        let ghost_b = landed(&pb, &db);
+        let end_b = landed(&pb, &db);
         fa.close().await.expect("close a");
         fb.close().await.expect("close b");
-        (ghost_a, raced, ghost_b)
+        ((at_drop_a, end_a), raced, (at_drop_b, end_b))
     });
     drop(rt);
     let (leaked, names) = leaked_since(before, &table);
     seen.raced = Some(raced);
+    let (ghost_a, ghost_b) = (
+        end_a.saturating_sub(at_drop_a),
+        end_b.saturating_sub(at_drop_b),
+    );
     seen.ghost_bytes = (ghost_a + ghost_b) as u64;
     seen.leaked_fds = leaked - twin;
     seen.notes.push(format!(
-        "(a) write dropped right after its first poll: {ghost_a} of {LEN} B landed; (b) dropped \
-         after its bytes were visible ({raced}): {ghost_b} B landed; fsyncs dropped the same two \
-         ways returned nothing to see; fds +{leaked} ({names}) minus twin +{twin} ({twin_names})"
+        "(a) write dropped right after its first poll: {at_drop_a} of {LEN} B in the file at the \
+         drop, {end_a} at the end ({ghost_a} B landed after the drop); (b) dropped after its \
+         bytes were visible ({raced}): {at_drop_b} B in the file at the drop, {end_b} at the end \
+         ({ghost_b} B after the drop); fsyncs dropped the same two ways showed nothing; fds \
+         +{leaked} ({names}) minus twin +{twin} ({twin_names})"
     ));
     seen
 }
