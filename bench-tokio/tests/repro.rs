@@ -16,7 +16,7 @@ fn main() -> std::process::ExitCode {
         ("runtime-drop", t::runtime_drop::<false>),
         ("close-after-drop", t::close_after_drop::<false>),
         ("shutdown-live-task", t::shutdown_live_task::<false>),
-        ("write-timeout-file", t::write_timeout_file::<false>),
+        ("write-timeout-file", t::write_timeout_file_pool),
         ("accept-drop", t::accept_drop_pool),
     ])
 }

@@ -408,12 +408,13 @@ fn drop_then<const URING: bool>(close: bool) -> Seen {
         got.len(),
         sent.len()
     ));
-    // A hang is reported as a hang, never as the data loss it caused.
+    // A hang is reported as a hang; bytes that then went nowhere (the op the wait ended took
+    // them into a buffer nobody reads) are reported as well: the user loses them either way.
+    seen.lost_bytes = missing;
     if seen.hang {
-        seen.notes
-            .push(format!("{missing} B consumed by the op the wait ended"));
-    } else {
-        seen.lost_bytes = missing;
+        seen.notes.push(format!(
+            "{missing} B taken by the op whose wait the data ended"
+        ));
     }
     drop(r);
     leaked(before, base, &mut seen);
@@ -485,12 +486,11 @@ pub fn shutdown_live_task<const URING: bool>() -> Seen {
         got.len(),
         sent.len()
     ));
+    // As in `drop_then`: the hang, and the bytes that went nowhere once it ended.
+    seen.lost_bytes = missing;
     if seen.hang {
-        seen.notes.push(format!(
-            "{missing} B consumed by the op the drop waited for"
-        ));
-    } else {
-        seen.lost_bytes = missing;
+        seen.notes
+            .push(format!("{missing} B taken by the op the drop waited for"));
     }
     drop(r);
     leaked(before, base, &mut seen);
@@ -500,7 +500,9 @@ pub fn shutdown_live_task<const URING: bool>() -> Seen {
 /// `write-timeout-file`: a regular file opened for writing through the runtime; a 64 KiB write
 /// at offset 0 dropped (a) right after its first poll, (b) once its bytes are visible in the
 /// file through a raw descriptor, the future not polled again; likewise an fsync (`sync_all`).
-/// Bytes of a write dropped pending that landed are a ghost write.
+/// Bytes of a write dropped pending that landed are a ghost write. (`tokio-io-uring`'s path;
+/// the plain engine's positional write is [`write_timeout_file_pool`].)
+#[allow(dead_code)] // used by repro_io_uring.rs only
 pub fn write_timeout_file<const URING: bool>() -> Seen {
     let base = baseline::<URING>();
     let mut seen = Seen::default();
@@ -691,6 +693,76 @@ pub fn accept_drop_pool() -> Seen {
     }
     drop(l);
     drop(rt);
+    leaked(before, base, &mut seen);
+    seen
+}
+
+/// `write-timeout-file` the way the plain `tokio` engine writes at an offset (tokio's `File` has
+/// no positional write): `spawn_blocking` of std's `pwrite` (`FileExt::write_at`) on a shared
+/// file. The `JoinHandle` is polled once and dropped (a) at once, (b) once the bytes are in
+/// the file; a dropped `JoinHandle` does not stop the blocking call. Bytes of (a) that reach
+/// the file after its drop are a ghost write.
+#[allow(dead_code)] // used by repro.rs only
+pub fn write_timeout_file_pool() -> Seen {
+    use std::os::unix::fs::FileExt;
+    use std::sync::Arc;
+    let base = baseline::<false>();
+    let mut seen = Seen::default();
+    let before = raw::fds();
+    let dir = std::env::temp_dir().join(format!("ringbench-repro-wtp-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join("file");
+    let rt = runtime::<false>();
+    let p = path.clone();
+    let f = Arc::new(
+        rt.block_on(async {
+            tokio::task::spawn_blocking(move || std::fs::File::create(p))
+                .await
+                .expect("join")
+        })
+        .expect("create"),
+    );
+    let data = payload(64 * 1024, 8);
+    let region = |off: usize| {
+        let v = std::fs::read(&path).unwrap_or_default();
+        v.get(off..off + data.len()).map_or(0, |r| {
+            r.iter().zip(&data).take_while(|(a, b)| a == b).count()
+        })
+    };
+    for (case, off) in [("a", 0usize), ("b", data.len())] {
+        let (f2, d) = (Arc::clone(&f), data.clone());
+        let mut h = {
+            let _in = rt.enter(); // spawn_blocking needs the runtime's context, not a turn
+            tokio::task::spawn_blocking(move || f2.write_at(&d, off as u64))
+        };
+        let first = poll_once(&rt, Pin::new(&mut h));
+        if first.is_ready() {
+            seen.notes.push(format!(
+                "({case}) the write completed during its first poll"
+            ));
+            continue;
+        }
+        if case == "b" {
+            let t = Instant::now();
+            while region(off) < data.len() && t.elapsed() < REMAINDER {
+                turn(&rt, Duration::from_millis(1));
+            }
+            seen.raced = Some(region(off) == data.len());
+        }
+        let at_drop = region(off);
+        drop(h);
+        turn(&rt, TURN);
+        let at_end = region(off);
+        seen.notes.push(format!(
+            "({case}) pending at its first poll, dropped with {at_drop} B in the file; {at_end} B at the end"
+        ));
+        if case == "a" {
+            seen.ghost_bytes += (at_end - at_drop) as u64;
+        }
+    }
+    drop(f);
+    drop(rt);
+    let _ = std::fs::remove_dir_all(&dir);
     leaked(before, base, &mut seen);
     seen
 }
