@@ -90,6 +90,9 @@ async fn position(c: &mut Cursor, pos: u64) -> io::Result<()> {
 impl Engine for TokioIoUringEngine {
     type File = UringFile;
 
+    // tokio::fs::File has one op in flight at a time; the adapter queues the rest behind a lock.
+    const STREAM_OPS_OVERLAP: bool = false;
+
     /// tokio's own listener. tokio 1.54.1 has no io_uring form of any socket op (its ring ops
     /// are OPENAT, READ, WRITE, RENAMEAT and STATX, io/uring/*.rs; nothing under net/ touches
     /// the ring), so this is the epoll-readiness `tokio::net` of every tokio build: `accept(2)`

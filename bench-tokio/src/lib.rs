@@ -138,6 +138,9 @@ async fn pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 impl Engine for TokioEngine {
     type File = TokioFile;
 
+    // tokio::fs::File has one op in flight at a time; the adapter queues the rest behind a lock.
+    const STREAM_OPS_OVERLAP: bool = false;
+
     /// A std listener whose accepts run on tokio's blocking pool, like every other op of this
     /// engine — **not** `tokio::net::TcpListener`. tokio's sockets need the runtime's IO
     /// driver, and in tokio 1.54.1 enabling the IO driver *is* enabling io_uring

@@ -203,9 +203,11 @@ pub struct SafetyArgs {
     /// Where safety.json goes. Default: results/<utc-time>-<host>-safety/.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
-    /// Seconds a scenario may run before it is recorded as a hang (a cell normally takes well
-    /// under a second; a hang costs the whole deadline).
-    #[arg(long, value_name = "SECS", default_value = "5")]
+    /// Seconds one run of a cell may take before it is recorded as a hang that never ended (a
+    /// run normally takes well under a second; the data a waiting drop, close or shutdown
+    /// needs is supplied after 0.4 s, so 3 s leaves it 2.6 s to return; a hang costs the whole
+    /// deadline in every run).
+    #[arg(long, value_name = "SECS", default_value = "3")]
     pub timeout: String,
     /// Runs of every cell, each in its own child with its own timing jitter; the verdict says
     /// how often a finding came.

@@ -283,6 +283,13 @@ pub trait Engine: Sized + 'static {
     /// Static description.
     const INFO: EngineInfo;
 
+    /// Whether several stream ops ([`Engine::read_stream`], [`Engine::write_stream`]) on one
+    /// handle really overlap. False where the runtime's stream type has one op in flight at a
+    /// time by construction (tokio's `File`: the adapter queues the rest behind a lock), so
+    /// the safety scenarios count only one of a burst as really in flight. Distinct from
+    /// `caps.concurrent_ops`, which is about positional ops.
+    const STREAM_OPS_OVERLAP: bool = true;
+
     /// Whether this engine can run on this machine; the reason if not.
     fn probe() -> Result<(), String> {
         Ok(())
