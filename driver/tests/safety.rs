@@ -345,3 +345,107 @@ fn repeats_are_counted() {
     assert_eq!(c["runs"].as_array().unwrap().len(), 3);
     assert_eq!(c["headline_runs"], 3);
 }
+
+/// Processes whose command line mentions `marker` (the run's scratch directory, which every
+/// child of the run gets in its parameters).
+fn processes_mentioning(marker: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if !e
+            .file_name()
+            .to_string_lossy()
+            .chars()
+            .all(|c| c.is_ascii_digit())
+        {
+            continue;
+        }
+        if let Ok(c) = std::fs::read(e.path().join("cmdline")) {
+            let c = String::from_utf8_lossy(&c).replace('\0', " ");
+            if c.contains(marker) {
+                out.push(format!("{}: {c}", e.file_name().to_string_lossy()));
+            }
+        }
+    }
+    out
+}
+
+/// SIGINT and SIGTERM stop `ringbench safety`: its children (and their process groups) are
+/// gone, safety.json keeps the cells that ran and says it was interrupted, stderr says what
+/// was kept, and the exit code is 128 + the signal.
+#[test]
+fn an_interrupted_safety_run_keeps_its_cells_and_leaves_no_process() {
+    for (sig, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_ringbench"))
+            .args([
+                "safety",
+                "-e",
+                "std,naive",
+                "-s",
+                "selftest-leak-fd,selftest-hang",
+                "--repeats",
+                "3",
+                "--timeout",
+                "30",
+                "--dir",
+            ])
+            .arg(dir.path())
+            .arg("--out")
+            .arg(out.path().join("s"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start ringbench");
+        // Long enough for the leak cells to finish and the hang cells to start.
+        let marker = dir.path().to_string_lossy().into_owned();
+        let t = std::time::Instant::now();
+        while processes_mentioning(&marker).is_empty() && t.elapsed().as_secs() < 20 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        // SAFETY: signalling the child we started.
+        unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+        let o = child.wait_with_output().unwrap();
+        assert!(
+            t.elapsed().as_secs() < 25,
+            "the run did not stop on the signal"
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "signal {sig}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("interrupted"), "{err}");
+        let r: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.path().join("s/safety.json")).expect("safety.json kept"),
+        )
+        .unwrap();
+        assert!(
+            r["interrupted"]
+                .as_str()
+                .is_some_and(|s| s.contains("interrupted after")),
+            "{}",
+            r["interrupted"]
+        );
+        assert!(
+            !r["cells"].as_array().unwrap().is_empty(),
+            "the cells that ran are kept"
+        );
+        let t = std::time::Instant::now();
+        let mut left = processes_mentioning(&marker);
+        while !left.is_empty() && t.elapsed().as_secs() < 5 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            left = processes_mentioning(&marker);
+        }
+        assert!(
+            left.is_empty(),
+            "processes of the run left after {sig}: {left:?}"
+        );
+        // The scratch directory the run made inside --dir is gone too.
+        let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert!(entries.is_empty(), "left in --dir: {entries:?}");
+    }
+}
