@@ -79,6 +79,16 @@ pub fn load(dir: &Path) -> anyhow::Result<RunData> {
     let meta = results::read_meta(dir)?;
     let (records, warnings) = results::read_trials(dir)?;
     let safety = read_optional::<SafetyReport>(dir, "safety.json")?;
+    if let Some(sr) = &safety
+        && sr.schema > crate::safety::SCHEMA
+    {
+        anyhow::bail!(
+            "{}: safety.json schema {} is newer than this ringbench reads ({})",
+            dir.join("safety.json").display(),
+            sr.schema,
+            crate::safety::SCHEMA
+        );
+    }
     let audit = read_optional::<crate::audit::AuditReport>(dir, "audit.json")?;
     let order = engine_order(&meta, &records);
     let mut summary = summary::summarise(&records, &order, ranked_rule(&meta));
