@@ -53,6 +53,8 @@ fn main() -> std::process::ExitCode {
         ("shutdown-live-task", shutdown_live_task),
         ("write-timeout-file", write_timeout_file),
         ("accept-drop", accept_drop),
+        ("write-drop", write_drop),
+        ("open-drop", open_drop),
     ])
 }
 
@@ -803,6 +805,204 @@ fn accept_drop() -> Seen {
                 "4 accepts (4 accepted sockets seen in /proc/self/fd)"
             } else {
                 "4 accepts NOT all seen completed,"
+            }
+        )],
+        ..Seen::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// write-drop and open-drop: ops that wait in the kernel (a full pipe, a FIFO with no reader).
+
+/// One write-drop run: a pipe of 4096 B filled raw; its write end opened through compio; one
+/// 4096 B `write_at`, polled for [`WINDOW`] and dropped (`cancel`), or awaited once a drainer
+/// runs (the twin); a turn; a raw reader drains until nothing came for 200 ms; the file closed
+/// with `File::close`. Descriptors left, the fill, bytes drained, whether the write was pending.
+fn write_drop_run(cancel: bool) -> (i64, usize, usize, bool) {
+    let before = raw::fds();
+    let (r, w) = raw::pipe();
+    // SAFETY: fcntl on a descriptor we own.
+    let cap = unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETPIPE_SZ, BLOCK as libc::c_int) };
+    assert!(cap >= BLOCK as libc::c_int, "F_SETPIPE_SZ");
+    let cap = cap as usize;
+    let rt = runtime(None);
+    let file = rt
+        .block_on(async {
+            let mut o = OpenOptions::new();
+            o.write(true).create(true);
+            o.open(proc_path(&w)).await
+        })
+        .expect("open the pipe's write end through compio");
+    raw::write_all(&w, &payload(8, cap));
+    drop(w); // compio's handle is the only writer now
+    let data = payload(9, BLOCK);
+    // The drainer runs on its own thread, as a consumer would; it ends after 200 ms of quiet.
+    let drainer =
+        |r: OwnedFd| std::thread::spawn(move || raw::drain(&r, Duration::from_millis(200)));
+    let (drained, pending) = rt.block_on(async {
+        // `AsyncWriteAt` is implemented for `&File`: positional writes need no `&mut File`.
+        async fn write(mut f: &File, d: Vec<u8>) -> BufResult<usize, Vec<u8>> {
+            f.write_at(d, 0).await
+        }
+        let (d, pending) = if cancel {
+            let mut futs = [Box::pin(write(&file, data.clone()))];
+            let pending = poll_all_for(&mut futs, WINDOW).await[0].is_none();
+            drop(futs);
+            compio::time::sleep(TURN).await;
+            (drainer(r), pending)
+        } else {
+            let d = drainer(r);
+            let _ = write(&file, data.clone()).await;
+            (d, false)
+        };
+        compio::time::sleep(TURN).await;
+        let _ = file.close().await;
+        while !d.is_finished() {
+            compio::time::sleep(Duration::from_millis(5)).await;
+        }
+        (d.join().expect("drainer").len(), pending)
+    });
+    drop(rt);
+    (extra_fds(before), cap, drained, pending)
+}
+
+/// `write-drop`: a write to a full pipe, pending, dropped; a turn; a raw reader drains. Bytes
+/// past the fill came from the dropped write: a ghost write.
+fn write_drop() -> Seen {
+    let (twin, ..) = write_drop_run(false);
+    let (leaked, cap, drained, pending) = write_drop_run(true);
+    let past = drained.saturating_sub(cap);
+    Seen {
+        leaked_fds: leaked - twin,
+        ghost_bytes: if pending { past as u64 } else { 0 },
+        notes: vec![format!(
+            "pipe of {cap} B filled; a {BLOCK} B write_at {} after {} ms, dropped; a turn; a raw \
+             reader drained {drained} B ({past} B past the fill); {leaked} fds left vs {twin} in \
+             the twin",
+            if pending {
+                "still pending"
+            } else {
+                "completed"
+            },
+            WINDOW.as_millis()
+        )],
+        ..Seen::default()
+    }
+}
+
+/// Opens the FIFO read-write on a helper thread (a reader appears: every waiting open is
+/// released) when told, or on its own after [`FALLBACK`]: then the wait before (the drop or
+/// the turn after it) only ended once a reader came, a hang. `join` says whether the fallback
+/// fired; the reader is closed once the opens it released had a turn.
+struct Releaser {
+    go: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<(bool, Option<std::fs::File>)>,
+}
+
+impl Releaser {
+    fn start(fifo: PathBuf) -> Releaser {
+        let (go, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let fallback = rx.recv_timeout(FALLBACK).is_err();
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&fifo)
+                .ok();
+            (fallback, f)
+        });
+        Releaser { go, thread }
+    }
+
+    fn join(self) -> (bool, Option<std::fs::File>) {
+        let _ = self.go.send(());
+        self.thread.join().expect("releaser")
+    }
+}
+
+/// One open-drop run: 8 opens `O_WRONLY|O_CREAT` of a FIFO with no reader through compio
+/// (they wait in io-wq), polled for [`WINDOW`], dropped (`cancel`); a turn; a reader appears;
+/// turns. The twin opens the FIFO 8 times with a reader already there and closes each.
+/// Descriptors left, how many were pending, whether the release needed the fallback.
+fn open_drop_run(cancel: bool) -> (i64, usize, bool, String) {
+    let dir = scratch("fifo");
+    let fifo = dir.join("fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    let before = raw::fds();
+    let rt = runtime(None);
+    let open = || {
+        let mut o = OpenOptions::new();
+        o.write(true).create(true);
+        let p = fifo.clone();
+        Box::pin(async move { o.open(p).await })
+    };
+    let (pending, fallback, note) = rt.block_on(async {
+        // Warm up: what compio opens lazily on its first open is not a leak.
+        if let Ok(f) = File::open("/dev/null").await {
+            let _ = f.close().await;
+        }
+        if !cancel {
+            let reader = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&fifo)
+                .expect("reader");
+            for _ in 0..8 {
+                if let Ok(f) = open().await {
+                    let _ = f.close().await;
+                }
+            }
+            drop(reader);
+            return (0, false, String::new());
+        }
+        let releaser = Releaser::start(fifo.clone());
+        let mut futs: Vec<_> = (0..8).map(|_| open()).collect();
+        let mut completed = 0;
+        for o in poll_all_for(&mut futs, WINDOW).await.into_iter().flatten() {
+            completed += 1;
+            if let Ok(f) = o {
+                let _ = f.close().await;
+            }
+        }
+        let t = Instant::now();
+        drop(futs);
+        let drop_ms = t.elapsed().as_secs_f64() * 1e3;
+        compio::time::sleep(TURN).await;
+        let (fallback, reader) = releaser.join();
+        compio::time::sleep(TURN * 2).await;
+        drop(reader);
+        compio::time::sleep(TURN).await;
+        (
+            8 - completed,
+            fallback,
+            format!("{completed} completed while polled; the drop took {drop_ms:.1} ms"),
+        )
+    });
+    drop(rt);
+    let leaked = extra_fds(before);
+    let _ = std::fs::remove_dir_all(&dir);
+    (leaked, pending, fallback, note)
+}
+
+/// `open-drop`: 8 opens of a FIFO with no reader, pending, dropped; a turn; a reader appears.
+/// Descriptors of opens that completed after their drop, never closed, are a leak.
+fn open_drop() -> Seen {
+    let (twin, ..) = open_drop_run(false);
+    let (leaked, pending, fallback, note) = open_drop_run(true);
+    Seen {
+        leaked_fds: leaked - twin,
+        hang: fallback,
+        notes: vec![format!(
+            "8 opens O_WRONLY|O_CREAT of a FIFO with no reader: {pending} pending after {} ms and \
+             dropped ({note}); a turn; then a reader opened the FIFO{}; {leaked} fds left vs \
+             {twin} in the twin (8 opens with a reader, each closed)",
+            WINDOW.as_millis(),
+            if fallback {
+                " — only after the fallback: the drop or the turn waited for it (a hang)"
+            } else {
+                ""
             }
         )],
         ..Seen::default()
