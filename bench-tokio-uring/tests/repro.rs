@@ -51,6 +51,8 @@ fn main() -> std::process::ExitCode {
         ("shutdown-live-task", shutdown_live_task),
         ("write-timeout-file", write_timeout_file),
         ("accept-drop", accept_drop),
+        ("write-drop", write_drop),
+        ("open-drop", open_drop),
     ])
 }
 
@@ -828,6 +830,208 @@ fn accept_drop() -> Seen {
     seen.notes.push(format!(
         "{pending} of 4 accepts pending before the clients; accepted sockets appeared before the \
          drop: {raced}; fds +{leaked} ({names}) minus twin +{twin} ({twin_names})"
+    ));
+    seen
+}
+
+// ---- write-drop and open-drop: ops that wait in the kernel (a full pipe, a FIFO) ----
+
+/// A pipe of 4096 B filled raw, its write end opened through tokio-uring (the raw write end closed,
+/// so tokio-uring's handle is the only writer). The read end, the file, the fill's size.
+async fn full_pipe() -> (OwnedFd, File, usize) {
+    let (r, w) = raw::pipe();
+    // SAFETY: F_SETPIPE_SZ on a pipe we own; the kernel's minimum is one page.
+    let cap = unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETPIPE_SZ, BLOCK as libc::c_int) };
+    assert!(cap >= BLOCK as libc::c_int, "F_SETPIPE_SZ");
+    let f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .open(proc_path(&w))
+        .await
+        .expect("open the write end");
+    raw::write_all(&w, &payload(cap as usize, 11));
+    drop(w);
+    (r, f, cap as usize)
+}
+
+/// One positional write of `data` at offset 0 (ignored on a pipe), submitted as tokio-uring's
+/// docs show (`write_at(..).submit()`).
+async fn write(f: &File, data: Vec<u8>) -> std::io::Result<usize> {
+    f.write_at(data, 0).submit().await.0
+}
+
+/// A raw reader on its own thread that drains `r` until nothing came for 200 ms.
+fn drainer(r: OwnedFd) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || raw::drain(&r, Duration::from_millis(200)))
+}
+
+/// Twin of `write-drop`: the same pipe, the write awaited once a drainer runs, the file closed.
+fn write_drop_twin() -> (i64, String) {
+    let (before, table) = (raw::fds(), fd_table());
+    let rt = runtime(256);
+    rt.block_on(async {
+        let (r, f, _) = full_pipe().await;
+        let d = drainer(r);
+        let _ = write(&f, payload(BLOCK, 12)).await;
+        f.close().await.expect("close");
+        while !d.is_finished() {
+            sleep(Duration::from_millis(5)).await;
+        }
+    });
+    drop(rt);
+    leaked_since(before, &table)
+}
+
+/// `write-drop`: a 4096 B write to a full pipe, pending, dropped; a runtime turn; a raw reader
+/// drains. Bytes past the fill came from the dropped write: a ghost write.
+fn write_drop() -> Seen {
+    let mut seen = Seen::default();
+    let (twin, twin_names) = write_drop_twin();
+    let (before, table) = (raw::fds(), fd_table());
+    let data = payload(BLOCK, 12);
+    let rt = runtime(256);
+    let (pending, cap, drained) = rt.block_on(async {
+        let (r, f, cap) = full_pipe().await;
+        let mut wr = Box::pin(write(&f, data.clone()));
+        let pending = within(&mut wr, WINDOW).await.is_none();
+        drop(wr);
+        sleep(SETTLE).await;
+        let d = drainer(r);
+        sleep(SETTLE).await;
+        f.close().await.expect("close");
+        while !d.is_finished() {
+            sleep(Duration::from_millis(5)).await;
+        }
+        (pending, cap, d.join().expect("drainer"))
+    });
+    drop(rt);
+    let (leaked, names) = leaked_since(before, &table);
+    let past = &drained[cap.min(drained.len())..];
+    if pending {
+        seen.ghost_bytes = past.len() as u64;
+    }
+    seen.leaked_fds = leaked - twin;
+    seen.notes.push(format!(
+        "pipe of {cap} B filled; a {BLOCK} B write pending after {} ms: {pending}; dropped; a \
+         turn; a raw reader drained {} B: {} B past the fill ({} B equal to the dropped write's \
+         data); fds +{leaked} ({names}) minus twin +{twin} ({twin_names})",
+        WINDOW.as_millis(),
+        drained.len(),
+        past.len(),
+        past.iter().zip(&data).filter(|(a, b)| a == b).count()
+    ));
+    seen
+}
+
+/// A FIFO in a scratch directory.
+fn fifo(dir: &Path) -> PathBuf {
+    let p = dir.join("fifo");
+    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    p
+}
+
+/// An open of the FIFO for writing with O_CREAT: with no reader it waits (in io-wq, since
+/// io_uring cannot try an O_CREAT open without blocking).
+async fn open_fifo(p: PathBuf) -> std::io::Result<File> {
+    OpenOptions::new().write(true).create(true).open(p).await
+}
+
+/// Twin of `open-drop`: a reader first, then 8 opens of the FIFO awaited and closed (after a
+/// warm-up open of /dev/null, as the scenario does).
+fn open_drop_twin() -> (i64, String) {
+    let dir = Scratch::new("open-drop-twin");
+    let p = fifo(&dir.0);
+    let (before, table) = (raw::fds(), fd_table());
+    let rt = runtime(256);
+    rt.block_on(async {
+        let f = File::open("/dev/null").await.expect("warm-up open");
+        f.close().await.expect("close");
+        let reader = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&p)
+            .expect("reader");
+        for _ in 0..8 {
+            let f = open_fifo(p.clone()).await.expect("open the FIFO");
+            f.close().await.expect("close");
+        }
+        drop(reader);
+    });
+    drop(rt);
+    leaked_since(before, &table)
+}
+
+/// `open-drop`: 8 opens of a FIFO with no reader, pending, dropped; a runtime turn; then a
+/// reader opens the FIFO read-write (releasing whatever still waits) from a helper thread —
+/// on its own after [`FALLBACK`] if the drop or the turn had not returned (a hang). Opens that
+/// complete after their future was dropped leave descriptors nobody closes: a leak.
+fn open_drop() -> Seen {
+    let mut seen = Seen::default();
+    let (twin, twin_names) = open_drop_twin();
+    let dir = Scratch::new("open-drop");
+    let p = fifo(&dir.0);
+    let (before, table) = (raw::fds(), fd_table());
+    let (go, rx) = mpsc::channel::<()>();
+    let path = p.clone();
+    let releaser = std::thread::spawn(move || {
+        let fallback = rx.recv_timeout(FALLBACK).is_err();
+        let reader = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path);
+        (fallback, reader)
+    });
+    let rt = runtime(256);
+    let (pending, completed, drop_ms, released) = rt.block_on(async {
+        let f = File::open("/dev/null").await.expect("warm-up open");
+        f.close().await.expect("close");
+        let mut opens: Vec<_> = (0..8).map(|_| Box::pin(open_fifo(p.clone()))).collect();
+        for o in opens.iter_mut() {
+            let _ = poll_once(o).await;
+        }
+        sleep(WINDOW).await;
+        let (mut pending, mut completed) = (0, 0);
+        for o in opens.iter_mut() {
+            match poll_once(o).await {
+                Poll::Pending => pending += 1,
+                Poll::Ready(r) => {
+                    completed += 1;
+                    if let Ok(f) = r {
+                        let _ = f.close().await;
+                    }
+                }
+            }
+        }
+        let t = Instant::now();
+        drop(opens);
+        let drop_ms = t.elapsed().as_secs_f64() * 1e3;
+        sleep(SETTLE).await;
+        let released = fds_of(&p);
+        let _ = go.send(());
+        sleep(SETTLE * 2).await;
+        (pending, completed, drop_ms, released)
+    });
+    let (fallback, reader) = releaser.join().expect("releaser");
+    let fifo_fds = fds_of(&p);
+    drop(reader);
+    drop(rt);
+    let (leaked, names) = leaked_since(before, &table);
+    seen.hang = fallback;
+    seen.leaked_fds = leaked - twin;
+    seen.notes.push(format!(
+        "8 opens O_WRONLY|O_CREAT of a FIFO with no reader: {pending} pending after {} ms, \
+         {completed} completed; dropped in {drop_ms:.1} ms; a turn; a reader opened the FIFO{} \
+         ({released} descriptors of the FIFO before it); {fifo_fds} descriptors of the FIFO \
+         (the reader's included) after two turns; fds +{leaked} ({names}) minus twin +{twin} \
+         ({twin_names})",
+        WINDOW.as_millis(),
+        if fallback {
+            " only after the fallback: the drop or the turn waited for it (a hang)"
+        } else {
+            ""
+        }
     ));
     seen
 }
