@@ -205,15 +205,16 @@ pub struct SafetyArgs {
     pub out: Option<PathBuf>,
     /// Seconds one run of a cell may take before it is recorded as a hang that never ended (a
     /// run normally takes well under a second; the data a waiting drop, close or shutdown
-    /// needs is supplied after 0.4 s, so 3 s leaves it 2.6 s to return; a hang costs the whole
+    /// needs is supplied after 0.4 s, so 2 s leaves it 1.6 s to return; a hang costs the whole
     /// deadline in every run).
-    #[arg(long, value_name = "SECS", default_value = "3")]
+    #[arg(long, value_name = "SECS", default_value = "2")]
     pub timeout: String,
     /// Runs of every cell, each in its own child with its own timing jitter; the verdict says
     /// how often a finding came.
     #[arg(long, value_name = "N", default_value = "5")]
     pub repeats: String,
-    /// Children at once (default: the number of CPUs).
+    /// Children at once (default: twice the number of CPUs: a scenario mostly waits on its own
+    /// timers, so the CPUs are idle most of a run).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<String>,
     /// Directory for the scenarios' files (a FIFO, regular files, sockets are on loopback): a

@@ -262,7 +262,7 @@ fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
     let repeats = options::parse_num("--repeats", &a.repeats, 1, 1000)? as u32;
     let jobs = match &a.jobs {
         Some(j) => options::parse_num("--jobs", j, 1, 256)? as usize,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        None => 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let fail_on: Vec<String> = match &a.fail_on {
         None => Vec::new(),
