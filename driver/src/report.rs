@@ -646,8 +646,17 @@ pub fn safety_grid(sr: &SafetyReport) -> plots::Grid {
                 },
                 Some(c) => {
                     let k = verdict_kind(&c.verdict);
+                    let race = workloads::safety::scenario(sc)
+                        .is_some_and(|s| s.path == workloads::safety::Path::Race);
                     let detail = c.counts.as_ref().map_or(String::new(), |n| {
-                        format!("{} of {} ops dropped in flight", n.dropped_in_flight, n.ops)
+                        if race {
+                            format!(
+                                "{} of {} ops completed in the kernel before the drop",
+                                n.completed_in_kernel_before_drop, n.ops
+                            )
+                        } else {
+                            format!("{} of {} ops dropped in flight", n.dropped_in_flight, n.ops)
+                        }
                     });
                     let k = if sr.label(c) == "unvalidated" {
                         "unvalidated"

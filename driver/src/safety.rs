@@ -265,7 +265,11 @@ impl SafetyReport {
         if c.verdict.flagged() && !f.is_empty() {
             l.push_str(&format!(" {f}"));
         }
-        if c.in_flight == Some(false) && !matches!(c.verdict, Verdict::Skipped { .. }) {
+        // The baseline drops nothing on purpose: "not in flight" would say nothing there.
+        if c.in_flight == Some(false)
+            && !matches!(c.verdict, Verdict::Skipped { .. })
+            && c.scenario != workloads::safety::BASELINE
+        {
             l.push_str(" (nif)");
         }
         l
