@@ -163,31 +163,34 @@ fn naive_leak_ring_runtime_drop_leaks_the_ring() {
 #[test]
 fn std_is_never_flagged() {
     for id in safety::SCENARIOS {
-        let o = run::<StdEngine>(id);
+        let o = {
+            let _one_at_a_time = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+            match safety::run::<StdEngine>(id) {
+                Ok(o) => o,
+                // std has no tasks: shutdown-live-task cannot be set up, and says why.
+                Err(e) if *id == "shutdown-live-task" => {
+                    assert!(e.contains("no task"), "std {id}: {e}");
+                    continue;
+                }
+                Err(e) => panic!("std {id}: setup failed: {e}"),
+            }
+        };
         assert!(
             !o.verdict.flagged(),
             "std {id}: {:?}\n{:?}",
             o.verdict,
             o.evidence
         );
-        // Its ops complete inside their first poll: observed, not assumed.
+        // Its ops complete inside their first poll: observed, not assumed (the baseline has no
+        // op to drop).
         assert!(!o.in_flight, "std {id}: {:?}", o.counts);
+        if *id == safety::BASELINE {
+            continue;
+        }
         assert!(
             o.counts.completed_first_poll > 0,
             "std {id}: {:?}",
             o.counts
         );
     }
-}
-
-#[test]
-fn the_fd_oracle_sees_a_deliberate_leak() {
-    let o = run::<StdEngine>(safety::SELFTEST_LEAK_FD);
-    assert_eq!(
-        o.verdict,
-        Verdict::Leak {
-            what: "fd".into(),
-            count: 1
-        }
-    );
 }

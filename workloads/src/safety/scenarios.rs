@@ -1188,6 +1188,11 @@ pub fn write_timeout_file<E: Engine>(
     obs.counts.freed_bytes_read = (alloc::poison_bytes_in(&read_region_all(&path, 0))
         + alloc::poison_bytes_in(&read_region_all(&path, FILE_WRITE as u64)))
         as u64;
+    if E::INFO.routes.write == crate::Route::Pool {
+        obs.note(
+            "this engine's positional write is a blocking pwrite on a thread pool: dropping its future does not stop the pool thread",
+        );
+    }
     obs.note(if a_dropped {
         format!(
             "write dropped right after its first poll: {at_once_landed_at_drop} B of it were in the file at the drop, {landed_a} B at the end ({ghost} B landed after the drop)"
