@@ -121,11 +121,18 @@ fn default_sigpipe() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }
 
+/// The command line as given, for the records: a path that is not UTF-8 is kept lossily
+/// (`std::env::args` would panic on it).
+fn argv() -> Vec<String> {
+    std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
 fn cmd_run(a: &cli::RunArgs) -> anyhow::Result<i32> {
     let o = options::RunOptions::from_args(a)?;
     spawn::install_signal_handlers();
-    let argv: Vec<String> = std::env::args().collect();
-    let (end, summary) = runner::run(&o, argv)?;
+    let (end, summary) = runner::run(&o, argv())?;
     // --json: the summary and nothing else on stdout; --quiet: no table either. A reader that
     // went away (broken pipe) does not change the exit code: the results are on disk.
     let printed = if o.json {
@@ -147,10 +154,11 @@ fn cmd_run(a: &cli::RunArgs) -> anyhow::Result<i32> {
     }
     if end.interrupted {
         eprintln!(
-            "ringbench: interrupted; results so far are in {}",
+            "ringbench: interrupted by {}; results so far are in {}",
+            spawn::interrupted_by_name(),
             end.out.display()
         );
-        return Ok(130);
+        return Ok(spawn::interrupted_exit_code());
     }
     if end.failed > 0 {
         eprintln!(
@@ -376,7 +384,7 @@ fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
 fn cmd_calibrate(a: &cli::CalibrateArgs) -> anyhow::Result<i32> {
     let o = calibrate::CalibrateOptions::from_args(a)?;
     spawn::install_signal_handlers();
-    let (cal, code) = calibrate::run(&o, std::env::args().collect())?;
+    let (cal, code) = calibrate::run(&o, argv())?;
     let text = if a.json {
         format!("{}\n", serde_json::to_string_pretty(&cal)?)
     } else {
@@ -390,6 +398,15 @@ fn cmd_calibrate(a: &cli::CalibrateArgs) -> anyhow::Result<i32> {
         && !is_broken_pipe(&e)
     {
         return Err(e);
+    }
+    if cal.interrupted {
+        eprintln!(
+            "ringbench calibrate: interrupted by {}; {} written with the {} of {} runs that started (each run's folder keeps its trials)",
+            spawn::interrupted_by_name(),
+            o.out.join("calibrate.json").display(),
+            cal.runs.len(),
+            cal.planned_runs
+        );
     }
     Ok(code)
 }
@@ -405,6 +422,16 @@ fn cmd_audit(a: &cli::AuditArgs) -> anyhow::Result<i32> {
     } else {
         print!("{}", audit::render_table(&report));
         println!("audit.json: {}", o.out.join("audit.json").display());
+    }
+    if report.interrupted {
+        eprintln!(
+            "ringbench audit: interrupted by {}; {} written with the {} of {} cells that finished",
+            spawn::interrupted_by_name(),
+            o.out.join("audit.json").display(),
+            report.cells.len(),
+            report.planned
+        );
+        return Ok(spawn::interrupted_exit_code());
     }
     // 1 when an engine's trace contradicts its declared routes or a trial failed.
     let bad = report

@@ -439,15 +439,17 @@ fn run_one(
         .context("creating a trial destination")?;
     let plan = plan_for(o, srcs, w, &config, &dst);
     let cache = cool_cache(o.cache, srcs);
+    let (child_plan, cwd) = spawn::plan_for_child(&plan, scratch.path());
     let spec = TrialSpec {
         engine: engine.to_string(),
-        plan: plan.clone(),
+        plan: child_plan.clone(),
     };
     let input = serde_json::to_vec(&spec)?;
     let child = if engine == crate::reference::FIO {
-        crate::reference::run_fio(&plan, o.trial_timeout).context("starting fio")?
+        crate::reference::run_fio(&child_plan, o.trial_timeout, cwd.as_deref())
+            .context("starting fio")?
     } else {
-        spawn::run_child(exe, &["__trial"], &input, o.trial_timeout)
+        spawn::run_child(exe, &["__trial"], &input, o.trial_timeout, cwd.as_deref())
             .context("starting a trial child")?
     };
     let does_io = engine_info(engine).is_some_and(|i| i.caps.does_io)
