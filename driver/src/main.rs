@@ -1,7 +1,7 @@
 //! `ringbench`: the driver binary. Parses the command line, validates it into options, and
 //! dispatches. Every error ends as one line on stderr and a meaningful exit code:
 //! 0 success, 1 some trials failed (results still written), 2 bad input or a failed run,
-//! 130 interrupted (results so far kept).
+//! 130/143 interrupted by SIGINT/SIGTERM (results so far kept).
 
 mod audit;
 mod calibrate;

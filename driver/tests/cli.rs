@@ -1,6 +1,6 @@
 //! `ringbench` end to end, as a user on someone's server would meet it: bad input (one line,
 //! exit 2, nothing written), faulty trial children (each recorded, the run goes on), interrupts
-//! (exit 130, scratch removed, results kept), files already in `--dir` (never touched), a
+//! (exit 130 for SIGINT, 143 for SIGTERM, scratch removed, results kept), files already in `--dir` (never touched), a
 //! closed stdout, and io_uring refused by a seccomp filter (ring engines skipped with the
 //! reason, the others run).
 //!
@@ -544,9 +544,9 @@ impl Drop for KillOnDrop {
     }
 }
 
-fn check_interrupted(o: &Output, took: Duration, dir: &Path, out: &Path) {
+fn check_interrupted(o: &Output, took: Duration, dir: &Path, out: &Path, sig: i32) {
     let err = text(&o.stderr);
-    assert_eq!(o.status.code(), Some(130), "exit code; stderr: {err}");
+    assert_eq!(o.status.code(), Some(128 + sig), "exit code; stderr: {err}");
     assert!(took < Duration::from_secs(10), "stopping took {took:?}");
     assert!(!err.contains("panicked"), "{err}");
     assert!(err.contains("interrupted"), "{err}");
@@ -576,7 +576,7 @@ fn sigint_stops_the_run_cleans_up_and_keeps_results() {
     let dir = tempfile::tempdir().unwrap();
     let out = cwd.path().join("out");
     let (o, took) = interrupted_run(cwd.path(), dir.path(), &out, libc::SIGINT);
-    check_interrupted(&o, took, dir.path(), &out);
+    check_interrupted(&o, took, dir.path(), &out, libc::SIGINT);
     assert!(snapshot(dir.path()).is_empty(), "--dir not left as found");
 }
 
@@ -586,7 +586,7 @@ fn sigterm_stops_the_run_cleans_up_and_keeps_results() {
     let dir = tempfile::tempdir().unwrap();
     let out = cwd.path().join("out");
     let (o, took) = interrupted_run(cwd.path(), dir.path(), &out, libc::SIGTERM);
-    check_interrupted(&o, took, dir.path(), &out);
+    check_interrupted(&o, took, dir.path(), &out, libc::SIGTERM);
     assert!(snapshot(dir.path()).is_empty(), "--dir not left as found");
 }
 
@@ -619,7 +619,7 @@ fn files_already_in_dir_are_never_touched() {
     // An interrupted run.
     let out = cwd.path().join("interrupted");
     let (o, took) = interrupted_run(cwd.path(), dir.path(), &out, libc::SIGINT);
-    check_interrupted(&o, took, dir.path(), &out);
+    check_interrupted(&o, took, dir.path(), &out, libc::SIGINT);
     assert_eq!(snapshot(dir.path()), before, "after an interrupted run");
 
     // `env` probes O_DIRECT without touching --dir (not even a file named like its probe).
