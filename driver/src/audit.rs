@@ -480,6 +480,9 @@ fn run_in(
         mark(&mut report);
         return Ok(report);
     }
+    for l in scratch::leftovers(&r.dir, scratch.path()) {
+        eprintln!("warning: {}", l.describe());
+    }
     eprintln!("preparing datasets in {}", scratch.path().display());
     let srcs = crate::runner::prepare_sources(r, scratch)?;
     let roots = Roots::of(scratch.path());
@@ -491,9 +494,7 @@ fn run_in(
                 mark(&mut report);
                 break 'cells;
             }
-            let dst = scratch
-                .trial_dst(index)
-                .context("creating a trial destination")?;
+            let dst = scratch.trial_dst(index)?;
             index += 1;
             let plan = crate::runner::plan_for(r, &srcs, w, &config, &dst);
             let _ = std::fs::remove_file(&trace_file);
@@ -561,7 +562,13 @@ fn audit_one(
         .collect();
     args.push(format!("trace={}", TRACED.join(",")).into());
     args.push("-o".into());
-    args.push(trace_file.as_os_str().to_owned());
+    // Relative to the child's working directory when it has one (a relative --dir would
+    // otherwise name a path that does not exist from there).
+    let trace_arg = match &cwd {
+        Some(d) => trace_file.strip_prefix(d).unwrap_or(trace_file),
+        None => trace_file,
+    };
+    args.push(trace_arg.as_os_str().to_owned());
     args.push("--".into());
     args.push(exe.as_os_str().to_owned());
     args.push("__trial".into());
@@ -833,12 +840,33 @@ impl Roots {
         {
             v.push(c);
         }
+        // strace prints a byte that is not printable ASCII as an octal escape (`\377`): a
+        // --dir whose name is not ASCII is matched in that form too.
+        for r in v.clone() {
+            let e = strace_escaped(&r);
+            if e != r {
+                v.push(e);
+            }
+        }
         Roots(v)
     }
 
     fn contains(&self, p: &Path) -> bool {
         self.0.iter().any(|r| p.starts_with(r))
     }
+}
+
+/// `p` as strace prints it: bytes outside printable ASCII as `\ooo`.
+fn strace_escaped(p: &Path) -> PathBuf {
+    let mut s = String::new();
+    for &b in p.as_os_str().as_encoded_bytes() {
+        if (0x20..0x7f).contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("\\{b:03o}"));
+        }
+    }
+    PathBuf::from(s)
 }
 
 /// Counts from one trace.

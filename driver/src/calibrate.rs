@@ -67,8 +67,10 @@ pub const PHASES: [&str; 3] = ["fidelity", "harness", "memory"];
 #[derive(Clone, Debug, Serialize)]
 pub struct CalibrateOptions {
     /// Parent directory of every phase's scratch directory (`None`: as `run` defaults it).
+    #[serde(serialize_with = "options::lossy_opt_path")]
     pub dir: Option<PathBuf>,
     /// The calibration folder (phase run folders go inside it).
+    #[serde(serialize_with = "options::lossy_path")]
     pub out: PathBuf,
     /// Engines (the null engine is added to the harness phase).
     pub engines: Vec<String>,

@@ -104,10 +104,12 @@ impl Config {
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct RunOptions {
     /// Parent directory of the run's scratch directory.
+    #[serde(serialize_with = "lossy_path")]
     pub dir: PathBuf,
     /// Why `dir` was chosen when defaulted.
     pub dir_note: Option<String>,
     /// Results folder.
+    #[serde(serialize_with = "lossy_path")]
     pub out: PathBuf,
     /// Profile name.
     pub profile: String,
@@ -147,6 +149,20 @@ pub struct RunOptions {
     pub quiet: bool,
     /// JSON summary on stdout.
     pub json: bool,
+}
+
+/// A path in a record, shown lossily when it is not UTF-8 (serde's own impl refuses it, which
+/// would lose the whole record).
+pub fn lossy_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
+/// [`lossy_path`] for an optional path.
+pub fn lossy_opt_path<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => lossy_path(p, s),
+        None => s.serialize_none(),
+    }
 }
 
 struct Profile {
