@@ -442,6 +442,15 @@ fn cmd_audit(a: &cli::AuditArgs) -> anyhow::Result<i32> {
 }
 
 fn cmd_report(a: &cli::ReportArgs) -> anyhow::Result<i32> {
+    // Incomplete data is refused before anything is written (nothing adopted either).
+    let missing = report::load(&a.dir)?.missing();
+    if !missing.is_empty() && !a.allow_incomplete {
+        anyhow::bail!(
+            "{}: incomplete data: {} (pass --allow-incomplete to report what there is)",
+            a.dir.display(),
+            missing.join("; ")
+        );
+    }
     if let Some(f) = &a.safety {
         report::adopt::<safety::SafetyReport>(&a.dir, f, "--safety", "safety.json")?;
     }
@@ -449,12 +458,9 @@ fn cmd_report(a: &cli::ReportArgs) -> anyhow::Result<i32> {
         report::adopt::<audit::AuditReport>(&a.dir, f, "--audit", "audit.json")?;
     }
     let path = report::write_all(&a.dir)?;
-    // Lines skipped as unreadable (a run killed mid-write truncates its last line) are in the
-    // report's notes; say so where the user is looking, too.
-    if let Ok((_, warnings)) = results::read_trials(&a.dir) {
-        for w in warnings {
-            eprintln!("ringbench: warning: {w}");
-        }
+    // What is missing is in the report's notes; say so where the user is looking, too.
+    for w in missing {
+        eprintln!("ringbench: warning: {}: {w}", a.dir.display());
     }
     default_sigpipe();
     println!("{}", path.display());
@@ -466,7 +472,7 @@ fn cmd_compare(a: &cli::CompareArgs) -> anyhow::Result<i32> {
         .out
         .clone()
         .unwrap_or_else(|| options::default_out("-compare"));
-    let md = compare::run(&a.dirs, &out)?;
+    let md = compare::run(&a.dirs, &out, a.allow_incomplete)?;
     default_sigpipe();
     print!("{md}");
     println!(

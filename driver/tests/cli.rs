@@ -936,7 +936,7 @@ fn io_uring_refused_skips_ring_engines_with_the_reason_and_runs_the_rest() {
 }
 
 #[test]
-fn a_truncated_trials_file_still_reports_with_a_warning() {
+fn a_truncated_trials_file_is_refused_unless_allowed_then_reported_with_a_warning() {
     let cwd = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = cwd.path().join("out");
@@ -969,7 +969,18 @@ fn a_truncated_trials_file_still_reports_with_a_warning() {
     for f in ["report.md", "summary.json"] {
         let _ = std::fs::remove_file(out.join(f));
     }
+    // Without --allow-incomplete: refused, one line naming what is missing, nothing written.
     let o = run_output(cwd.path(), &s(&["report", &out.display().to_string()]));
+    let line = one_line_error("truncated trials.jsonl", &o);
+    assert!(
+        line.contains(&format!("line {lines}")) && line.contains("--allow-incomplete"),
+        "{line}"
+    );
+    assert!(!out.join("report.md").exists());
+    let o = run_output(
+        cwd.path(),
+        &s(&["report", &out.display().to_string(), "--allow-incomplete"]),
+    );
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");
@@ -978,4 +989,6 @@ fn a_truncated_trials_file_still_reports_with_a_warning() {
         "{err}"
     );
     assert!(out.join("report.md").is_file());
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("incomplete data"), "{md}");
 }
