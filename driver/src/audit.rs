@@ -411,6 +411,8 @@ pub fn check_strace(strace: &Path, exe: &Path) -> anyhow::Result<String> {
 
 /// Run the audit: every runnable engine on every workload, one traced child each.
 pub fn run(o: &AuditOptions) -> anyhow::Result<AuditReport> {
+    // Bad input first: a --dir that cannot hold the scratch directory is named before strace.
+    crate::scratch::check_parent(&o.run.dir)?;
     let exe = std::env::current_exe().context("locating the ringbench binary")?;
     let strace_version = check_strace(&o.strace, &exe)?;
     let r = &o.run;

@@ -642,6 +642,8 @@ struct PhaseRun {
 /// the exit code (0, 1 when trials failed, 130/143 when interrupted by SIGINT/SIGTERM).
 pub fn run(o: &CalibrateOptions, argv: Vec<String>) -> anyhow::Result<(Calibration, i32)> {
     crate::results::check_new_out(&o.out)?;
+    // --dir is checked before the calibration folder is made: bad input leaves nothing.
+    crate::scratch::check_parent(&o.dir.clone().unwrap_or_else(|| options::default_dir().0))?;
     std::fs::create_dir_all(&o.out)
         .with_context(|| format!("--out {}: cannot create", o.out.display()))?;
     let mut cal = Calibration {

@@ -43,14 +43,15 @@ fn real_main() -> i32 {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(
-                e.kind(),
-                ErrorKind::DisplayHelp
-                    | ErrorKind::DisplayVersion
-                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            ) {
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
                 let _ = e.print();
                 return 0;
+            }
+            // Bare `ringbench` (no subcommand): the help, on stderr, and the exit code of bad
+            // input, so a script that forgot its subcommand does not pass.
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                let _ = e.print();
+                return 2;
             }
             // One line: clap's first line, without the usage block.
             let text = e.to_string();

@@ -19,33 +19,7 @@ pub struct Scratch {
 impl Scratch {
     /// Check `parent` and create `parent/ringbench-<stamp>-<pid>`.
     pub fn create(parent: &Path) -> anyhow::Result<Scratch> {
-        let meta = match fs::metadata(parent) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                bail!("--dir {}: does not exist", parent.display())
-            }
-            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
-                bail!(
-                    "--dir {}: not a directory (a part of the path is a file)",
-                    parent.display()
-                )
-            }
-            Err(e) => bail!("--dir {}: {e}", parent.display()),
-        };
-        if !meta.is_dir() {
-            bail!("--dir {}: not a directory", parent.display());
-        }
-        let c = std::ffi::CString::new(parent.as_os_str().as_encoded_bytes())
-            .with_context(|| format!("--dir {}: invalid path", parent.display()))?;
-        // SAFETY: valid C string.
-        // access(2) reports EROFS even for root, whom permission bits do not stop.
-        if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EROFS) {
-                bail!("--dir {}: read-only filesystem", parent.display());
-            }
-            bail!("--dir {}: not writable ({e})", parent.display());
-        }
+        check_parent(parent)?;
         // A fresh name, never an existing directory: a name already taken (by anyone) is
         // skipped, so nothing already in --dir is ever reused or removed.
         let base = format!(
@@ -81,7 +55,44 @@ impl Scratch {
             parent.display()
         )
     }
+}
 
+/// Check that `--dir` exists, is a directory and is writable, without creating anything: the
+/// pre-flight of [`Scratch::create`], also run by commands that make other things first.
+pub fn check_parent(parent: &Path) -> anyhow::Result<()> {
+    {
+        let meta = match fs::metadata(parent) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                bail!("--dir {}: does not exist", parent.display())
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
+                bail!(
+                    "--dir {}: not a directory (a part of the path is a file)",
+                    parent.display()
+                )
+            }
+            Err(e) => bail!("--dir {}: {e}", parent.display()),
+        };
+        if !meta.is_dir() {
+            bail!("--dir {}: not a directory", parent.display());
+        }
+        let c = std::ffi::CString::new(parent.as_os_str().as_encoded_bytes())
+            .with_context(|| format!("--dir {}: invalid path", parent.display()))?;
+        // SAFETY: valid C string.
+        // access(2) reports EROFS even for root, whom permission bits do not stop.
+        if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EROFS) {
+                bail!("--dir {}: read-only filesystem", parent.display());
+            }
+            bail!("--dir {}: not writable ({e})", parent.display());
+        }
+        Ok(())
+    }
+}
+
+impl Scratch {
     /// Its path.
     pub fn path(&self) -> &Path {
         &self.root
