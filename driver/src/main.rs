@@ -444,7 +444,7 @@ fn cmd_audit(a: &cli::AuditArgs) -> anyhow::Result<i32> {
 
 fn cmd_report(a: &cli::ReportArgs) -> anyhow::Result<i32> {
     // Incomplete data is refused before anything is written (nothing adopted either).
-    let missing = report::load(&a.dir)?.missing();
+    let missing = report::missing_in(&a.dir)?;
     if !missing.is_empty() && !a.allow_incomplete {
         anyhow::bail!(
             "{}: incomplete data: {} (pass --allow-incomplete to report what there is)",

@@ -102,37 +102,48 @@ pub fn load(dir: &Path) -> anyhow::Result<RunData> {
 }
 
 impl RunData {
-    /// What this run's data lacks, one phrase each: no trials at all, unreadable lines of
-    /// trials.jsonl, engines listed as available with no trial, a run interrupted or killed
-    /// before it finished. Empty when the data is complete.
+    /// What this run's data lacks (see [`missing`]). Empty when the data is complete.
     pub fn missing(&self) -> Vec<String> {
-        let mut v = Vec::new();
-        if self.meta.interrupted {
-            v.push("the run was interrupted (meta.json says so); later trials never ran".into());
-        } else if self.meta.finished.is_none() {
-            v.push(
-                "the run never finished (meta.json has no end time: killed, or still running)"
-                    .into(),
-            );
-        }
-        if self.records.is_empty() {
-            v.push("trials.jsonl holds no trials".into());
-        }
-        v.extend(self.warnings.iter().cloned());
-        if !self.records.is_empty() {
-            let none: Vec<&str> = self
-                .meta
-                .engines
-                .iter()
-                .filter(|e| e.available && !self.records.iter().any(|r| r.engine == e.name))
-                .map(|e| e.name.as_str())
-                .collect();
-            if !none.is_empty() {
-                v.push(format!("no trial of engine(s) {}", none.join(", ")));
-            }
-        }
-        v
+        missing(&self.meta, &self.records, &self.warnings)
     }
+}
+
+/// What a run folder's data lacks, from meta.json and trials.jsonl only (safety.json and
+/// audit.json are not read: `report --safety` may be about to replace a damaged one).
+pub fn missing_in(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let meta = results::read_meta(dir)?;
+    let (records, warnings) = results::read_trials(dir)?;
+    Ok(missing(&meta, &records, &warnings))
+}
+
+/// What a run's data lacks, one phrase each: no trials at all, unreadable lines of
+/// trials.jsonl, engines listed as available with no trial, a run interrupted or killed
+/// before it finished.
+pub fn missing(meta: &Meta, records: &[TrialRecord], warnings: &[String]) -> Vec<String> {
+    let mut v = Vec::new();
+    if meta.interrupted {
+        v.push("the run was interrupted (meta.json says so); later trials never ran".into());
+    } else if meta.finished.is_none() {
+        v.push(
+            "the run never finished (meta.json has no end time: killed, or still running)".into(),
+        );
+    }
+    if records.is_empty() {
+        v.push("trials.jsonl holds no trials".into());
+    }
+    v.extend(warnings.iter().cloned());
+    if !records.is_empty() {
+        let none: Vec<&str> = meta
+            .engines
+            .iter()
+            .filter(|e| e.available && !records.iter().any(|r| r.engine == e.name))
+            .map(|e| e.name.as_str())
+            .collect();
+        if !none.is_empty() {
+            v.push(format!("no trial of engine(s) {}", none.join(", ")));
+        }
+    }
+    v
 }
 
 /// Every chart of a run.

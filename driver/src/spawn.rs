@@ -158,6 +158,19 @@ pub fn run_child<A: AsRef<std::ffi::OsStr>>(
     if let Some(d) = cwd {
         cmd.current_dir(d);
     }
+    // A driver killed with SIGKILL cannot stop its children: the kernel does, for the child
+    // itself (a grandchild, such as strace's tracee, is left to its own parent).
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: between fork and exec only async-signal-safe calls (prctl, getppid, _exit).
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                libc::_exit(1); // the driver died before the prctl took effect
+            }
+            Ok(())
+        });
+    }
     let mut child = cmd
         .args(args)
         .stdin(Stdio::piped())
