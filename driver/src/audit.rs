@@ -149,7 +149,7 @@ impl AuditOptions {
     /// Validate `audit`'s arguments (engine and workload names, sizes) through `run`'s own
     /// validation, so the trials are planned exactly as `run` plans them.
     pub fn from_args(a: &crate::cli::AuditArgs) -> anyhow::Result<AuditOptions> {
-        let mut argv: Vec<String> = [
+        let mut argv: Vec<std::ffi::OsString> = [
             "ringbench",
             "run",
             "--profile",
@@ -162,7 +162,7 @@ impl AuditOptions {
             "warm",
         ]
         .iter()
-        .map(|s| s.to_string())
+        .map(|s| s.into())
         .collect();
         let pairs = [
             ("--engines", &a.engines),
@@ -177,11 +177,12 @@ impl AuditOptions {
         ];
         for (flag, v) in pairs {
             argv.push(flag.into());
-            argv.push(v.clone());
+            argv.push(v.into());
         }
+        // The path as given, not as displayed: a name that is not UTF-8 is still a name.
         if let Some(d) = &a.dir {
             argv.push("--dir".into());
-            argv.push(d.display().to_string());
+            argv.push(d.clone().into_os_string());
         }
         let cli = crate::cli::Cli::try_parse_from(&argv)
             .map_err(|e| anyhow::anyhow!("{}", e.to_string().lines().next().unwrap_or("")))?;
@@ -220,6 +221,15 @@ pub struct AuditReport {
     pub skipped: Vec<SkippedEngine>,
     /// One cell per engine × workload.
     pub cells: Vec<AuditCell>,
+    /// Cells planned (runnable engines × workloads); `cells` holds fewer when interrupted.
+    #[serde(default)]
+    pub planned: usize,
+    /// Whether the audit was interrupted (SIGINT/SIGTERM): `cells` are those that finished.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// The signal that interrupted it (`SIGINT`, `SIGTERM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<String>,
 }
 
 /// The trial parameters every cell shared.
@@ -401,6 +411,8 @@ pub fn check_strace(strace: &Path, exe: &Path) -> anyhow::Result<String> {
 
 /// Run the audit: every runnable engine on every workload, one traced child each.
 pub fn run(o: &AuditOptions) -> anyhow::Result<AuditReport> {
+    // Bad input first: a --dir that cannot hold the scratch directory is named before strace.
+    crate::scratch::check_parent(&o.run.dir)?;
     let exe = std::env::current_exe().context("locating the ringbench binary")?;
     let strace_version = check_strace(&o.strace, &exe)?;
     let r = &o.run;
@@ -443,6 +455,9 @@ fn run_in(
         },
         skipped: Vec::new(),
         cells: Vec::new(),
+        planned: 0,
+        interrupted: false,
+        interrupted_by: None,
     };
     let mut runnable = Vec::new();
     for name in &r.engines {
@@ -457,19 +472,31 @@ fn run_in(
             }
         }
     }
+    report.planned = runnable.len() * r.workloads.len();
+    let interrupted = || spawn::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst);
+    let mark = |report: &mut AuditReport| {
+        report.interrupted = true;
+        report.interrupted_by = Some(spawn::interrupted_by_name());
+    };
+    if interrupted() {
+        mark(&mut report);
+        return Ok(report);
+    }
+    for l in scratch::leftovers(&r.dir, scratch.path()) {
+        eprintln!("warning: {}", l.describe());
+    }
     eprintln!("preparing datasets in {}", scratch.path().display());
     let srcs = crate::runner::prepare_sources(r, scratch)?;
     let roots = Roots::of(scratch.path());
     let trace_file = scratch.path().join("trace.txt");
     let mut index = 0;
-    for engine in &runnable {
+    'cells: for engine in &runnable {
         for &w in &r.workloads {
-            if spawn::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
-                anyhow::bail!("interrupted");
+            if interrupted() {
+                mark(&mut report);
+                break 'cells;
             }
-            let dst = scratch
-                .trial_dst(index)
-                .context("creating a trial destination")?;
+            let dst = scratch.trial_dst(index)?;
             index += 1;
             let plan = crate::runner::plan_for(r, &srcs, w, &config, &dst);
             let _ = std::fs::remove_file(&trace_file);
@@ -481,6 +508,11 @@ fn run_in(
                 }
             }
             scratch::remove_dst(&dst);
+            if cell.status == "interrupted" {
+                // No result: the cell is not kept, the report says it was cut short.
+                mark(&mut report);
+                break 'cells;
+            }
             eprintln!(
                 "audited {engine:<18} {:<6} {}",
                 w.name(),
@@ -513,29 +545,36 @@ fn audit_one(
         ..Default::default()
     };
     let info = engine_info(engine).expect("validated engine");
+    let (child_plan, cwd) = spawn::plan_for_child(plan, &roots.0[0]);
     let spec = TrialSpec {
         engine: engine.to_string(),
-        plan: plan.clone(),
+        plan: child_plan,
     };
-    let input = serde_json::to_vec(&spec).expect("spec serialises");
-    let trace_arg = TRACED.join(",");
-    let exe_s = exe.to_string_lossy().into_owned();
-    let out_s = trace_file.to_string_lossy().into_owned();
-    let args = [
-        "-f",
-        "-qq",
-        "-y",
-        "-s",
-        "16",
-        "-e",
-        &format!("trace={trace_arg}"),
-        "-o",
-        &out_s,
-        "--",
-        &exe_s,
-        "__trial",
-    ];
-    let child = match spawn::run_child(&o.strace, &args, &input, o.deadline) {
+    let input = match serde_json::to_vec(&spec) {
+        Ok(i) => i,
+        Err(e) => {
+            cell.error = Some(format!("cannot describe the trial to its child: {e}"));
+            return cell;
+        }
+    };
+    // Paths as they are (OsStr): a --dir or binary path need not be UTF-8.
+    let mut args: Vec<std::ffi::OsString> = ["-f", "-qq", "-y", "-s", "16", "-e"]
+        .iter()
+        .map(|a| a.into())
+        .collect();
+    args.push(format!("trace={}", TRACED.join(",")).into());
+    args.push("-o".into());
+    // Relative to the child's working directory when it has one (a relative --dir would
+    // otherwise name a path that does not exist from there).
+    let trace_arg = match &cwd {
+        Some(d) => trace_file.strip_prefix(d).unwrap_or(trace_file),
+        None => trace_file,
+    };
+    args.push(trace_arg.as_os_str().to_owned());
+    args.push("--".into());
+    args.push(exe.as_os_str().to_owned());
+    args.push("__trial".into());
+    let child = match spawn::run_child(&o.strace, &args, &input, o.deadline, cwd.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             cell.error = Some(format!("starting strace: {e}"));
@@ -549,6 +588,11 @@ fn audit_one(
         if let Some(pid) = trace.main_pid {
             kill_if_trial(pid, exe);
         }
+    }
+    if matches!(child.exit, Exit::Interrupted) {
+        cell.status = "interrupted".into();
+        cell.error = Some("the audit was interrupted during this trial".into());
+        return cell;
     }
     let outcome = match (&child.exit, child.reply) {
         (Exit::Code(_), Some(reply)) => match reply.result {
@@ -798,12 +842,33 @@ impl Roots {
         {
             v.push(c);
         }
+        // strace prints a byte that is not printable ASCII as an octal escape (`\377`): a
+        // --dir whose name is not ASCII is matched in that form too.
+        for r in v.clone() {
+            let e = strace_escaped(&r);
+            if e != r {
+                v.push(e);
+            }
+        }
         Roots(v)
     }
 
     fn contains(&self, p: &Path) -> bool {
         self.0.iter().any(|r| p.starts_with(r))
     }
+}
+
+/// `p` as strace prints it: bytes outside printable ASCII as `\ooo`.
+fn strace_escaped(p: &Path) -> PathBuf {
+    let mut s = String::new();
+    for &b in p.as_os_str().as_encoded_bytes() {
+        if (0x20..0x7f).contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("\\{b:03o}"));
+        }
+    }
+    PathBuf::from(s)
 }
 
 /// Counts from one trace.
@@ -1151,6 +1216,18 @@ fn rows(r: &AuditReport) -> (Vec<&'static str>, Vec<Row>) {
     (head, out)
 }
 
+/// "interrupted by SIGINT after 3 of 20 cells ...", when the audit was cut short.
+pub fn interrupted_line(r: &AuditReport) -> Option<String> {
+    r.interrupted.then(|| {
+        format!(
+            "INTERRUPTED by {} after {} of {} cells: only the cells that finished are shown; the rest were not audited",
+            r.interrupted_by.as_deref().unwrap_or("a signal"),
+            r.cells.len(),
+            r.planned
+        )
+    })
+}
+
 /// The terminal table, then the mismatches.
 pub fn render_table(r: &AuditReport) -> String {
     let (head, rows) = rows(r);
@@ -1180,6 +1257,9 @@ pub fn render_table(r: &AuditReport) -> String {
     s.push('\n');
     for sk in &r.skipped {
         let _ = writeln!(s, "skipped {}: {}", sk.engine, sk.reason);
+    }
+    if let Some(l) = interrupted_line(r) {
+        let _ = writeln!(s, "{l}");
     }
     for c in &r.cells {
         if let Some(e) = &c.error {
@@ -1216,6 +1296,9 @@ pub fn render_markdown(r: &AuditReport) -> String {
         r.strace,
         r.started
     );
+    if let Some(l) = interrupted_line(r) {
+        let _ = writeln!(s, "**{l}.**\n");
+    }
     let _ = writeln!(s, "| {} |", head.join(" | "));
     let _ = writeln!(s, "|{}", head.iter().map(|_| "---|").collect::<String>());
     for row in &rows {
@@ -1242,7 +1325,12 @@ pub fn render_markdown(r: &AuditReport) -> String {
     if mismatches.is_empty() {
         let _ = writeln!(
             s,
-            "Every engine's observed system calls agree with the routes it declares.\n"
+            "Every engine's observed system calls agree with the routes it declares{}.\n",
+            if r.interrupted {
+                " (in the cells that ran)"
+            } else {
+                ""
+            }
         );
     } else {
         let _ = writeln!(s, "### Declared routes contradicted by the trace\n");

@@ -28,6 +28,7 @@
 //! otherwise it is "within noise".
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
@@ -66,8 +67,10 @@ pub const PHASES: [&str; 3] = ["fidelity", "harness", "memory"];
 #[derive(Clone, Debug, Serialize)]
 pub struct CalibrateOptions {
     /// Parent directory of every phase's scratch directory (`None`: as `run` defaults it).
+    #[serde(serialize_with = "options::lossy_opt_path")]
     pub dir: Option<PathBuf>,
     /// The calibration folder (phase run folders go inside it).
+    #[serde(serialize_with = "options::lossy_path")]
     pub out: PathBuf,
     /// Engines (the null engine is added to the harness phase).
     pub engines: Vec<String>,
@@ -215,25 +218,26 @@ impl CalibrateOptions {
         })
     }
 
-    /// The `ringbench run` arguments of each run, `(folder name, arguments after "run")`.
-    pub fn runs(&self) -> Vec<(String, String, Vec<String>)> {
+    /// The `ringbench run` arguments of each run, `(phase, folder name, arguments after
+    /// "run")`; paths stay as given (a path need not be UTF-8).
+    pub fn runs(&self) -> Vec<(String, String, Vec<OsString>)> {
         let mut out = Vec::new();
         let mut common = |phase: &str, name: String, cache: &str, extra: Vec<String>| {
-            let mut a: Vec<String> = vec![
+            let mut a: Vec<OsString> = vec![
                 "--out".into(),
-                self.out.join(&name).display().to_string(),
+                self.out.join(&name).into_os_string(),
                 "--direct".into(),
                 "--cache".into(),
                 cache.into(),
             ];
             if let Some(d) = &self.dir {
                 a.push("--dir".into());
-                a.push(d.display().to_string());
+                a.push(d.clone().into_os_string());
             }
             if self.quiet {
                 a.push("--quiet".into());
             }
-            a.extend(extra);
+            a.extend(extra.into_iter().map(OsString::from));
             out.push((phase.to_string(), name, a));
         };
         let s = |x: &u64| x.to_string();
@@ -562,6 +566,18 @@ pub struct NoisyCell {
     pub rel_ci: f64,
 }
 
+/// "INTERRUPTED by SIGINT after 2 of 7 runs had started ...", when the calibration was cut short.
+pub fn interrupted_line(c: &Calibration) -> Option<String> {
+    c.interrupted.then(|| {
+        format!(
+            "INTERRUPTED by {} after {} of {} runs had started: verdicts use only the trials that finished",
+            c.interrupted_by.as_deref().unwrap_or("a signal"),
+            c.runs.len(),
+            c.planned_runs
+        )
+    })
+}
+
 /// calibrate.json.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Calibration {
@@ -575,6 +591,12 @@ pub struct Calibration {
     pub finished: Option<String>,
     /// Whether it was interrupted.
     pub interrupted: bool,
+    /// The signal that interrupted it (`SIGINT`, `SIGTERM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted_by: Option<String>,
+    /// Runs planned; `runs` holds those that started (the last one cut short when interrupted).
+    #[serde(default)]
+    pub planned_runs: usize,
     /// Options.
     pub options: serde_json::Value,
     /// Machine in one line (kernel, CPU, device, filesystem); each run's meta.json has it all.
@@ -617,9 +639,11 @@ struct PhaseRun {
 }
 
 /// Run the calibration: every phase's run, then the analysis. Returns the calibration and
-/// the exit code (0, 1 when trials failed, 130 when interrupted).
+/// the exit code (0, 1 when trials failed, 130/143 when interrupted by SIGINT/SIGTERM).
 pub fn run(o: &CalibrateOptions, argv: Vec<String>) -> anyhow::Result<(Calibration, i32)> {
     crate::results::check_new_out(&o.out)?;
+    // --dir is checked before the calibration folder is made: bad input leaves nothing.
+    crate::scratch::check_parent(&o.dir.clone().unwrap_or_else(|| options::default_dir().0))?;
     std::fs::create_dir_all(&o.out)
         .with_context(|| format!("--out {}: cannot create", o.out.display()))?;
     let mut cal = Calibration {
@@ -628,6 +652,8 @@ pub fn run(o: &CalibrateOptions, argv: Vec<String>) -> anyhow::Result<(Calibrati
         started: crate::sysinfo::utc_rfc3339(),
         finished: None,
         interrupted: false,
+        interrupted_by: None,
+        planned_runs: o.runs().len(),
         options: serde_json::to_value(o).unwrap_or_default(),
         machine: String::new(),
         runs: Vec::new(),
@@ -644,8 +670,12 @@ pub fn run(o: &CalibrateOptions, argv: Vec<String>) -> anyhow::Result<(Calibrati
         if crate::spawn::INTERRUPTED.load(Ordering::SeqCst) {
             break;
         }
-        let mut full = vec!["ringbench".to_string(), "run".to_string()];
+        let mut full: Vec<OsString> = vec!["ringbench".into(), "run".into()];
         full.extend(args);
+        let shown: Vec<String> = full
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         let cli = Cli::try_parse_from(&full)
             .map_err(|e| anyhow::anyhow!("{}", e.to_string().lines().next().unwrap_or("")))
             .with_context(|| format!("building the {phase} run"))?;
@@ -654,9 +684,9 @@ pub fn run(o: &CalibrateOptions, argv: Vec<String>) -> anyhow::Result<(Calibrati
         };
         let ro = options::RunOptions::from_args(&ra)?;
         if !o.quiet {
-            eprintln!("ringbench calibrate: {phase}: {}", full.join(" "));
+            eprintln!("ringbench calibrate: {phase}: {}", shown.join(" "));
         }
-        let (end, summary) = crate::runner::run(&ro, full.clone())
+        let (end, summary) = crate::runner::run(&ro, shown.clone())
             .with_context(|| format!("calibrate phase {phase} ({folder})"))?;
         let (records, _) = crate::results::read_trials(&end.out)?;
         if let Ok(meta) = crate::results::read_meta(&end.out) {
@@ -672,7 +702,7 @@ pub fn run(o: &CalibrateOptions, argv: Vec<String>) -> anyhow::Result<(Calibrati
         cal.runs.push(RunRef {
             phase: phase.clone(),
             folder: folder.clone(),
-            command: full.join(" "),
+            command: shown.join(" "),
             failed: end.failed,
         });
         if end.failed > 0 {
@@ -680,7 +710,6 @@ pub fn run(o: &CalibrateOptions, argv: Vec<String>) -> anyhow::Result<(Calibrati
         }
         if end.interrupted {
             cal.interrupted = true;
-            code = 130;
         }
         done.push(PhaseRun {
             phase,
@@ -693,7 +722,8 @@ pub fn run(o: &CalibrateOptions, argv: Vec<String>) -> anyhow::Result<(Calibrati
     cal.finished = Some(crate::sysinfo::utc_rfc3339());
     cal.interrupted |= crate::spawn::INTERRUPTED.load(Ordering::SeqCst);
     if cal.interrupted {
-        code = 130;
+        code = crate::spawn::interrupted_exit_code();
+        cal.interrupted_by = Some(crate::spawn::interrupted_by_name());
     }
     crate::results::write_atomic(
         &o.out.join("calibrate.json"),
@@ -1082,6 +1112,9 @@ pub fn render(c: &Calibration) -> String {
         c.finished.as_deref().unwrap_or("-"),
         if c.interrupted { " (interrupted)" } else { "" }
     );
+    if let Some(l) = interrupted_line(c) {
+        w!("- **{l}**");
+    }
     w!("- page cache before trials: {}", c.cache.join(", "));
     w!("- runs (each a complete run folder; its meta.json has the full environment):");
     for r in &c.runs {
@@ -1545,11 +1578,19 @@ mod tests {
         assert_eq!(runs[0].1, "fidelity-rw");
         assert_eq!(runs[1].1, "fidelity-copy");
         assert_eq!(runs[2].1, "harness");
-        assert!(runs[2].2.join(" ").contains("--engines null,"));
+        assert!(
+            runs[2]
+                .2
+                .iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" ")
+                .contains("--engines null,")
+        );
         assert_eq!(runs.len(), 3 + 4, "two memory sizes x two settings");
         // Every planned run is a valid `ringbench run` command line.
         for (_, _, args) in &runs {
-            let mut argv = vec!["ringbench".to_string(), "run".to_string()];
+            let mut argv: Vec<OsString> = vec!["ringbench".into(), "run".into()];
             argv.extend(args.iter().cloned());
             let Command::Run(ra) = Cli::try_parse_from(&argv).unwrap().command else {
                 panic!("not run")

@@ -297,6 +297,10 @@ pub struct ReportArgs {
     /// take), copied into DIR the same way.
     #[arg(long, value_name = "FILE")]
     pub audit: Option<PathBuf>,
+    /// Report a run whose data is incomplete (interrupted, killed, empty or truncated
+    /// trials.jsonl) instead of refusing; the report names what is missing.
+    #[arg(long)]
+    pub allow_incomplete: bool,
 }
 
 /// `ringbench compare`.
@@ -309,6 +313,10 @@ pub struct CompareArgs {
     /// results/<utc-time>-<host>-compare/.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+    /// Compare runs whose data is incomplete (interrupted, killed, empty or truncated
+    /// trials.jsonl) instead of refusing.
+    #[arg(long)]
+    pub allow_incomplete: bool,
 }
 
 /// `ringbench calibrate`.

@@ -18,7 +18,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use workloads::Workload;
 
 use crate::options::Config;
@@ -147,6 +147,9 @@ fn cell<'a>(d: &'a RunData, w: Workload, c: &Config, e: &str) -> Option<&'a Cell
 pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
     if runs.len() < 2 {
         bail!("compare needs at least two run folders");
+    }
+    if let Some(r) = runs.iter().find(|r| r.summary.cells.is_empty()) {
+        bail!("{}: no completed trial to compare", r.name);
     }
     for (i, r) in runs.iter().enumerate().skip(1) {
         if let Some(why) = mismatch(&runs[0], r) {
@@ -313,21 +316,47 @@ fn shade_of(engine: &str, k: usize) -> plotters::style::RGBColor {
 
 /// `ringbench compare`: load, check, build, write `compare.md` and the chart into `out`, and
 /// return the markdown for the terminal.
-pub fn run(dirs: &[PathBuf], out: &Path) -> anyhow::Result<String> {
-    let mut runs = Vec::new();
-    for d in dirs {
-        runs.push(report::load(d)?);
-    }
-    let c = build(&runs)?;
-    if std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some()) {
-        bail!(
+///
+/// A run with incomplete data (see [`RunData::missing`]) is refused unless `allow_incomplete`;
+/// `out` is checked before anything is read, and every error names the path and the flag.
+pub fn run(dirs: &[PathBuf], out: &Path, allow_incomplete: bool) -> anyhow::Result<String> {
+    match std::fs::metadata(out) {
+        Ok(m) if !m.is_dir() => bail!(
+            "--out {}: File exists and is not a folder; choose a new folder",
+            out.display()
+        ),
+        Ok(_) if std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some()) => bail!(
             "--out {}: already exists and is not empty; choose a new folder",
             out.display()
-        );
+        ),
+        _ => {}
     }
-    results::write_atomic(&out.join("compare.md"), c.markdown.as_bytes())?;
-    results::write_atomic(&out.join("plots/compare.svg"), c.chart.svg.as_bytes())?;
-    results::write_atomic(&out.join("plots/compare.png"), &c.chart.png)?;
+    let mut runs = Vec::new();
+    for d in dirs {
+        let r = report::load(d)?;
+        let missing = r.missing();
+        if !missing.is_empty() {
+            if !allow_incomplete {
+                bail!(
+                    "{}: incomplete data: {} (pass --allow-incomplete to compare what there is)",
+                    d.display(),
+                    missing.join("; ")
+                );
+            }
+            for w in missing {
+                eprintln!("ringbench: warning: {}: {w}", d.display());
+            }
+        }
+        runs.push(r);
+    }
+    let c = build(&runs)?;
+    let w = |name: &str, bytes: &[u8]| {
+        results::write_atomic(&out.join(name), bytes)
+            .with_context(|| format!("--out {}: cannot write {name}", out.display()))
+    };
+    w("compare.md", c.markdown.as_bytes())?;
+    w("plots/compare.svg", c.chart.svg.as_bytes())?;
+    w("plots/compare.png", &c.chart.png)?;
     Ok(c.markdown)
 }
 

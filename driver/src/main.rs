@@ -1,7 +1,7 @@
 //! `ringbench`: the driver binary. Parses the command line, validates it into options, and
 //! dispatches. Every error ends as one line on stderr and a meaningful exit code:
 //! 0 success, 1 some trials failed (results still written), 2 bad input or a failed run,
-//! 130 interrupted (results so far kept).
+//! 130/143 interrupted by SIGINT/SIGTERM (results so far kept).
 
 mod audit;
 mod calibrate;
@@ -43,14 +43,15 @@ fn real_main() -> i32 {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(
-                e.kind(),
-                ErrorKind::DisplayHelp
-                    | ErrorKind::DisplayVersion
-                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            ) {
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
                 let _ = e.print();
                 return 0;
+            }
+            // Bare `ringbench` (no subcommand): the help, on stderr, and the exit code of bad
+            // input, so a script that forgot its subcommand does not pass.
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                let _ = e.print();
+                return 2;
             }
             // One line: clap's first line, without the usage block.
             let text = e.to_string();
@@ -121,11 +122,18 @@ fn default_sigpipe() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }
 
+/// The command line as given, for the records: a path that is not UTF-8 is kept lossily
+/// (`std::env::args` would panic on it).
+fn argv() -> Vec<String> {
+    std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
 fn cmd_run(a: &cli::RunArgs) -> anyhow::Result<i32> {
     let o = options::RunOptions::from_args(a)?;
     spawn::install_signal_handlers();
-    let argv: Vec<String> = std::env::args().collect();
-    let (end, summary) = runner::run(&o, argv)?;
+    let (end, summary) = runner::run(&o, argv())?;
     // --json: the summary and nothing else on stdout; --quiet: no table either. A reader that
     // went away (broken pipe) does not change the exit code: the results are on disk.
     let printed = if o.json {
@@ -147,10 +155,11 @@ fn cmd_run(a: &cli::RunArgs) -> anyhow::Result<i32> {
     }
     if end.interrupted {
         eprintln!(
-            "ringbench: interrupted; results so far are in {}",
+            "ringbench: interrupted by {}; results so far are in {}",
+            spawn::interrupted_by_name(),
             end.out.display()
         );
-        return Ok(130);
+        return Ok(spawn::interrupted_exit_code());
     }
     if end.failed > 0 {
         eprintln!(
@@ -376,7 +385,7 @@ fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
 fn cmd_calibrate(a: &cli::CalibrateArgs) -> anyhow::Result<i32> {
     let o = calibrate::CalibrateOptions::from_args(a)?;
     spawn::install_signal_handlers();
-    let (cal, code) = calibrate::run(&o, std::env::args().collect())?;
+    let (cal, code) = calibrate::run(&o, argv())?;
     let text = if a.json {
         format!("{}\n", serde_json::to_string_pretty(&cal)?)
     } else {
@@ -390,6 +399,15 @@ fn cmd_calibrate(a: &cli::CalibrateArgs) -> anyhow::Result<i32> {
         && !is_broken_pipe(&e)
     {
         return Err(e);
+    }
+    if cal.interrupted {
+        eprintln!(
+            "ringbench calibrate: interrupted by {}; {} written with the {} of {} runs that started (each run's folder keeps its trials)",
+            spawn::interrupted_by_name(),
+            o.out.join("calibrate.json").display(),
+            cal.runs.len(),
+            cal.planned_runs
+        );
     }
     Ok(code)
 }
@@ -406,6 +424,16 @@ fn cmd_audit(a: &cli::AuditArgs) -> anyhow::Result<i32> {
         print!("{}", audit::render_table(&report));
         println!("audit.json: {}", o.out.join("audit.json").display());
     }
+    if report.interrupted {
+        eprintln!(
+            "ringbench audit: interrupted by {}; {} written with the {} of {} cells that finished",
+            spawn::interrupted_by_name(),
+            o.out.join("audit.json").display(),
+            report.cells.len(),
+            report.planned
+        );
+        return Ok(spawn::interrupted_exit_code());
+    }
     // 1 when an engine's trace contradicts its declared routes or a trial failed.
     let bad = report
         .cells
@@ -415,6 +443,15 @@ fn cmd_audit(a: &cli::AuditArgs) -> anyhow::Result<i32> {
 }
 
 fn cmd_report(a: &cli::ReportArgs) -> anyhow::Result<i32> {
+    // Incomplete data is refused before anything is written (nothing adopted either).
+    let missing = report::missing_in(&a.dir)?;
+    if !missing.is_empty() && !a.allow_incomplete {
+        anyhow::bail!(
+            "{}: incomplete data: {} (pass --allow-incomplete to report what there is)",
+            a.dir.display(),
+            missing.join("; ")
+        );
+    }
     if let Some(f) = &a.safety {
         report::adopt::<safety::SafetyReport>(&a.dir, f, "--safety", "safety.json")?;
     }
@@ -422,12 +459,9 @@ fn cmd_report(a: &cli::ReportArgs) -> anyhow::Result<i32> {
         report::adopt::<audit::AuditReport>(&a.dir, f, "--audit", "audit.json")?;
     }
     let path = report::write_all(&a.dir)?;
-    // Lines skipped as unreadable (a run killed mid-write truncates its last line) are in the
-    // report's notes; say so where the user is looking, too.
-    if let Ok((_, warnings)) = results::read_trials(&a.dir) {
-        for w in warnings {
-            eprintln!("ringbench: warning: {w}");
-        }
+    // What is missing is in the report's notes; say so where the user is looking, too.
+    for w in missing {
+        eprintln!("ringbench: warning: {}: {w}", a.dir.display());
     }
     default_sigpipe();
     println!("{}", path.display());
@@ -439,7 +473,7 @@ fn cmd_compare(a: &cli::CompareArgs) -> anyhow::Result<i32> {
         .out
         .clone()
         .unwrap_or_else(|| options::default_out("-compare"));
-    let md = compare::run(&a.dirs, &out)?;
+    let md = compare::run(&a.dirs, &out, a.allow_incomplete)?;
     default_sigpipe();
     print!("{md}");
     println!(

@@ -104,10 +104,12 @@ impl Config {
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct RunOptions {
     /// Parent directory of the run's scratch directory.
+    #[serde(serialize_with = "lossy_path")]
     pub dir: PathBuf,
     /// Why `dir` was chosen when defaulted.
     pub dir_note: Option<String>,
     /// Results folder.
+    #[serde(serialize_with = "lossy_path")]
     pub out: PathBuf,
     /// Profile name.
     pub profile: String,
@@ -147,6 +149,20 @@ pub struct RunOptions {
     pub quiet: bool,
     /// JSON summary on stdout.
     pub json: bool,
+}
+
+/// A path in a record, shown lossily when it is not UTF-8 (serde's own impl refuses it, which
+/// would lose the whole record).
+pub fn lossy_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
+/// [`lossy_path`] for an optional path.
+pub fn lossy_opt_path<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => lossy_path(p, s),
+        None => s.serialize_none(),
+    }
 }
 
 struct Profile {
@@ -250,15 +266,18 @@ fn parse_list<T>(
     s: &str,
     one: impl Fn(&str) -> Result<T, OptionError>,
 ) -> Result<Vec<T>, OptionError> {
-    let v: Vec<T> = s
-        .split(',')
-        .filter(|p| !p.trim().is_empty())
-        .map(one)
-        .collect::<Result<_, _>>()?;
-    if v.is_empty() {
+    if s.split(',').all(|p| p.trim().is_empty()) {
         return Err(invalid(flag, s, "empty list"));
     }
-    Ok(v)
+    // `1,,4` or `4,` is a typo, not a list of two: refused rather than guessed at.
+    if s.split(',').any(|p| p.trim().is_empty()) {
+        return Err(invalid(
+            flag,
+            s,
+            "empty item in the list (a doubled, leading or trailing comma)",
+        ));
+    }
+    s.split(',').map(one).collect()
 }
 
 /// `1.5 GiB`-style rendering of a byte count.
@@ -279,30 +298,32 @@ pub fn human_size(n: u64) -> String {
 
 /// Resolve an engine list (`all` = every listed engine). Unknown names are an error.
 pub fn parse_engines(s: &str) -> Result<Vec<String>, OptionError> {
-    if s.trim() == "all" {
-        return Ok(engines::ALL
+    let all = || {
+        engines::ALL
             .iter()
             .filter(|n| engines::visible(n))
             .map(|n| n.to_string())
-            .collect());
-    }
+    };
     let mut out: Vec<String> = Vec::new();
     for name in parse_list("--engines", s, |p| Ok(p.trim().to_string()))? {
-        if engines::info(&name).is_none() && !crate::child::is_fault_engine(&name) {
+        // `all` may appear in a list (`all,null`): it stands for every listed engine, and an
+        // unknown name next to it is the one blamed.
+        let names: Vec<String> = if name == "all" {
+            all().collect()
+        } else if engines::info(&name).is_none() && !crate::child::is_fault_engine(&name) {
             return Err(OptionError::Unknown {
                 flag: "--engines",
                 what: "engine",
                 name,
-                valid: engines::ALL
-                    .iter()
-                    .filter(|n| engines::visible(n))
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                valid: format!("{}, all", all().collect::<Vec<_>>().join(", ")),
             });
-        }
-        if !out.contains(&name) {
-            out.push(name);
+        } else {
+            vec![name]
+        };
+        for n in names {
+            if !out.contains(&n) {
+                out.push(n);
+            }
         }
     }
     Ok(out)
@@ -310,19 +331,22 @@ pub fn parse_engines(s: &str) -> Result<Vec<String>, OptionError> {
 
 /// Resolve a workload list (`all` = every workload).
 pub fn parse_workloads(s: &str) -> Result<Vec<Workload>, OptionError> {
-    if s.trim() == "all" {
-        return Ok(Workload::ALL.to_vec());
-    }
     let mut out = Vec::new();
     for name in parse_list("--workloads", s, |p| Ok(p.trim().to_string()))? {
-        let w = Workload::parse(&name).ok_or_else(|| OptionError::Unknown {
-            flag: "--workloads",
-            what: "workload",
-            name: name.clone(),
-            valid: Workload::ALL.map(|w| w.name()).join(", "),
-        })?;
-        if !out.contains(&w) {
-            out.push(w);
+        let ws: Vec<Workload> = if name == "all" {
+            Workload::ALL.to_vec()
+        } else {
+            vec![Workload::parse(&name).ok_or_else(|| OptionError::Unknown {
+                flag: "--workloads",
+                what: "workload",
+                name: name.clone(),
+                valid: format!("{}, all", Workload::ALL.map(|w| w.name()).join(", ")),
+            })?]
+        };
+        for w in ws {
+            if !out.contains(&w) {
+                out.push(w);
+            }
         }
     }
     Ok(out)
@@ -493,7 +517,7 @@ impl RunOptions {
                     return Err(invalid(
                         "--target-ci",
                         v,
-                        "must be between 0 and 100 (percent)",
+                        "must be more than 0 and less than 100 (percent), e.g. 5",
                     ));
                 }
                 Some(p / 100.0)

@@ -30,11 +30,21 @@ impl Mode {
     /// The mode for this process: quiet when asked, a bar when stderr is a terminal that can
     /// redraw a line, plain lines otherwise.
     pub fn detect(quiet: bool) -> Mode {
+        Mode::choose(
+            quiet,
+            std::io::stderr().is_terminal(),
+            std::env::var_os("TERM").as_deref(),
+        )
+    }
+
+    /// [`Mode::detect`]'s rule: a bar (escape codes) only on a terminal whose `TERM` is set
+    /// and not `dumb`; with `TERM` unset (cron, a service, `env -i`) or stderr not a terminal,
+    /// plain lines.
+    fn choose(quiet: bool, tty: bool, term: Option<&std::ffi::OsStr>) -> Mode {
+        let capable = term.is_some_and(|t| !t.is_empty() && t != "dumb");
         if quiet {
             Mode::Quiet
-        } else if std::io::stderr().is_terminal()
-            && std::env::var("TERM").map_or(true, |t| t != "dumb")
-        {
+        } else if tty && capable {
             Mode::Bar
         } else {
             Mode::Lines
@@ -362,6 +372,22 @@ fn terminal_width() -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escape_codes_only_on_a_capable_terminal() {
+        use std::ffi::OsStr;
+        let xterm = Some(OsStr::new("xterm-256color"));
+        assert_eq!(Mode::choose(false, true, xterm), Mode::Bar);
+        assert_eq!(Mode::choose(true, true, xterm), Mode::Quiet);
+        // TERM unset, empty or dumb, or stderr not a terminal: plain lines.
+        assert_eq!(Mode::choose(false, true, None), Mode::Lines);
+        assert_eq!(Mode::choose(false, true, Some(OsStr::new(""))), Mode::Lines);
+        assert_eq!(
+            Mode::choose(false, true, Some(OsStr::new("dumb"))),
+            Mode::Lines
+        );
+        assert_eq!(Mode::choose(false, false, xterm), Mode::Lines);
+    }
 
     #[test]
     fn bar_fits_the_width_and_names_the_trial() {

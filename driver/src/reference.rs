@@ -359,12 +359,15 @@ pub fn fio_cpu(json: &str) -> Option<(f64, f64)> {
 /// Run fio for a `read` or `write` plan as a child under the trial deadline, with the kernel's
 /// accounting of its resource usage, and shape the answer like a trial child's. fio writes its
 /// JSON to a file in the trial's destination directory (removed with it).
-pub fn run_fio(plan: &TrialPlan, deadline: Duration) -> io::Result<ChildRun> {
+///
+/// `cwd` is fio's working directory when the plan's paths are relative to it (see
+/// [`crate::spawn::plan_for_child`]).
+pub fn run_fio(plan: &TrialPlan, deadline: Duration, cwd: Option<&Path>) -> io::Result<ChildRun> {
     let out = plan.dst.parent().unwrap_or(Path::new(".")).join("fio.json");
     let mut args = fio_args(plan);
     args.push(format!("--output={}", out.display()));
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut run = crate::spawn::run_child(Path::new("fio"), &argv, b"", deadline)?;
+    let mut run = crate::spawn::run_child(Path::new("fio"), &args, b"", deadline, cwd)?;
+    let out = cwd.map_or_else(|| out.clone(), |d| d.join(&out));
     let result = match run.exit {
         Exit::Code(0) => match std::fs::read_to_string(&out) {
             Ok(text) => {

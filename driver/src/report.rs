@@ -111,6 +111,51 @@ pub fn load(dir: &Path) -> anyhow::Result<RunData> {
     })
 }
 
+impl RunData {
+    /// What this run's data lacks (see [`missing`]). Empty when the data is complete.
+    pub fn missing(&self) -> Vec<String> {
+        missing(&self.meta, &self.records, &self.warnings)
+    }
+}
+
+/// What a run folder's data lacks, from meta.json and trials.jsonl only (safety.json and
+/// audit.json are not read: `report --safety` may be about to replace a damaged one).
+pub fn missing_in(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let meta = results::read_meta(dir)?;
+    let (records, warnings) = results::read_trials(dir)?;
+    Ok(missing(&meta, &records, &warnings))
+}
+
+/// What a run's data lacks, one phrase each: no trials at all, unreadable lines of
+/// trials.jsonl, engines listed as available with no trial, a run interrupted or killed
+/// before it finished.
+pub fn missing(meta: &Meta, records: &[TrialRecord], warnings: &[String]) -> Vec<String> {
+    let mut v = Vec::new();
+    if meta.interrupted {
+        v.push("the run was interrupted (meta.json says so); later trials never ran".into());
+    } else if meta.finished.is_none() {
+        v.push(
+            "the run never finished (meta.json has no end time: killed, or still running)".into(),
+        );
+    }
+    if records.is_empty() {
+        v.push("trials.jsonl holds no trials".into());
+    }
+    v.extend(warnings.iter().cloned());
+    if !records.is_empty() {
+        let none: Vec<&str> = meta
+            .engines
+            .iter()
+            .filter(|e| e.available && !records.iter().any(|r| r.engine == e.name))
+            .map(|e| e.name.as_str())
+            .collect();
+        if !none.is_empty() {
+            v.push(format!("no trial of engine(s) {}", none.join(", ")));
+        }
+    }
+    v
+}
+
 /// Every chart of a run.
 pub fn charts(d: &RunData) -> anyhow::Result<Vec<Chart>> {
     let s = &d.summary;
@@ -161,12 +206,16 @@ fn read_optional<T: serde::de::DeserializeOwned>(
     dir: &Path,
     name: &str,
 ) -> anyhow::Result<Option<T>> {
-    match std::fs::read_to_string(dir.join(name)) {
-        Ok(text) => Ok(Some(
-            serde_json::from_str::<T>(&text)
-                .with_context(|| format!("{}: {name} is invalid", dir.display()))?,
+    match std::fs::read(dir.join(name)) {
+        Ok(bytes) => Ok(Some(
+            serde_json::from_slice::<T>(&bytes)
+                .with_context(|| format!("{}: {name} is corrupt", dir.display()))?,
         )),
-        Err(_) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow::anyhow!(
+            "{}: cannot read it: {e}",
+            dir.join(name).display()
+        )),
     }
 }
 
@@ -318,7 +367,11 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
     }
     let _ = writeln!(o);
     let mut notes: Vec<String> = m.notes.clone();
-    notes.extend(d.warnings.iter().cloned());
+    notes.extend(
+        d.missing()
+            .into_iter()
+            .map(|w| format!("incomplete data: {w}")),
+    );
     if !notes.is_empty() {
         let _ = writeln!(o, "Notes:\n");
         for n in &notes {
@@ -346,8 +399,10 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
                 .to_string()
         };
         let model = e.info.get("model").and_then(|v| v.as_str()).unwrap_or("?");
-        let status = if e.available {
+        let status = if e.available && d.records.iter().any(|r| r.engine == e.name) {
             "ran".to_string()
+        } else if e.available {
+            "available, no trial recorded".to_string()
         } else {
             format!("skipped: {}", e.reason.as_deref().unwrap_or("unavailable"))
         };

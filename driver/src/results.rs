@@ -261,12 +261,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Read trials.jsonl, skipping (and reporting) lines that do not parse — a run killed
 /// mid-write leaves a truncated last line.
 pub fn read_trials(dir: &Path) -> anyhow::Result<(Vec<TrialRecord>, Vec<String>)> {
-    let text = fs::read_to_string(dir.join("trials.jsonl")).with_context(|| {
-        format!(
-            "{}: no trials.jsonl (not a ringbench run folder?)",
-            dir.display()
-        )
-    })?;
+    let bytes = read_data_file(dir, "trials.jsonl")?;
+    // Bytes that are not UTF-8 spoil only their own line (it then does not parse).
+    let text = String::from_utf8_lossy(&bytes);
     let mut out = Vec::new();
     let mut warnings = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -275,30 +272,55 @@ pub fn read_trials(dir: &Path) -> anyhow::Result<(Vec<TrialRecord>, Vec<String>)
         }
         match serde_json::from_str::<TrialRecord>(line) {
             Ok(r) => out.push(r),
-            Err(e) => warnings.push(format!("trials.jsonl line {}: skipped ({e})", i + 1)),
+            Err(e) => warnings.push(format!(
+                "trials.jsonl line {}: skipped, unreadable ({e}; truncated or corrupt)",
+                i + 1
+            )),
         }
     }
     Ok((out, warnings))
 }
 
-/// Read meta.json.
+/// A run folder's data file: missing (not a run folder?) and unreadable are said apart.
+fn read_data_file(dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
+    let path = dir.join(name);
+    match fs::read(&path) {
+        Ok(b) => Ok(b),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if fs::metadata(dir).is_err() {
+                anyhow::bail!("{}: no such run folder", dir.display())
+            }
+            anyhow::bail!("{}: no {name} (not a ringbench run folder?)", dir.display())
+        }
+        Err(e) => anyhow::bail!("{}: cannot read it: {e}", path.display()),
+    }
+}
+
+/// Read meta.json: missing, corrupt, and of another schema version are three different
+/// errors.
 pub fn read_meta(dir: &Path) -> anyhow::Result<Meta> {
-    let text = fs::read_to_string(dir.join("meta.json")).with_context(|| {
-        format!(
-            "{}: no meta.json (not a ringbench run folder?)",
+    let bytes = read_data_file(dir, "meta.json")?;
+    let corrupt = |why: String| {
+        anyhow::anyhow!(
+            "{}: meta.json is corrupt ({why}); the run's parameters and environment are lost",
             dir.display()
         )
-    })?;
-    let meta: Meta = serde_json::from_str(&text)
-        .with_context(|| format!("{}: meta.json is invalid", dir.display()))?;
-    if meta.schema != SCHEMA_VERSION {
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|_| corrupt("not UTF-8 text".into()))?;
+    if text.trim().is_empty() {
+        return Err(corrupt("empty".into()));
+    }
+    // The schema first: a newer or older layout is named as such, not as corrupt.
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+    if let Some(schema) = v.get("schema").and_then(|s| s.as_u64())
+        && schema != SCHEMA_VERSION as u64
+    {
         anyhow::bail!(
-            "{}: schema version {} (this ringbench reads {SCHEMA_VERSION})",
-            dir.display(),
-            meta.schema
+            "{}: schema version {schema} (this ringbench reads {SCHEMA_VERSION})",
+            dir.display()
         );
     }
-    Ok(meta)
+    serde_json::from_value(v).map_err(|e| corrupt(e.to_string()))
 }
 
 #[cfg(test)]

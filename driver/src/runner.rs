@@ -54,8 +54,7 @@ pub(crate) fn needed_bytes(o: &RunOptions) -> u64 {
 }
 
 pub(crate) fn prepare_sources(o: &RunOptions, s: &Scratch) -> anyhow::Result<Sources> {
-    let src = s.src();
-    std::fs::create_dir_all(&src)?;
+    let src = s.subdir("src")?;
     let srcs = Sources {
         large: src.join("large.bin"),
         small: src.join("small"),
@@ -180,6 +179,11 @@ fn run_in(
     let mut notes = Vec::new();
     if let Some(n) = &o.dir_note {
         notes.push(n.clone());
+    }
+    // Scratch directories of runs killed before they could clean up: named, never removed.
+    for l in scratch::leftovers(&o.dir, scratch.path()) {
+        progress.note(&format!("warning: {}", l.describe()));
+        notes.push(l.describe());
     }
     if o.direct && o.workloads.iter().any(|w| !w.supports_direct()) {
         notes.push("--direct applies to large, read and write; small and tree ran buffered (their odd file sizes cannot be written with O_DIRECT)".into());
@@ -434,20 +438,20 @@ fn run_one(
     w: Workload,
     config: Config,
 ) -> anyhow::Result<TrialRecord> {
-    let dst = scratch
-        .trial_dst(index)
-        .context("creating a trial destination")?;
+    let dst = scratch.trial_dst(index)?;
     let plan = plan_for(o, srcs, w, &config, &dst);
     let cache = cool_cache(o.cache, srcs);
+    let (child_plan, cwd) = spawn::plan_for_child(&plan, scratch.path());
     let spec = TrialSpec {
         engine: engine.to_string(),
-        plan: plan.clone(),
+        plan: child_plan.clone(),
     };
     let input = serde_json::to_vec(&spec)?;
     let child = if engine == crate::reference::FIO {
-        crate::reference::run_fio(&plan, o.trial_timeout).context("starting fio")?
+        crate::reference::run_fio(&child_plan, o.trial_timeout, cwd.as_deref())
+            .context("starting fio")?
     } else {
-        spawn::run_child(exe, &["__trial"], &input, o.trial_timeout)
+        spawn::run_child(exe, &["__trial"], &input, o.trial_timeout, cwd.as_deref())
             .context("starting a trial child")?
     };
     let does_io = engine_info(engine).is_some_and(|i| i.caps.does_io)

@@ -3,6 +3,7 @@
 //! (`wait4`) — so a crash, a hang, garbage or silence is recorded and the run goes on.
 
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -34,6 +35,22 @@ pub fn interrupted_exit_code() -> i32 {
         0 => 130,
         s => 128 + s,
     }
+}
+
+/// The name of the signal that interrupted the command, for messages (`SIGINT`, `SIGTERM`).
+pub fn interrupted_by_name() -> String {
+    match INTERRUPTED_BY.load(Ordering::SeqCst) {
+        0 => "SIGINT".into(),
+        s => signal_name(s),
+    }
+}
+
+/// SIGKILL every process in the group led by `pid` (the child and whatever it started: strace's
+/// tracee, fio's job processes). Call it only while `pid` is an unreaped child of ours, so the
+/// group id cannot belong to anyone else.
+fn kill_group(pid: libc::pid_t) {
+    // SAFETY: plain syscall; a group that is already empty gives ESRCH, which is fine.
+    unsafe { libc::kill(-pid, libc::SIGKILL) };
 }
 
 /// Route SIGINT and SIGTERM to [`INTERRUPTED`] (the run loop then stops, cleans up and keeps
@@ -83,6 +100,27 @@ pub struct ChildRun {
     pub wall: Duration,
 }
 
+/// The plan a trial child gets, and the working directory it runs in: the plan itself when
+/// its paths are UTF-8 (JSON carries them as they are), else the same plan with its paths
+/// made relative to `root` (the scratch directory, whose own names are ASCII) and `root` as
+/// the child's working directory.
+pub fn plan_for_child(
+    plan: &workloads::TrialPlan,
+    root: &std::path::Path,
+) -> (workloads::TrialPlan, Option<std::path::PathBuf>) {
+    if plan.src.to_str().is_some() && plan.dst.to_str().is_some() {
+        return (plan.clone(), None);
+    }
+    let rel = |p: &std::path::Path| {
+        p.strip_prefix(root)
+            .map_or_else(|_| p.to_path_buf(), std::path::Path::to_path_buf)
+    };
+    let mut c = plan.clone();
+    c.src = rel(&plan.src);
+    c.dst = rel(&plan.dst);
+    (c, Some(root.to_path_buf()))
+}
+
 /// Name of a signal for records.
 pub fn signal_name(sig: i32) -> String {
     match sig {
@@ -99,18 +137,46 @@ pub fn signal_name(sig: i32) -> String {
 }
 
 /// Run `exe args` with `input` on stdin under a deadline.
-pub fn run_child(
+///
+/// The child leads a process group of its own: at the deadline or on an interrupt the whole
+/// group is killed (a traced trial under strace, fio's job processes), and once the child has
+/// exited whatever it left in its group is killed before it is reaped, so nothing of a trial
+/// outlives it. (Ctrl-C at a terminal then reaches only the driver, which stops the child.)
+///
+/// `cwd`, when given, is the child's working directory: a trial whose paths are not UTF-8 (a
+/// `--dir` with such a name) gets them relative to its scratch directory, since JSON strings
+/// cannot carry them ([`plan_for_child`]).
+pub fn run_child<A: AsRef<std::ffi::OsStr>>(
     exe: &std::path::Path,
-    args: &[&str],
+    args: &[A],
     input: &[u8],
     deadline: Duration,
+    cwd: Option<&std::path::Path>,
 ) -> std::io::Result<ChildRun> {
     let start = Instant::now();
-    let mut child = Command::new(exe)
+    let mut cmd = Command::new(exe);
+    if let Some(d) = cwd {
+        cmd.current_dir(d);
+    }
+    // A driver killed with SIGKILL cannot stop its children: the kernel does, for the child
+    // itself (a grandchild, such as strace's tracee, is left to its own parent).
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: between fork and exec only async-signal-safe calls (prctl, getppid, _exit).
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                libc::_exit(1); // the driver died before the prctl took effect
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()?;
     let pid = child.id() as libc::pid_t;
     let mut stdin = child.stdin.take().expect("piped stdin");
@@ -144,8 +210,8 @@ pub fn run_child(
                 None
             };
             if let Some(why) = why {
-                // SAFETY: pid is our unreaped child.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
+                // pid is our unreaped child: its group id is still ours.
+                kill_group(pid);
                 g.1 = Some(why);
                 return;
             }
@@ -179,6 +245,9 @@ pub fn run_child(
         cv.notify_all();
         g.1.take()
     };
+    // The child has exited but is not reaped: its group id is still reserved, so this kills
+    // only what it left behind (normally nothing).
+    kill_group(pid);
     let mut status = 0;
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: reaping our own child with valid out-pointers.
@@ -201,8 +270,8 @@ pub fn run_child(
     } else if INTERRUPTED.load(Ordering::SeqCst)
         && !(r >= 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0)
     {
-        // Ctrl-C reaches the whole foreground process group, so the child may have died of
-        // the same SIGINT before the watchdog saw the flag: that is the interrupt, not a crash.
+        // A signal sent to the whole tree (a supervisor killing every process) may have ended
+        // the child before the watchdog saw the flag: that is the interrupt, not a crash.
         Exit::Interrupted
     } else if r < 0 {
         Exit::Code(-1)

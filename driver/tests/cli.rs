@@ -1,6 +1,6 @@
 //! `ringbench` end to end, as a user on someone's server would meet it: bad input (one line,
 //! exit 2, nothing written), faulty trial children (each recorded, the run goes on), interrupts
-//! (exit 130, scratch removed, results kept), files already in `--dir` (never touched), a
+//! (exit 130 for SIGINT, 143 for SIGTERM, scratch removed, results kept), files already in `--dir` (never touched), a
 //! closed stdout, and io_uring refused by a seccomp filter (ring engines skipped with the
 //! reason, the others run).
 //!
@@ -367,6 +367,56 @@ fn bad_input_is_one_line_exit_2_and_writes_nothing() {
             &["--engines", "uring9000", "valid:"],
         ),
         (
+            "empty item in a list",
+            &["run", "--dir", "{dir}", "--queue-depth", "1,,4"],
+            &["--queue-depth", "\"1,,4\"", "empty item"],
+        ),
+        (
+            "trailing comma in a list",
+            &["run", "--dir", "{dir}", "--block-size", "64k,"],
+            &["--block-size", "empty item"],
+        ),
+        (
+            "--target-ci 0",
+            &["run", "--dir", "{dir}", "--target-ci", "0"],
+            &["--target-ci", "more than 0", "less than 100"],
+        ),
+        (
+            "all with an unknown engine",
+            &["run", "--dir", "{dir}", "-e", "all,nosuch"],
+            &["--engines", "\"nosuch\""],
+        ),
+        (
+            "all with an unknown workload",
+            &["run", "--dir", "{dir}", "-w", "all,huge"],
+            &["--workloads", "\"huge\""],
+        ),
+        (
+            "compare --out is a file",
+            &["compare", "{dir}/a", "{dir}/b", "--out", "{dir}/notes.txt"],
+            &["--out", "{dir}/notes.txt", "File exists"],
+        ),
+        (
+            "report on a missing folder",
+            &["report", "{dir}/nope"],
+            &["{dir}/nope", "no such run folder"],
+        ),
+        (
+            "report on a folder that is not a run",
+            &["report", "{dir}/project"],
+            &["{dir}/project", "no meta.json"],
+        ),
+        (
+            "calibrate on a missing --dir",
+            &["calibrate", "--dir", "{dir}/nope"],
+            &["--dir", "{dir}/nope", "does not exist"],
+        ),
+        (
+            "audit on a missing --dir",
+            &["audit", "--dir", "{dir}/nope", "-e", "null"],
+            &["--dir", "{dir}/nope", "does not exist"],
+        ),
+        (
             "safety --out holds other files",
             &["safety", "-s", "selftest-hang", "--out", "{dir}"],
             &["--out", "not a ringbench run folder"],
@@ -385,8 +435,13 @@ fn bad_input_is_one_line_exit_2_and_writes_nothing() {
         let o = run_output(cwd.path(), &args);
         let line = one_line_error(name, &o);
         for e in *expect {
-            assert!(line.contains(e), "{name}: expected {e:?} in: {line}");
+            let e = e.replace("{dir}", &dir.path().display().to_string());
+            assert!(line.contains(&e), "{name}: expected {e:?} in: {line}");
         }
+        assert!(
+            !(name.starts_with("all with") && line.contains("\"all\"")),
+            "{name}: blames all: {line}"
+        );
         assert_eq!(snapshot(dir.path()), before_dir, "{name}: --dir changed");
         assert_eq!(
             snapshot(cwd.path()),
@@ -544,9 +599,9 @@ impl Drop for KillOnDrop {
     }
 }
 
-fn check_interrupted(o: &Output, took: Duration, dir: &Path, out: &Path) {
+fn check_interrupted(o: &Output, took: Duration, dir: &Path, out: &Path, sig: i32) {
     let err = text(&o.stderr);
-    assert_eq!(o.status.code(), Some(130), "exit code; stderr: {err}");
+    assert_eq!(o.status.code(), Some(128 + sig), "exit code; stderr: {err}");
     assert!(took < Duration::from_secs(10), "stopping took {took:?}");
     assert!(!err.contains("panicked"), "{err}");
     assert!(err.contains("interrupted"), "{err}");
@@ -576,7 +631,7 @@ fn sigint_stops_the_run_cleans_up_and_keeps_results() {
     let dir = tempfile::tempdir().unwrap();
     let out = cwd.path().join("out");
     let (o, took) = interrupted_run(cwd.path(), dir.path(), &out, libc::SIGINT);
-    check_interrupted(&o, took, dir.path(), &out);
+    check_interrupted(&o, took, dir.path(), &out, libc::SIGINT);
     assert!(snapshot(dir.path()).is_empty(), "--dir not left as found");
 }
 
@@ -586,7 +641,7 @@ fn sigterm_stops_the_run_cleans_up_and_keeps_results() {
     let dir = tempfile::tempdir().unwrap();
     let out = cwd.path().join("out");
     let (o, took) = interrupted_run(cwd.path(), dir.path(), &out, libc::SIGTERM);
-    check_interrupted(&o, took, dir.path(), &out);
+    check_interrupted(&o, took, dir.path(), &out, libc::SIGTERM);
     assert!(snapshot(dir.path()).is_empty(), "--dir not left as found");
 }
 
@@ -619,7 +674,7 @@ fn files_already_in_dir_are_never_touched() {
     // An interrupted run.
     let out = cwd.path().join("interrupted");
     let (o, took) = interrupted_run(cwd.path(), dir.path(), &out, libc::SIGINT);
-    check_interrupted(&o, took, dir.path(), &out);
+    check_interrupted(&o, took, dir.path(), &out, libc::SIGINT);
     assert_eq!(snapshot(dir.path()), before, "after an interrupted run");
 
     // `env` probes O_DIRECT without touching --dir (not even a file named like its probe).
@@ -936,7 +991,7 @@ fn io_uring_refused_skips_ring_engines_with_the_reason_and_runs_the_rest() {
 }
 
 #[test]
-fn a_truncated_trials_file_still_reports_with_a_warning() {
+fn a_truncated_trials_file_is_refused_unless_allowed_then_reported_with_a_warning() {
     let cwd = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = cwd.path().join("out");
@@ -969,7 +1024,18 @@ fn a_truncated_trials_file_still_reports_with_a_warning() {
     for f in ["report.md", "summary.json"] {
         let _ = std::fs::remove_file(out.join(f));
     }
+    // Without --allow-incomplete: refused, one line naming what is missing, nothing written.
     let o = run_output(cwd.path(), &s(&["report", &out.display().to_string()]));
+    let line = one_line_error("truncated trials.jsonl", &o);
+    assert!(
+        line.contains(&format!("line {lines}")) && line.contains("--allow-incomplete"),
+        "{line}"
+    );
+    assert!(!out.join("report.md").exists());
+    let o = run_output(
+        cwd.path(),
+        &s(&["report", &out.display().to_string(), "--allow-incomplete"]),
+    );
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");
@@ -978,4 +1044,331 @@ fn a_truncated_trials_file_still_reports_with_a_warning() {
         "{err}"
     );
     assert!(out.join("report.md").is_file());
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("incomplete data"), "{md}");
+}
+
+#[test]
+fn bare_ringbench_prints_help_and_exits_2() {
+    let cwd = tempfile::tempdir().unwrap();
+    let o = ringbench(cwd.path()).output().unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("Usage") && err.contains("run"), "{err}");
+    assert!(o.stdout.is_empty());
+}
+
+/// Paths that are not UTF-8, as Linux allows: a run, a calibration and an audit work in such a
+/// `--dir` and write to such an `--out`; a missing one is named in one line (never a panic).
+#[test]
+fn paths_that_are_not_utf8_work_end_to_end() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let cwd = tempfile::tempdir().unwrap();
+    let odd = |stem: &str| {
+        let mut b = stem.as_bytes().to_vec();
+        b.push(0xff);
+        OsString::from_vec(b)
+    };
+    let dir = cwd.path().join(odd("dir-"));
+    std::fs::create_dir(&dir).unwrap();
+    let strace = Command::new("strace").arg("-V").output().is_ok();
+    // (name, arguments, the file that must exist afterwards under --out)
+    let cases: Vec<(&str, Vec<OsString>, &str)> = vec![
+        (
+            "run",
+            [
+                "run",
+                "-e",
+                "std",
+                "-w",
+                "large,small",
+                "--size",
+                "256k",
+                "--files",
+                "4",
+            ]
+            .iter()
+            .map(OsString::from)
+            .chain(["--repeat", "1", "--warmup", "0", "--cache", "warm", "-q"].map(Into::into))
+            .collect(),
+            "meta.json",
+        ),
+        (
+            "calibrate",
+            [
+                "calibrate",
+                "-e",
+                "std",
+                "--phases",
+                "harness",
+                "--harness-size",
+                "256k",
+                "--repeat",
+                "1",
+                "--warmup",
+                "0",
+                "-q",
+            ]
+            .map(Into::into)
+            .to_vec(),
+            "calibrate.json",
+        ),
+        (
+            "audit",
+            ["audit", "-e", "std", "-w", "large", "--size", "256k"]
+                .map(Into::into)
+                .to_vec(),
+            "audit.json",
+        ),
+    ];
+    for (name, mut args, file) in cases {
+        if name == "audit" && !strace {
+            eprintln!("SKIPPED {name}: no strace here");
+            continue;
+        }
+        let out = cwd.path().join(odd(&format!("out-{name}-")));
+        args.extend([
+            "--dir".into(),
+            dir.clone().into_os_string(),
+            "--out".into(),
+            out.clone().into_os_string(),
+        ]);
+        let o = ringbench(cwd.path()).args(&args).output().unwrap();
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(out.join(file).is_file(), "{name}: no {file}");
+        let meta = std::fs::read_to_string(out.join(file)).unwrap();
+        if name == "audit" {
+            // The trace is matched to the odd directory: the std copy's calls were seen and
+            // agree with its declared routes.
+            assert!(
+                meta.contains("\"status\": \"ok\"") && meta.contains("\"mismatches\": []"),
+                "{meta}"
+            );
+        } else {
+            assert!(
+                meta.contains("dir-\u{fffd}"),
+                "{name}: the path is not recorded: {meta}"
+            );
+        }
+        eprintln!("ok  {name}");
+    }
+    // Missing odd paths: one line naming the flag and the path, for every command.
+    let missing = cwd.path().join(odd("nope-"));
+    for cmd in ["run", "calibrate", "audit", "env"] {
+        let o = ringbench(cwd.path())
+            .arg(cmd)
+            .arg("--dir")
+            .arg(&missing)
+            .output()
+            .unwrap();
+        let line = one_line_error(cmd, &o);
+        assert!(
+            line.contains("--dir")
+                && line.contains("nope-\u{fffd}")
+                && line.contains("does not exist"),
+            "{cmd}: {line}"
+        );
+    }
+}
+
+/// A read-only working directory (the default results/ lands there): every command names
+/// --out and the folder it could not make.
+#[test]
+fn a_read_only_working_directory_is_named_with_the_flag() {
+    let m = match Mount::new("tmpfs", "ro,size=1m") {
+        Ok(m) => m,
+        Err(why) => {
+            eprintln!("SKIPPED: cannot mount a read-only filesystem here ({why})");
+            return;
+        }
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let d = scratch.path().display().to_string();
+    let runs = tempfile::tempdir().unwrap();
+    let out = runs.path().join("a");
+    let o = run_output(
+        runs.path(),
+        &run_args(scratch.path(), &["-e", "null", "-w", "read", "-q", "--out"])
+            .into_iter()
+            .chain([out.display().to_string()])
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let a = out.display().to_string();
+    let cases: &[(&str, &[&str])] = &[
+        ("run", &["run", "-e", "null", "-w", "read", "--dir", &d]),
+        (
+            "calibrate",
+            &["calibrate", "--phases", "harness", "--dir", &d],
+        ),
+        ("compare", &["compare", &a, &a]),
+    ];
+    for (name, args) in cases {
+        let o = run_output(m.path(), &s(args));
+        let line = one_line_error(name, &o);
+        assert!(
+            line.contains("--out results/") && line.contains("Read-only file system"),
+            "{name}: {line}"
+        );
+        eprintln!("ok  {name:<10} {line}");
+    }
+}
+
+/// `--dir` removed while the run is going: the run stops with one line, keeps what it
+/// measured, and does not re-create the directory.
+#[test]
+fn a_vanished_dir_stops_the_run_and_is_not_recreated() {
+    let cwd = tempfile::tempdir().unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("work");
+    std::fs::create_dir(&dir).unwrap();
+    let out = cwd.path().join("out");
+    let mut args = run_args(
+        &dir,
+        &[
+            "-e",
+            "null-hang,null",
+            "-w",
+            "read",
+            "--trial-timeout",
+            "2",
+            "--quiet",
+            "--out",
+        ],
+    );
+    args.push(out.display().to_string());
+    let child = ringbench(cwd.path())
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let guard = KillOnDrop(Some(child));
+    let start = Instant::now();
+    // Once a trial is running (its destination exists), remove --dir under it.
+    loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no trial started"
+        );
+        let started = std::fs::read_dir(&dir).is_ok_and(|rd| {
+            rd.filter_map(|e| e.ok())
+                .any(|e| e.path().join("dst").is_dir())
+        });
+        if started {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    let o = guard.take().wait_with_output().unwrap();
+    let line = one_line_error("vanished --dir", &o);
+    assert!(
+        line.contains("--dir")
+            && line.contains(&dir.display().to_string())
+            && line.contains("vanished"),
+        "{line}"
+    );
+    assert!(!dir.exists(), "--dir was re-created");
+    assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
+    // What ran is kept, and meta.json says why the run stopped.
+    let m = meta(&out);
+    assert!(m["finished"].is_string());
+    assert!(m["notes"].to_string().contains("vanished"), "{m}");
+    assert!(!trials(&out).is_empty());
+}
+
+/// A run killed with SIGKILL cannot clean up: the next run in the same --dir names what it
+/// left, with the command that removes it, and removes nothing itself.
+#[test]
+fn leftovers_of_a_killed_run_are_named_and_kept() {
+    let cwd = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = run_args(dir.path(), &["-e", "null-hang", "-w", "read", "--quiet"]);
+    args.extend(s(&["--trial-timeout", "60"]));
+    let child = ringbench(cwd.path())
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let guard = KillOnDrop(Some(child));
+    let start = Instant::now();
+    let scratch = loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no trial started"
+        );
+        let found = std::fs::read_dir(dir.path()).unwrap().find_map(|e| {
+            let p = e.ok()?.path();
+            p.join("dst").is_dir().then_some(p)
+        });
+        if let Some(p) = found {
+            break p;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // The trial child leads its own process group: find it before its parent dies.
+    let children: Vec<i32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|st| {
+                st.rsplit(')')
+                    .next()
+                    .and_then(|r| r.split_whitespace().nth(1))
+                    == Some(&pid.to_string())
+            })
+        })
+        .collect();
+    drop(guard); // SIGKILL, as `kill -9` would
+    for c in children {
+        // SAFETY: killing the orphaned trial child's group (ours, from the run just killed).
+        unsafe { libc::kill(-c, libc::SIGKILL) };
+    }
+    assert!(scratch.is_dir(), "the killed run cleaned up after all?");
+    let before = snapshot(dir.path());
+    let out = cwd.path().join("next");
+    let mut args = run_args(dir.path(), &["-e", "null", "-w", "read", "--out"]);
+    args.push(out.display().to_string());
+    let o = run_output(cwd.path(), &args);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let name = scratch.file_name().unwrap().to_string_lossy().into_owned();
+    let line = err
+        .lines()
+        .find(|l| l.contains(&name))
+        .unwrap_or_else(|| panic!("leftover not named: {err}"));
+    assert!(
+        line.contains(&format!("pid {pid}")) && line.contains("rm -rf -- '"),
+        "{line}"
+    );
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "the next run touched the leftover"
+    );
+    assert!(meta(&out)["notes"].to_string().contains(&name));
+    // No escape codes: stderr is not a terminal here (and TERM unset would do the same).
+    assert!(!err.contains('\x1b'), "{err:?}");
+}
+
+/// With TERM unset and stderr not a terminal, progress is plain lines, no escape codes.
+#[test]
+fn progress_without_a_terminal_draws_no_escape_codes() {
+    let cwd = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let o = ringbench(cwd.path())
+        .env_remove("TERM")
+        .args(run_args(dir.path(), &["-e", "null,std", "-w", "read"]))
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.is_empty(), "no progress at all");
+    assert!(!err.contains('\x1b') && !err.contains('\r'), "{err:?}");
 }
