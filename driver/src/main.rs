@@ -337,17 +337,14 @@ fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
         .clone()
         .unwrap_or_else(|| options::default_out("-safety"));
     results::check_new_out(&out_dir)?;
-    // Every file a scenario makes lives in this fresh directory, removed at the end.
+    // Every file a scenario makes lives in this fresh directory, removed at the end; named
+    // like every other command's, so the next command in that --dir finds it if this one is
+    // killed.
     let base = a.dir.clone().unwrap_or_else(std::env::temp_dir);
-    let scratch = tempfile::Builder::new()
-        .prefix("ringbench-safety-")
-        .tempdir_in(&base)
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "--dir {}: cannot create a scratch directory: {e}",
-                base.display()
-            )
-        })?;
+    let scratch = scratch::Scratch::create(&base)?;
+    for l in scratch::leftovers(&base, scratch.path()) {
+        eprintln!("ringbench safety: {}", l.describe());
+    }
     spawn::install_signal_handlers();
     let opts = safety::SafetyOptions {
         engines,
@@ -360,7 +357,9 @@ fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
         scratch: scratch.path().to_path_buf(),
     };
     let report = safety::run_matrix(&opts)?;
-    drop(scratch);
+    if let Err(e) = scratch.remove() {
+        eprintln!("ringbench safety: removing the scratch directory: {e}");
+    }
     default_sigpipe();
     safety::print_matrix(&report);
     println!("safety.json: {}", out_dir.join("safety.json").display());
