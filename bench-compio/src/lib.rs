@@ -493,3 +493,93 @@ compio_engine! {
     name "compio@0.20-beta", release "0.20.0-beta.1",
     summary "compio 0.20.0-beta.1 (PRE-RELEASE) io_uring driver: the same ops on the ring",
 }
+
+/// The same engine name and type when its release is not compiled in (feature `versions`
+/// off): registered like the others, so callers never see a `cfg`, and `probe` says how to get
+/// it. It can never be built, so none of its methods can be reached.
+#[cfg(not(feature = "versions"))]
+macro_rules! compio_engine_not_built {
+    ($Engine:ident, name $name:literal, release $release:literal $(,)?) => {
+        #[doc = concat!("`", $name, "` (compio ", $release, "), not compiled in: build with `--features bench-compio/versions`.")]
+        #[derive(Debug)]
+        pub struct $Engine(std::convert::Infallible);
+
+        impl workloads::Engine for $Engine {
+            type File = std::convert::Infallible;
+            type Listener = std::convert::Infallible;
+
+            const INFO: workloads::EngineInfo = workloads::EngineInfo {
+                name: $name,
+                runtime: $name,
+                summary: concat!("compio ", $release, " (not compiled in: feature `versions`)"),
+                model: workloads::Model::ThreadPerCore,
+                caps: workloads::Caps {
+                    io_uring: true,
+                    o_direct: true,
+                    concurrent_ops: true,
+                    cancel_on_drop: true,
+                    does_io: true,
+                },
+                routes: COMPIO_ROUTES,
+            };
+
+            fn probe() -> Result<(), String> {
+                Err(concat!(
+                    "compio ", $release, " is not compiled into this binary: rebuild with ",
+                    "`--features bench-compio/versions` (e.g. `cargo run --release -p driver ",
+                    "--features bench-compio/versions -- ...`)"
+                )
+                .into())
+            }
+
+            fn build(_: &workloads::RuntimeConfig) -> std::io::Result<Self> {
+                Err(std::io::Error::other(Self::probe().unwrap_err()))
+            }
+
+            fn block_on<F: std::future::Future>(&mut self, _: F) -> F::Output {
+                match self.0 {}
+            }
+
+            fn listen_local() -> std::io::Result<(Self::Listener, std::net::SocketAddr)> {
+                Err(std::io::Error::other(Self::probe().unwrap_err()))
+            }
+
+            async fn accept(l: &Self::Listener) -> std::io::Result<()> {
+                match *l {}
+            }
+
+            async fn open(_: &std::path::Path, _: workloads::OpenHow) -> std::io::Result<Self::File> {
+                Err(std::io::Error::other(Self::probe().unwrap_err()))
+            }
+
+            async fn read_at(
+                file: &Self::File,
+                _: workloads::AlignedBuf,
+                _: u64,
+            ) -> workloads::BufResult<usize> {
+                match *file {}
+            }
+
+            async fn write_at(
+                file: &Self::File,
+                _: workloads::AlignedBuf,
+                _: u64,
+            ) -> workloads::BufResult<usize> {
+                match *file {}
+            }
+
+            async fn sync(file: &Self::File) -> std::io::Result<()> {
+                match *file {}
+            }
+
+            async fn close(file: Self::File) -> std::io::Result<()> {
+                match file {}
+            }
+        }
+    };
+}
+
+#[cfg(not(feature = "versions"))]
+compio_engine_not_built!(Compio016Engine, name "compio@0.16", release "0.16.0");
+#[cfg(not(feature = "versions"))]
+compio_engine_not_built!(Compio020BetaEngine, name "compio@0.20-beta", release "0.20.0-beta.1");

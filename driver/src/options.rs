@@ -277,9 +277,18 @@ pub fn human_size(n: u64) -> String {
     }
 }
 
-/// Resolve an engine list (`all` = every listed engine). Unknown names are an error.
+/// Resolve an engine list (`all` = every listed engine on its runtime's current release;
+/// `all-versions` = those and every other release built in, `compio@0.16`...). Unknown names
+/// are an error.
 pub fn parse_engines(s: &str) -> Result<Vec<String>, OptionError> {
     if s.trim() == "all" {
+        return Ok(engines::ALL
+            .iter()
+            .filter(|n| engines::default_selected(n))
+            .map(|n| n.to_string())
+            .collect());
+    }
+    if s.trim() == "all-versions" {
         return Ok(engines::ALL
             .iter()
             .filter(|n| engines::visible(n))
