@@ -1080,6 +1080,73 @@ pub fn failing<'a>(report: &'a SafetyReport, kinds: &[String]) -> Vec<(&'a Cell,
 mod tests {
     use super::*;
 
+    fn cell_with(engine: &str, scenario: &str, verdict: Verdict) -> Cell {
+        let mut c = skipped(engine, scenario, String::new());
+        c.verdict = verdict;
+        c.repeats = 1;
+        c.headline_runs = 1;
+        c
+    }
+
+    #[test]
+    fn default_selections_keep_one_release_per_runtime() {
+        let d = default_engines();
+        assert!(d.iter().any(|e| e == "compio"));
+        assert!(!d.iter().any(|e| e.contains('@')), "{d:?}");
+        let all = all_version_engines();
+        assert!(all.iter().any(|e| e == "compio@0.16"), "{all:?}");
+        assert!(all.iter().any(|e| e == "compio"));
+        assert_eq!(engines::runtime_family("compio@0.16"), "compio");
+    }
+
+    #[test]
+    fn releases_of_one_runtime_are_compared_per_scenario() {
+        let leak = Verdict::Leak {
+            what: "fd".into(),
+            count: 2,
+        };
+        let report = SafetyReport {
+            schema: SCHEMA,
+            deadline_ms: 1000,
+            repeats: 1,
+            engines: vec!["compio@0.16".into(), "compio".into(), "std".into()],
+            scenarios: vec![
+                "read-drop".into(),
+                "runtime-drop".into(),
+                "open-race".into(),
+            ],
+            cells: vec![
+                cell_with("compio@0.16", "read-drop", Verdict::Safe),
+                cell_with("compio", "read-drop", Verdict::Safe),
+                cell_with("compio@0.16", "runtime-drop", leak.clone()),
+                cell_with("compio", "runtime-drop", Verdict::Safe),
+                cell_with("compio@0.16", "open-race", leak),
+                skipped("compio", "open-race", "not here".into()),
+                cell_with("std", "read-drop", Verdict::Safe),
+            ],
+            baselines: BTreeMap::new(),
+            validation: Vec::new(),
+            interrupted: None,
+        };
+        let rows = version_rows(&report);
+        // std has one release: no rows of its own.
+        assert!(rows.iter().all(|r| r.runtime == "compio"), "{rows:?}");
+        let agree: Vec<Option<bool>> = rows.iter().map(|r| r.agree).collect();
+        assert_eq!(agree, [Some(true), Some(false), None]);
+        let text = render_matrix(&report);
+        assert!(text.contains("versions ("), "{text}");
+        assert!(
+            text.contains("compio runtime-drop: DIFFER (compio@0.16: leak 2 fd; compio: safe)"),
+            "{text}"
+        );
+        assert!(text.contains("compio open-race: not compared"), "{text}");
+        // One release only: no paragraph.
+        let mut one = report.clone();
+        one.engines.retain(|e| e != "compio@0.16");
+        assert!(version_rows(&one).is_empty());
+        assert!(!render_matrix(&one).contains("versions ("));
+    }
+
     fn sh(script: &str) -> Command {
         let mut c = Command::new("sh");
         c.args(["-c", script]);
