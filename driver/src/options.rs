@@ -596,6 +596,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn all_keeps_one_release_per_runtime_and_all_versions_adds_the_others() {
+        let all = parse_engines("all").unwrap();
+        assert!(all.iter().any(|e| e == "compio"));
+        assert!(!all.iter().any(|e| e.contains('@')), "{all:?}");
+        let every = parse_engines("all-versions").unwrap();
+        assert!(every.iter().any(|e| e == "compio@0.16"), "{every:?}");
+        assert!(every.iter().any(|e| e == "compio@0.20-beta"), "{every:?}");
+        assert!(all.iter().all(|e| every.contains(e)));
+        assert_eq!(
+            parse_engines("compio@0.16,compio").unwrap(),
+            ["compio@0.16", "compio"]
+        );
+    }
+
+    #[test]
     fn sizes() {
         assert_eq!(parse_size("--size", "4096").unwrap(), 4096);
         assert_eq!(parse_size("--size", "64M").unwrap(), 64 << 20);
