@@ -111,7 +111,7 @@ pub fn is_io_uring(name: &str) -> bool {
 pub fn default_engines() -> Vec<String> {
     crate::engines::ALL
         .iter()
-        .filter(|n| crate::engines::visible(n) && (is_io_uring(n) || **n == "std"))
+        .filter(|n| crate::engines::default_selected(n) && (is_io_uring(n) || **n == "std"))
         .map(|n| n.to_string())
         .collect()
 }

@@ -70,7 +70,8 @@ pub struct RunArgs {
     #[arg(long, default_value = "quick", value_name = "NAME")]
     pub profile: String,
 
-    /// Engines, comma separated, or `all` (every listed engine).
+    /// Engines, comma separated, or `all` (every listed engine, one release per runtime) or
+    /// `all-versions` (also the other releases built in: `compio@0.16`, ...).
     #[arg(long, short = 'e', value_name = "LIST", default_value = "all")]
     pub engines: String,
 
@@ -194,7 +195,7 @@ pub struct EnvArgs {
 #[derive(Debug, Args)]
 pub struct SafetyArgs {
     /// Engines, comma separated, or `all` (every engine that does real I/O, the naive control
-    /// included).
+    /// included, one release per runtime) or `all-versions` (also `compio@0.16`, ...).
     #[arg(long, short = 'e', value_name = "LIST", default_value = "all")]
     pub engines: String,
     /// Scenarios, comma separated, or `all`.
@@ -236,7 +237,8 @@ pub struct SafetyArgs {
 /// `ringbench audit`.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Engines, comma separated, or `all` (every listed engine that can run here).
+    /// Engines, comma separated, or `all` (every listed engine that can run here, one release
+    /// per runtime) or `all-versions`.
     #[arg(long, short = 'e', value_name = "LIST", default_value = "all")]
     pub engines: String,
     /// Workloads, comma separated, or `all`.

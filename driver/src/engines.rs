@@ -1,6 +1,10 @@
 //! The engine registry: every engine the driver can run, by stable name, dispatched
 //! statically (a `match` over names calling `run_trial::<Type>`), so nothing dynamic sits on
 //! the measured path. Adding an engine is one line in the `engines!` list below.
+//!
+//! Another release of a runtime whose current release has its own engine is registered as
+//! `runtime@label` (`compio@0.16`): listed, but not in the default selection (`all`), which
+//! keeps one version per runtime; `all-versions` brings them in ([`other_release`]).
 
 use std::io;
 
@@ -59,6 +63,10 @@ engines! {
     "tokio" => bench_tokio::TokioEngine, true;
     "tokio-io-uring" => bench_tokio::TokioIoUringEngine, true;
     "compio" => bench_compio::CompioEngine, true;
+    // Other compio releases (bench-compio feature `versions`; without it they are listed as
+    // unavailable, with the reason).
+    "compio@0.16" => bench_compio::Compio016Engine, true;
+    "compio@0.20-beta" => bench_compio::Compio020BetaEngine, true;
     "tokio-uring" => bench_tokio_uring::TokioUringEngine, true;
     "tokio-uring-fixed" => bench_tokio_uring::TokioUringFixedEngine, true;
     "monoio" => bench_monoio::MonoioEngine, true;
@@ -74,4 +82,21 @@ engines! {
     "null-spin" => workloads::null::NullEngine<20_000>, false;
     "null-spin-twin" => workloads::null::NullEngine<20_000>, false;
     "null-spin-slow" => workloads::null::NullEngine<24_000>, false;
+}
+
+/// Whether `name` is another release of a runtime (`runtime@label`): listed and runnable by
+/// name, but left out of the default selection (`all`), which keeps one version per runtime.
+pub fn other_release(name: &str) -> bool {
+    name.contains('@')
+}
+
+/// Whether `name` is in the default selection (`all`): listed, and the current release.
+pub fn default_selected(name: &str) -> bool {
+    visible(name) && !other_release(name)
+}
+
+/// The runtime an engine adapts, without a release label (`compio@0.16` → `compio`): the
+/// versions of one runtime are grouped under it.
+pub fn runtime_family(name: &str) -> &str {
+    name.split_once('@').map_or(name, |(base, _)| base)
 }

@@ -251,6 +251,8 @@ fn cmd_env(a: &cli::EnvArgs) -> anyhow::Result<()> {
 fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
     let engines: Vec<String> = if a.engines.trim() == "all" {
         safety::default_engines()
+    } else if a.engines.trim() == "all-versions" {
+        safety::all_version_engines()
     } else {
         a.engines
             .split(',')

@@ -296,14 +296,23 @@ pub fn human_size(n: u64) -> String {
     }
 }
 
-/// Resolve an engine list (`all` = every listed engine). Unknown names are an error.
+/// Resolve an engine list (`all` = every listed engine on its runtime's current release;
+/// `all-versions` = those and every other release built in, `compio@0.16`...). Unknown names
+/// are an error.
 pub fn parse_engines(s: &str) -> Result<Vec<String>, OptionError> {
     let all = || {
         engines::ALL
             .iter()
-            .filter(|n| engines::visible(n))
+            .filter(|n| engines::default_selected(n))
             .map(|n| n.to_string())
     };
+    if s.trim() == "all-versions" {
+        return Ok(engines::ALL
+            .iter()
+            .filter(|n| engines::visible(n))
+            .map(|n| n.to_string())
+            .collect());
+    }
     let mut out: Vec<String> = Vec::new();
     for name in parse_list("--engines", s, |p| Ok(p.trim().to_string()))? {
         // `all` may appear in a list (`all,null`): it stands for every listed engine, and an
@@ -315,7 +324,7 @@ pub fn parse_engines(s: &str) -> Result<Vec<String>, OptionError> {
                 flag: "--engines",
                 what: "engine",
                 name,
-                valid: format!("{}, all", all().collect::<Vec<_>>().join(", ")),
+                valid: format!("{}, all, all-versions", all().collect::<Vec<_>>().join(", ")),
             });
         } else {
             vec![name]
@@ -609,6 +618,21 @@ impl RunOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_keeps_one_release_per_runtime_and_all_versions_adds_the_others() {
+        let all = parse_engines("all").unwrap();
+        assert!(all.iter().any(|e| e == "compio"));
+        assert!(!all.iter().any(|e| e.contains('@')), "{all:?}");
+        let every = parse_engines("all-versions").unwrap();
+        assert!(every.iter().any(|e| e == "compio@0.16"), "{every:?}");
+        assert!(every.iter().any(|e| e == "compio@0.20-beta"), "{every:?}");
+        assert!(all.iter().all(|e| every.contains(e)));
+        assert_eq!(
+            parse_engines("compio@0.16,compio").unwrap(),
+            ["compio@0.16", "compio"]
+        );
+    }
 
     #[test]
     fn sizes() {

@@ -837,6 +837,13 @@ fn safety_section(sr: &SafetyReport) -> String {
         }
         let _ = writeln!(o);
     }
+    let versions = crate::safety::render_versions(sr, "- ");
+    if !versions.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n**Versions.** Releases of one runtime side by side, per scenario: *agree* = the same kinds of finding (or none) in every release, whatever their frequency; the evidence of each finding is below, and the engine crate's README (\"Versions side by side\") names the source change behind each difference.\n\n{versions}"
+        );
+    }
     let flagged: Vec<&crate::safety::Cell> = sr
         .cells
         .iter()

@@ -69,8 +69,18 @@ pub fn runs(engine: &str, scenario: &str) -> bool {
     }
 }
 
-/// The engines `ringbench safety` runs by default: every registered engine that does real I/O.
+/// The engines `ringbench safety` runs by default: every registered engine that does real I/O,
+/// on its runtime's current release (other releases: [`all_version_engines`]).
 pub fn default_engines() -> Vec<String> {
+    all_version_engines()
+        .into_iter()
+        .filter(|n| !engines::other_release(n))
+        .collect()
+}
+
+/// `ringbench safety -e all-versions`: the default engines and every other release of a
+/// runtime (`compio@0.16`, ...).
+pub fn all_version_engines() -> Vec<String> {
     engines::ALL
         .iter()
         .filter(|n| engines::info(n).is_some_and(|i| i.caps.does_io))
@@ -908,8 +918,115 @@ pub fn render_matrix(report: &SafetyReport) -> String {
         out.push_str(&skips.join("\n"));
         out.push('\n');
     }
+    let versions = render_versions(report, "  ");
+    if !versions.is_empty() {
+        out.push_str(
+            "versions (releases of one runtime compared on the kinds of finding each saw):\n",
+        );
+        out.push_str(&versions);
+    }
     if let Some(i) = &report.interrupted {
         out.push_str(&format!("INTERRUPTED: {i}; safety.json keeps what ran\n"));
+    }
+    out
+}
+
+/// One scenario on every release of one runtime that ran it: do they agree?
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionRow {
+    /// The runtime (`compio`).
+    pub runtime: String,
+    /// Scenario id.
+    pub scenario: String,
+    /// Each release's engine with its cell label (`compio@0.16`, `data-loss 5/5`), in row
+    /// order.
+    pub cells: Vec<(String, String)>,
+    /// `Some(true)`: every release saw the same kinds of finding (or none); `Some(false)`:
+    /// they differ; `None`: not comparable (a release's cell is missing or skipped).
+    pub agree: Option<bool>,
+}
+
+/// The kinds of finding a cell saw in any run, sorted (empty: clean). What two releases are
+/// compared on: the kinds, not how often (frequencies of an intermittent race differ by
+/// chance), nor the byte counts.
+fn finding_kinds(c: &Cell) -> Vec<&'static str> {
+    let mut k: Vec<&'static str> = c
+        .runs
+        .iter()
+        .flat_map(|r| r.findings.iter().chain(std::iter::once(&r.verdict)))
+        .chain(c.findings.iter())
+        .chain(std::iter::once(&c.verdict))
+        .filter(|v| v.flagged())
+        .map(kind_name)
+        .collect();
+    k.sort_unstable();
+    k.dedup();
+    k
+}
+
+/// For every runtime with more than one release in the matrix (`compio@0.16` and `compio`),
+/// whether the releases agree on each scenario. Empty when no runtime ran in two releases.
+pub fn version_rows(report: &SafetyReport) -> Vec<VersionRow> {
+    let mut families: Vec<&str> = Vec::new();
+    for e in &report.engines {
+        let f = engines::runtime_family(e);
+        if !families.contains(&f) {
+            families.push(f);
+        }
+    }
+    let mut rows = Vec::new();
+    for f in families {
+        let members: Vec<&String> = report
+            .engines
+            .iter()
+            .filter(|e| engines::runtime_family(e) == f)
+            .collect();
+        if members.len() < 2 {
+            continue;
+        }
+        for sc in &report.scenarios {
+            let cells: Vec<Option<&Cell>> = members.iter().map(|e| report.cell(e, sc)).collect();
+            let comparable = cells
+                .iter()
+                .all(|c| c.is_some_and(|c| !matches!(c.verdict, Verdict::Skipped { .. })));
+            let agree = comparable.then(|| {
+                let kinds: Vec<Vec<&str>> =
+                    cells.iter().flatten().map(|c| finding_kinds(c)).collect();
+                kinds.windows(2).all(|w| w[0] == w[1])
+            });
+            rows.push(VersionRow {
+                runtime: f.to_string(),
+                scenario: sc.clone(),
+                cells: members
+                    .iter()
+                    .zip(&cells)
+                    .map(|(e, c)| (e.to_string(), c.map_or("-".into(), |c| report.label(c))))
+                    .collect(),
+                agree,
+            });
+        }
+    }
+    rows
+}
+
+/// The versions paragraph, one line per scenario (`prefix` starts each line: "  " in the
+/// terminal, "- " in markdown). Empty when no runtime ran in two releases.
+pub fn render_versions(report: &SafetyReport, prefix: &str) -> String {
+    let rows = version_rows(report);
+    let mut out = String::new();
+    for r in &rows {
+        let word = match r.agree {
+            Some(true) => "agree",
+            Some(false) => "DIFFER",
+            None => "not compared",
+        };
+        let cells: Vec<String> = r.cells.iter().map(|(e, l)| format!("{e}: {l}")).collect();
+        out.push_str(&format!(
+            "{prefix}{} {}: {word} ({})\n",
+            r.runtime,
+            r.scenario,
+            cells.join("; ")
+        ));
     }
     out
 }
@@ -966,6 +1083,73 @@ pub fn failing<'a>(report: &'a SafetyReport, kinds: &[String]) -> Vec<(&'a Cell,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cell_with(engine: &str, scenario: &str, verdict: Verdict) -> Cell {
+        let mut c = skipped(engine, scenario, String::new());
+        c.verdict = verdict;
+        c.repeats = 1;
+        c.headline_runs = 1;
+        c
+    }
+
+    #[test]
+    fn default_selections_keep_one_release_per_runtime() {
+        let d = default_engines();
+        assert!(d.iter().any(|e| e == "compio"));
+        assert!(!d.iter().any(|e| e.contains('@')), "{d:?}");
+        let all = all_version_engines();
+        assert!(all.iter().any(|e| e == "compio@0.16"), "{all:?}");
+        assert!(all.iter().any(|e| e == "compio"));
+        assert_eq!(engines::runtime_family("compio@0.16"), "compio");
+    }
+
+    #[test]
+    fn releases_of_one_runtime_are_compared_per_scenario() {
+        let leak = Verdict::Leak {
+            what: "fd".into(),
+            count: 2,
+        };
+        let report = SafetyReport {
+            schema: SCHEMA,
+            deadline_ms: 1000,
+            repeats: 1,
+            engines: vec!["compio@0.16".into(), "compio".into(), "std".into()],
+            scenarios: vec![
+                "read-drop".into(),
+                "runtime-drop".into(),
+                "open-race".into(),
+            ],
+            cells: vec![
+                cell_with("compio@0.16", "read-drop", Verdict::Safe),
+                cell_with("compio", "read-drop", Verdict::Safe),
+                cell_with("compio@0.16", "runtime-drop", leak.clone()),
+                cell_with("compio", "runtime-drop", Verdict::Safe),
+                cell_with("compio@0.16", "open-race", leak),
+                skipped("compio", "open-race", "not here".into()),
+                cell_with("std", "read-drop", Verdict::Safe),
+            ],
+            baselines: BTreeMap::new(),
+            validation: Vec::new(),
+            interrupted: None,
+        };
+        let rows = version_rows(&report);
+        // std has one release: no rows of its own.
+        assert!(rows.iter().all(|r| r.runtime == "compio"), "{rows:?}");
+        let agree: Vec<Option<bool>> = rows.iter().map(|r| r.agree).collect();
+        assert_eq!(agree, [Some(true), Some(false), None]);
+        let text = render_matrix(&report);
+        assert!(text.contains("versions ("), "{text}");
+        assert!(
+            text.contains("compio runtime-drop: DIFFER (compio@0.16: leak 2 fd; compio: safe)"),
+            "{text}"
+        );
+        assert!(text.contains("compio open-race: not compared"), "{text}");
+        // One release only: no paragraph.
+        let mut one = report.clone();
+        one.engines.retain(|e| e != "compio@0.16");
+        assert!(version_rows(&one).is_empty());
+        assert!(!render_matrix(&one).contains("versions ("));
+    }
 
     fn sh(script: &str) -> Command {
         let mut c = Command::new("sh");

@@ -458,3 +458,66 @@ fn an_interrupted_safety_run_keeps_its_cells_and_leaves_no_process() {
         assert!(entries.is_empty(), "left in --dir: {entries:?}");
     }
 }
+
+/// `-e compio@0.16,compio` runs every scenario asked on both releases and the matrix says, per
+/// scenario, whether they agree, consistently with the cells (whatever the verdicts are).
+/// Needs the other release compiled in (`--features bench-compio/versions`, as CI runs this
+/// file); without it the engine is skipped with its reason and so is this test.
+#[test]
+fn two_releases_run_side_by_side_and_are_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenarios = "read-drop,open-race,runtime-drop";
+    let out = Command::new(env!("CARGO_BIN_EXE_ringbench"))
+        .args(["safety", "-e", "compio@0.16,compio", "-s", scenarios])
+        .args(["--repeats", "1", "--timeout", "10", "--out"])
+        .arg(dir.path())
+        .output()
+        .expect("run ringbench");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("safety.json")).unwrap())
+            .unwrap();
+    let old = verdict(&report, "compio@0.16", "read-drop");
+    if old["kind"] == "skipped" {
+        eprintln!(
+            "SKIPPED: compio@0.16 not here ({}); run with --features bench-compio/versions",
+            old["reason"]
+        );
+        return;
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("versions ("), "{stdout}");
+    // The kinds of finding of a cell (one run: its headline and further findings).
+    let kinds = |engine: &str, sc: &str| -> Vec<String> {
+        let c = cell(&report, engine, sc);
+        let mut k: Vec<String> = c["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(std::iter::once(&c["verdict"]))
+            .filter_map(|v| v["kind"].as_str())
+            .filter(|k| *k != "safe")
+            .map(String::from)
+            .collect();
+        k.sort();
+        k.dedup();
+        k
+    };
+    for sc in scenarios.split(',') {
+        let (a, b) = (kinds("compio@0.16", sc), kinds("compio", sc));
+        assert!(
+            !a.contains(&"skipped".to_string()) && !b.contains(&"skipped".to_string()),
+            "{sc}: {a:?} / {b:?}"
+        );
+        let line = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("compio {sc}:")))
+            .unwrap_or_else(|| panic!("no versions line for {sc}: {stdout}"));
+        let word = if a == b { "agree" } else { "DIFFER" };
+        assert!(line.contains(word), "{sc}: {a:?} vs {b:?} but `{line}`");
+    }
+}
