@@ -324,7 +324,10 @@ pub fn parse_engines(s: &str) -> Result<Vec<String>, OptionError> {
                 flag: "--engines",
                 what: "engine",
                 name,
-                valid: format!("{}, all, all-versions", all().collect::<Vec<_>>().join(", ")),
+                valid: format!(
+                    "{}, all, all-versions",
+                    all().collect::<Vec<_>>().join(", ")
+                ),
             });
         } else {
             vec![name]

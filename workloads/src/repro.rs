@@ -204,12 +204,90 @@ pub fn isolated<T: Serialize + DeserializeOwned>(
     }
 }
 
+/// The `ringbench` binary built beside this test (`target/<profile>/ringbench`), when it is
+/// there and no older than this test executable by more than a few minutes (both come from one
+/// `cargo test --workspace`); `RINGBENCH_BIN` overrides.
+fn ringbench_bin() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("RINGBENCH_BIN") {
+        return Some(p.into());
+    }
+    let me = std::env::current_exe().ok()?;
+    let bin = me.parent()?.parent()?.join("ringbench");
+    let age = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let (b, t) = (age(&bin)?, age(&me)?);
+    let stale = t
+        .duration_since(b)
+        .is_ok_and(|d| d > Duration::from_secs(600));
+    (!stale).then_some(bin)
+}
+
+/// Run one harness cell exactly as `ringbench safety` does: `ringbench __safety ENGINE
+/// SCENARIO --params JSON`, a fresh process (not a fork of this one, whose state — a ring, a
+/// buffer pool — a fork would inherit), its one JSON line read back.
+fn exec_cell(
+    bin: &std::path::Path,
+    engine: &str,
+    scenario: &str,
+    params: &safety::Params,
+) -> Ended<Result<Observation, String>> {
+    use std::process::{Command, Stdio};
+    let Ok(json) = serde_json::to_string(params) else {
+        return Ended::Died("cannot encode the parameters".into());
+    };
+    let child = Command::new(bin)
+        .args(["__safety", engine, scenario, "--params", &json])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut child) = child else {
+        return Ended::Died(format!("cannot start {}", bin.display()));
+    };
+    let t = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if t.elapsed() >= DEADLINE => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Ended::Deadline;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Ended::Died(e.to_string()),
+        }
+    }
+    let mut out = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_string(&mut out);
+    }
+    let Some(v) = out
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok())
+    else {
+        return Ended::Died("no reply from the harness child".into());
+    };
+    match v["status"].as_str() {
+        Some("observed") => match serde_json::from_value::<Observation>(v) {
+            Ok(o) => Ended::Done(Ok(o)),
+            Err(e) => Ended::Died(format!("bad reply: {e}")),
+        },
+        Some("skipped") => Ended::Done(Err(v["reason"].as_str().unwrap_or("skipped").to_string())),
+        _ => Ended::Died(format!("the harness child said: {v}")),
+    }
+}
+
 /// The harness's own cell for `scenario` on `E`, run the way the driver runs it: the engine's
-/// baseline first (its own child), then the scenario judged against it (another child).
+/// baseline first (its own process), then the scenario judged against it (another). Through
+/// the built `ringbench` binary when there is one ([`ringbench_bin`]), else in forked
+/// children of this process.
 pub fn harness_cell<E: Engine>(scenario: &str, seed: u64) -> Ended<Observation> {
-    let baseline = match isolated(DEADLINE, || {
-        safety::run_with::<E>(safety::BASELINE, &safety::Params::seeded(seed))
-    }) {
+    let bin = ringbench_bin();
+    let run = |id: &str, params: &safety::Params| match &bin {
+        Some(b) => exec_cell(b, E::INFO.name, id, params),
+        None => isolated(DEADLINE, || safety::run_with::<E>(id, params)),
+    };
+    let baseline = match run(safety::BASELINE, &safety::Params::seeded(seed)) {
         Ended::Done(Ok(o)) => o.baseline.clone(),
         Ended::Done(Err(e)) => return Ended::Died(format!("baseline: {e}")),
         Ended::Deadline => return Ended::Died("baseline: hang".into()),
@@ -220,7 +298,7 @@ pub fn harness_cell<E: Engine>(scenario: &str, seed: u64) -> Ended<Observation> 
         baseline,
         ..safety::Params::default()
     };
-    match isolated(DEADLINE, || safety::run_with::<E>(scenario, &params)) {
+    match run(scenario, &params) {
         Ended::Done(Ok(o)) => Ended::Done(o),
         Ended::Done(Err(e)) => Ended::Died(format!("skipped: {e}")),
         Ended::Deadline => Ended::Deadline,
@@ -238,7 +316,15 @@ pub type Repro = (&'static str, fn() -> Seen);
 /// as skipped with the reason, never as passed.
 pub fn main<E: Engine>(repros: &[Repro]) -> std::process::ExitCode {
     let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    if let Err(why) = E::probe() {
+    // The probe runs in a child too: a probe may leave a runtime (or a thread-local ring) in
+    // this process, and every forked child would inherit it — submitting to a ring whose
+    // kernel side belongs to this process changes how ops complete.
+    let probed = match isolated(DEADLINE, || E::probe()) {
+        Ended::Done(r) => r,
+        Ended::Deadline => Err("the engine's probe did not return".into()),
+        Ended::Died(d) => Err(format!("the engine's probe died: {d}")),
+    };
+    if let Err(why) = probed {
         if std::env::var_os("RINGBENCH_REQUIRE_ENGINES").is_some() {
             eprintln!(
                 "{}: engine unavailable here and RINGBENCH_REQUIRE_ENGINES is set: {why}",
@@ -249,6 +335,12 @@ pub fn main<E: Engine>(repros: &[Repro]) -> std::process::ExitCode {
         println!("0 passed, 0 failed, {} skipped", repros.len());
         println!("skipped: {} unavailable here: {why}", E::INFO.name);
         return std::process::ExitCode::SUCCESS;
+    }
+    match ringbench_bin() {
+        Some(b) => println!("harness cells run by {}", b.display()),
+        None => println!(
+            "harness cells run in forked children (no fresh ringbench binary beside this test)"
+        ),
     }
     let (mut pass, mut fail, mut skip) = (0, 0, 0);
     // RINGBENCH_REPRO_ONLY=1: run the reproducers alone and print what each saw (for writing
