@@ -1364,6 +1364,7 @@ mod tests {
                 },
                 detail: None,
                 cancel: Default::default(),
+                cpu: None,
             }),
             throughput: Some(bps),
             usage: Usage {

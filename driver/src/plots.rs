@@ -917,7 +917,7 @@ pub fn cpu(s: &Summary, c: &Config, stem: String) -> Result<Option<Chart>, Box<d
         panels.push(ScatterPanel {
             title: format!("{w}: throughput vs CPU cost"),
             x_desc: "throughput, MB/s".into(),
-            y_desc: "CPU seconds per GB moved".into(),
+            y_desc: "CPU s per GB, timed section".into(),
             points,
         });
     }

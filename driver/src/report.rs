@@ -290,7 +290,7 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
     );
     let _ = writeln!(
         o,
-        "Throughput is payload bytes per second of the timed section (MB/s = 10^6 bytes/s), every copy verified byte for byte after the timed section. Each cell is the median over measured rounds; the interval is the distribution-free order-statistic interval of the median with its achieved confidence level; ratios are computed per round from trials that ran side by side and summarised the same way; a ratio whose interval contains 1 is *within noise*. Group 1 is the fastest engine and every engine within noise of it.\n"
+        "Throughput is payload bytes per second of the timed section (MB/s = 10^6 bytes/s), every copy verified byte for byte after the timed section. Each cell is the median over measured rounds; the interval is the distribution-free order-statistic interval of the median with its achieved confidence level; ratios are computed per round from trials that ran side by side and summarised the same way; a ratio whose interval contains 1 is *within noise*. Group 1 is the fastest engine and every engine within noise of it. CPU s/GB is the CPU time of every thread of the trial's process (io_uring's kernel workers included) over the timed section alone, per 10^9 bytes moved; the whole child's figure, start-up included, is `child_cpu_s_per_gb` in summary.csv.\n"
     );
 
     // How to choose first: it is what a reader came for.
@@ -922,7 +922,7 @@ pub fn how_to_choose(d: &RunData) -> String {
         {
             let _ = write!(
                 line,
-                "; least CPU among them: {} ({:.2} CPU s/GB)",
+                "; least CPU among them: {} ({:.2} CPU s/GB over the timed section)",
                 cheapest.engine,
                 cheapest.cpu_s_per_gb.unwrap_or(f64::NAN)
             );
@@ -1180,6 +1180,11 @@ pub(crate) mod tests {
             stats,
             detail: None,
             cancel: Default::default(),
+            cpu: Some(workloads::CpuUsage {
+                user_s: 0.001 * mbps / 100.0,
+                sys_s: 0.002,
+                ..Default::default()
+            }),
         };
         TrialRecord {
             schema: results::SCHEMA_VERSION,
@@ -1197,8 +1202,9 @@ pub(crate) mod tests {
             direct: false,
             throughput: Some(outcome.bytes_per_sec()),
             outcome: Some(outcome),
+            // The whole child: the timed section's CPU plus a fixed start-up cost.
             usage: Usage {
-                user_s: 0.001 * mbps / 100.0,
+                user_s: 0.001 * mbps / 100.0 + 0.01,
                 sys_s: 0.002,
                 max_rss_kib: 4096,
                 voluntary_cs: 1,

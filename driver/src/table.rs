@@ -116,12 +116,13 @@ fn row(c: &Cell) -> String {
 
 /// Legend printed under the table.
 pub const LEGEND: &str = "group: 1 = fastest and every engine within noise of it (paired per-round ratios whose interval contains 1); \
-~ marks a noisy cell (interval wider than +-10% or a single sample); level = achieved confidence of the order-statistic interval.";
+~ marks a noisy cell (interval wider than +-10% or a single sample); level = achieved confidence of the order-statistic interval; \
+CPU s/GB = CPU of every thread of the trial process over the timed section alone, per GB moved.";
 
 /// CSV with one row per cell.
 pub fn csv(s: &Summary) -> String {
     let mut out = String::from(
-        "workload,block_size,queue_depth,files_in_flight,threads,cancel_rate,engine,n,failed,median_bps,min_bps,max_bps,ci_lo_bps,ci_hi_bps,ci_level,noisy,group,vs_std,vs_std_lo,vs_std_hi,vs_std_verdict,vs_best,vs_best_lo,vs_best_hi,vs_best_verdict,cpu_s_per_gb,max_rss_kib,read_p50_ns,read_p99_ns,write_p50_ns,write_p99_ns\n",
+        "workload,block_size,queue_depth,files_in_flight,threads,cancel_rate,engine,n,failed,median_bps,min_bps,max_bps,ci_lo_bps,ci_hi_bps,ci_level,noisy,group,vs_std,vs_std_lo,vs_std_hi,vs_std_verdict,vs_best,vs_best_lo,vs_best_hi,vs_best_verdict,cpu_s_per_gb,max_rss_kib,read_p50_ns,read_p99_ns,write_p50_ns,write_p99_ns,child_cpu_s_per_gb\n",
     );
     let f = |v: f64| {
         if v.is_finite() {
@@ -143,7 +144,7 @@ pub fn csv(s: &Summary) -> String {
     for c in &s.cells {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             c.workload,
             c.config.block_size,
             c.config.queue_depth,
@@ -169,6 +170,7 @@ pub fn csv(s: &Summary) -> String {
             c.read_lat_ns.map_or(String::new(), |p| p[2].to_string()),
             c.write_lat_ns.map_or(String::new(), |p| p[0].to_string()),
             c.write_lat_ns.map_or(String::new(), |p| p[2].to_string()),
+            c.child_cpu_s_per_gb.map_or(String::new(), f),
         );
     }
     out

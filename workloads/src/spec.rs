@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::RuntimeConfig;
 use crate::data::TreeShape;
 use crate::hist::Histogram;
+use crate::{CpuUsage, RuntimeConfig};
 
 /// The workloads, by stable id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -200,6 +200,11 @@ pub struct Outcome {
     /// Cancellation injection: counts, and resources before and after the trial.
     #[serde(default)]
     pub cancel: CancelStats,
+    /// CPU of the whole process (every thread, io_uring's workers included) over the timed
+    /// section alone, from `getrusage` at its start and end; `None` where not measured (older
+    /// results).
+    #[serde(default)]
+    pub cpu: Option<CpuUsage>,
 }
 
 /// What cancellation injection did in a trial, and what it left behind.
