@@ -196,12 +196,13 @@ pub fn write_all(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
 }
 
 fn ratio_words(r: &Ratio) -> String {
-    let v = match r.verdict {
-        Verdict::WithinNoise => "within noise",
-        Verdict::Faster => "faster",
-        Verdict::Slower => "slower",
-    };
-    format!("{:.2}× [{:.2}–{:.2}] {v}", r.median, r.ci.lo, r.ci.hi)
+    format!(
+        "{:.2}× [{:.2}–{:.2}] {}",
+        r.median,
+        r.ci.lo,
+        r.ci.hi,
+        r.verdict_words()
+    )
 }
 
 fn ratio_cell(r: &Option<Ratio>) -> String {
@@ -290,7 +291,7 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
     );
     let _ = writeln!(
         o,
-        "Throughput is payload bytes per second of the timed section (MB/s = 10^6 bytes/s), every copy verified byte for byte after the timed section. Each cell is the median over measured rounds; the interval is the distribution-free order-statistic interval of the median with its achieved confidence level; ratios are computed per round from trials that ran side by side and summarised the same way; a ratio whose interval contains 1 is *within noise*. Group 1 is the fastest engine and every engine within noise of it. CPU s/GB is the CPU time of every thread of the trial's process (io_uring's kernel workers included) over the timed section alone, per 10^9 bytes moved; the whole child's figure, start-up included, is `child_cpu_s_per_gb` in summary.csv.\n"
+        "Throughput is payload bytes per second of the timed section (MB/s = 10^6 bytes/s), every copy verified byte for byte after the timed section. Each cell is the median over measured rounds; the interval is the distribution-free order-statistic interval of the median with its achieved confidence level; ratios are computed per round from trials that ran side by side and summarised the same way; a ratio whose interval contains 1 is *within noise*, one whose interval reaches less than 85% confidence (fewer than 4 paired rounds) is *too few rounds*, with the level it reached. Groups follow one rule, walked down each table (rows sorted by group, then median): the engine with the highest median leads group 1; each next engine joins the current group unless its per-round ratio against that group's leader is *slower*, in which case it opens the next group, and the group cell shows that ratio. So an engine never sits in a better group than one with a higher median. The *vs* column compares every engine with the top median's engine, per round (a ratio above 1 there means it won more rounds though its median is lower). CPU s/GB is the CPU time of every thread of the trial's process (io_uring's kernel workers included) over the timed section alone, per 10^9 bytes moved; the whole child's figure, start-up included, is `child_cpu_s_per_gb` in summary.csv.\n"
     );
 
     // How to choose first: it is what a reader came for.
@@ -429,11 +430,23 @@ fn results_section(d: &RunData) -> String {
         }
     }
     for (w, cfg) in keys {
-        let cells: Vec<&Cell> = s
+        let mut cells: Vec<&Cell> = s
             .cells
             .iter()
             .filter(|c| c.workload == w && c.config == cfg)
             .collect();
+        // Grouped rows first, in the order the grouping rule walks them (group, then median),
+        // so a reader checks the groups down the table; the rest keep the run's order.
+        cells.sort_by(|a, b| match (a.group, b.group) {
+            (Some(x), Some(y)) => x.cmp(&y).then(b.median_bps.total_cmp(&a.median_bps)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+        let best = cells
+            .iter()
+            .find(|c| c.group == Some(1) && c.group_split.is_none())
+            .map(|c| c.engine.clone());
         let _ = writeln!(o, "### {w} — {}\n", plots::config_words(&cfg));
         let refs: Vec<&str> = reference::targets(w)
             .iter()
@@ -444,8 +457,10 @@ fn results_section(d: &RunData) -> String {
                     .any(|c| c.references.iter().any(|r| r.reference == *l))
             })
             .collect();
-        let mut head =
-            String::from("| engine | MB/s | interval (level) | n | group | vs best | vs std |");
+        let mut head = format!(
+            "| engine | MB/s | interval (level) | n | group | vs {} | vs std |",
+            best.as_deref().unwrap_or("best")
+        );
         let mut rule = String::from("|---|--:|---|--:|--:|---|---|");
         for r in &refs {
             let _ = write!(head, " vs {r} |");
@@ -478,9 +493,14 @@ fn results_section(d: &RunData) -> String {
                     "–".into()
                 },
                 c.n,
-                c.group.map_or("–".into(), |g| g.to_string()),
-                if c.group == Some(1) && c.vs_best.is_none() && c.ranked {
-                    "fastest".into()
+                match (c.group, &c.group_split) {
+                    (None, _) => "–".into(),
+                    (Some(g), None) => g.to_string(),
+                    (Some(g), Some(sp)) =>
+                        format!("{g}: {} vs {}", ratio_words(&sp.ratio), sp.versus),
+                },
+                if best.as_deref() == Some(c.engine.as_str()) {
+                    "top median".into()
                 } else {
                     ratio_cell(&c.vs_best)
                 },
@@ -905,15 +925,38 @@ pub fn how_to_choose(d: &RunData) -> String {
             .iter()
             .map(|c| format!("{} ({} MB/s)", c.engine, mbps(c.median_bps)))
             .collect();
+        let lead = first[0];
+        // Why the others share group 1 with the leader: their ratio against it did not show
+        // them slower. Said as it is: within noise, or too few rounds to tell.
+        let mut why: Vec<String> = Vec::new();
+        for c in &first[1..] {
+            let w = match &c.vs_best {
+                Some(r) if r.verdict == Verdict::WithinNoise => "within noise".to_string(),
+                Some(r) if r.verdict == Verdict::Faster => {
+                    "faster per round though its median is lower".to_string()
+                }
+                Some(r) => r.verdict_words(),
+                None => "no paired round".to_string(),
+            };
+            if !why.contains(&w) {
+                why.push(w);
+            }
+        }
         let mut line = if first.len() == 1 {
             format!("- {what}: fastest is {}", names[0])
-        } else {
+        } else if why == ["within noise"] {
             format!(
                 "- {what}: fastest group (within noise of each other): {}",
                 list(&names)
             )
+        } else {
+            format!(
+                "- {what}: fastest group (not shown slower than {}: {}): {}",
+                lead.engine,
+                why.join("; "),
+                list(&names)
+            )
         };
-        let lead = first[0];
         if let Some(cheapest) = first
             .iter()
             .filter(|c| c.cpu_s_per_gb.is_some())
@@ -933,9 +976,15 @@ pub fn how_to_choose(d: &RunData) -> String {
                 "; {} = {}",
                 lead.engine,
                 match r.ratio.verdict {
-                    Verdict::WithinNoise => format!(
-                        "{:.2} × {} (within noise of it)",
-                        r.ratio.median, r.reference
+                    Verdict::WithinNoise | Verdict::TooFewRounds => format!(
+                        "{:.2} × {} ({})",
+                        r.ratio.median,
+                        r.reference,
+                        if r.ratio.verdict == Verdict::WithinNoise {
+                            "within noise of it".to_string()
+                        } else {
+                            r.ratio.verdict_words()
+                        }
                     ),
                     _ => format!(
                         "{:.2} × {} [{:.2}–{:.2}]",
@@ -1292,9 +1341,9 @@ pub(crate) mod tests {
         let want = [
             "- **large**: fastest is fast (200.0 MB/s); fast = 0.91 × kernel-copy [0.91–0.91]; fast = 0.50 × fio read [0.50–0.50]; measurably slower: slow.",
             "- **read**: fastest is fast (310.0 MB/s); fast = 0.78 × fio read [0.77–0.78]; measurably slower: slow.",
-            "| engine | MB/s | interval (level) | n | group | vs best | vs std | vs kernel-copy | vs fio read | CPU s/GB | peak RSS | notes |",
-            "| slow | 100.0 | 98.0–103.0 (94%) | 5 | 2 | 0.50× [0.50–0.50] slower | – | 0.45× [0.45–0.45] slower | 0.25× [0.25–0.25] slower | 0.75 | 4.0 MiB | 1 failed: verify-failed |",
-            "| fast | 200.0 | 196.0–206.0 (94%) | 5 | 1 | fastest | – | 0.91× [0.91–0.91] slower | 0.50× [0.50–0.50] slower | 1.00 | 4.0 MiB |  |",
+            "| engine | MB/s | interval (level) | n | group | vs fast | vs std | vs kernel-copy | vs fio read | CPU s/GB | peak RSS | notes |",
+            "| slow | 100.0 | 98.0–103.0 (94%) | 5 | 2: 0.50× [0.50–0.50] slower vs fast | 0.50× [0.50–0.50] slower | – | 0.45× [0.45–0.45] slower | 0.25× [0.25–0.25] slower | 0.75 | 4.0 MiB | 1 failed: verify-failed |",
+            "| fast | 200.0 | 196.0–206.0 (94%) | 5 | 1 | top median | – | 0.91× [0.91–0.91] slower | 0.50× [0.50–0.50] slower | 1.00 | 4.0 MiB |  |",
             "| *kernel-copy (reference)* | 220.0 | 215.6–226.6 (94%) | 5 | – | – | – | – | – | 1.05 | 4.0 MiB |  |",
             "| *fio (reference)* | 400.0 | 392.0–412.0 (94%) | 5 | – | – | – | – | 1.50 | 4.0 MiB |  |",
             "| 30 | 5 | slow | large | verify-failed | byte 7 differs |",
