@@ -993,13 +993,27 @@ pub fn how_to_choose(d: &RunData) -> String {
                 }
             );
         }
-        let rest: Vec<String> = cells
-            .iter()
-            .filter(|c| c.group.is_some_and(|g| g > 1))
-            .map(|c| c.engine.clone())
-            .collect();
+        // Later groups: those shown slower than the leader, and those placed there only by
+        // the median order (below an engine that was shown slower), said apart.
+        let later = |slower: bool| -> Vec<String> {
+            cells
+                .iter()
+                .filter(|c| c.group.is_some_and(|g| g > 1))
+                .filter(|c| c.vs_best.is_some_and(|r| r.verdict == Verdict::Slower) == slower)
+                .map(|c| c.engine.clone())
+                .collect()
+        };
+        let (rest, unshown) = (later(true), later(false));
         if !rest.is_empty() {
             let _ = write!(line, "; measurably slower: {}", list(&rest));
+        }
+        if !unshown.is_empty() {
+            let _ = write!(
+                line,
+                "; in a later group by median but not shown slower than {}: {}",
+                lead.engine,
+                list(&unshown)
+            );
         }
         let noisy: Vec<String> = cells
             .iter()
