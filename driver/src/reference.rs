@@ -212,6 +212,8 @@ pub fn kernel_copy(plan: &TrialPlan) -> io::Result<Outcome> {
         bytes_written: copied,
         other_ops: 4 + u64::from(plan.fsync),
         write_latency: lat,
+        // One synchronous call at a time.
+        max_in_flight: 1,
         ..Stats::default()
     };
     Ok(Outcome {

@@ -410,13 +410,78 @@ fn references_section(d: &RunData) -> String {
     o
 }
 
+/// How precise the latency figures are, in words for the tables.
+const LATENCY_PRECISION: &str = "3 significant digits";
+
+/// A duration in nanoseconds with the histogram's precision (`workloads::hist::SIGFIG`
+/// significant digits) and a unit that keeps the digits significant: 14.2 µs, 270 µs, 6.42 ms.
+pub fn sig3(ns: u64) -> String {
+    const UNITS: [(f64, &str); 4] = [(1.0, "ns"), (1e3, "µs"), (1e6, "ms"), (1e9, "s")];
+    let round3 = |v: f64| -> f64 {
+        if v == 0.0 {
+            return 0.0;
+        }
+        let scale = 10f64.powi(2 - v.log10().floor() as i32);
+        (v * scale).round() / scale
+    };
+    let x = ns as f64;
+    let mut u = UNITS.iter().rposition(|(s, _)| x >= *s).unwrap_or(0);
+    let mut r = round3(x / UNITS[u].0);
+    // 999.6 µs rounds to 1000 µs: say 1.00 ms.
+    if r >= 1000.0 && u + 1 < UNITS.len() {
+        u += 1;
+        r = round3(x / UNITS[u].0);
+    }
+    let int_digits = if r < 1.0 {
+        1
+    } else {
+        r.log10().floor() as i32 + 1
+    };
+    let decimals = (3 - int_digits).max(0) as usize;
+    format!("{r:.decimals$} {}", UNITS[u].1)
+}
+
 fn lat(p: Option<[u64; 4]>) -> String {
     p.map_or("–".into(), |p| {
-        p.iter()
-            .map(|ns| format!("{:.0}", *ns as f64 / 1e3))
-            .collect::<Vec<_>>()
-            .join(" / ")
+        p.iter().map(|ns| sig3(*ns)).collect::<Vec<_>>().join(" / ")
     })
+}
+
+/// Per-op latency of one table's cells, one table per count of ops in flight: a latency grows
+/// with the ops queued before it (Little's law), so figures measured at different counts are
+/// never set side by side. Cells whose count was not recorded get a table of their own.
+fn latency_tables(cells: &[&Cell]) -> String {
+    let mut o = String::new();
+    let rows: Vec<&&Cell> = cells
+        .iter()
+        .filter(|c| c.read_lat_ns.is_some() || c.write_lat_ns.is_some())
+        .collect();
+    let mut counts: Vec<Option<u64>> = rows.iter().map(|c| c.ops_in_flight).collect();
+    counts.sort();
+    counts.dedup();
+    for k in counts {
+        let what = match k {
+            Some(1) => "1 op in flight".to_string(),
+            Some(n) => format!("{n} ops in flight"),
+            None => "ops in flight not recorded (older results)".to_string(),
+        };
+        let _ = writeln!(
+            o,
+            "\nPer-op latency at {what}, µs (p50 / p90 / p99 / p99.9 over all measured trials, {}):\n\n| engine | ops in flight | read | write |\n|---|--:|---|---|",
+            LATENCY_PRECISION
+        );
+        for c in rows.iter().filter(|c| c.ops_in_flight == k) {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} |",
+                c.engine,
+                k.map_or("?".into(), |n| n.to_string()),
+                lat(c.read_lat_ns),
+                lat(c.write_lat_ns)
+            );
+        }
+    }
+    o
 }
 
 fn results_section(d: &RunData) -> String {
@@ -547,25 +612,7 @@ fn results_section(d: &RunData) -> String {
                 esc(&notes.join("; "))
             );
         }
-        let lat_rows: Vec<&&Cell> = cells
-            .iter()
-            .filter(|c| c.read_lat_ns.is_some() || c.write_lat_ns.is_some())
-            .collect();
-        if !lat_rows.is_empty() {
-            let _ = writeln!(
-                o,
-                "\nPer-op latency, µs (p50 / p90 / p99 / p99.9 over all measured trials):\n\n| engine | read | write |\n|---|---|---|"
-            );
-            for c in lat_rows {
-                let _ = writeln!(
-                    o,
-                    "| {} | {} | {} |",
-                    c.engine,
-                    lat(c.read_lat_ns),
-                    lat(c.write_lat_ns)
-                );
-            }
-        }
+        o.push_str(&latency_tables(&cells));
         let _ = writeln!(o);
     }
     o
@@ -1231,7 +1278,12 @@ pub(crate) mod tests {
     ) -> TrialRecord {
         let bytes = 4_000_000u64;
         let elapsed_ns = (bytes as f64 / (mbps * 1e6) * 1e9) as u64;
-        let mut stats = Stats::default();
+        // The slow engine runs one op at a time, the fast one keeps eight in flight: their
+        // latencies must never share a table.
+        let mut stats = Stats {
+            max_in_flight: if engine == "slow" { 1 } else { 8 },
+            ..Stats::default()
+        };
         for k in 0..20u64 {
             stats.read_latency.record(10_000 + 1000 * k + (mbps as u64));
             stats.write_latency.record(20_000 + 1000 * k);
@@ -1345,6 +1397,56 @@ pub(crate) mod tests {
             .find(|c| c.engine == reference::KERNEL_COPY)
             .unwrap();
         assert!(!kcell.ranked && kcell.group.is_none() && kcell.references.is_empty());
+    }
+
+    #[test]
+    fn a_latency_table_never_mixes_ops_in_flight() {
+        let d = data();
+        let md = render(&d, &[]);
+        let mut tables = 0;
+        let mut lines = md.lines().peekable();
+        while let Some(l) = lines.next() {
+            let Some(rest) = l.strip_prefix("Per-op latency at ") else {
+                continue;
+            };
+            tables += 1;
+            let heading: u64 = rest.split(' ').next().unwrap().parse().unwrap();
+            let mut rows = 0;
+            for row in lines.by_ref().skip_while(|x| x.is_empty()).skip(2) {
+                if !row.starts_with('|') {
+                    break;
+                }
+                let cols: Vec<&str> = row.split('|').map(str::trim).collect();
+                let (engine, k) = (cols[1], cols[2].parse::<u64>().unwrap());
+                assert_eq!(k, heading, "{row}");
+                // And the count is the cell's own, as measured.
+                let cell = d
+                    .summary
+                    .cells
+                    .iter()
+                    .find(|c| c.engine == engine && c.ops_in_flight == Some(k));
+                assert!(cell.is_some(), "{row}");
+                rows += 1;
+            }
+            assert!(rows > 0, "{l}");
+        }
+        // The data has engines at 1 and 8 ops in flight, on two workloads.
+        assert!(tables >= 4, "{tables} latency tables\n{md}");
+    }
+
+    #[test]
+    fn latency_figures_keep_three_significant_digits() {
+        for (ns, want) in [
+            (0, "0.00 ns"),
+            (7, "7.00 ns"),
+            (14_234, "14.2 µs"),
+            (270_499, "270 µs"),
+            (6_423_000, "6.42 ms"),
+            (999_600, "1.00 ms"),
+            (1_234_567_890, "1.23 s"),
+        ] {
+            assert_eq!(sig3(ns), want, "{ns}");
+        }
     }
 
     #[test]

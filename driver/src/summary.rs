@@ -65,6 +65,11 @@ pub struct Cell {
     pub group_split: Option<GroupSplit>,
     /// Read latency percentiles p50, p90, p99, p99.9 (ns), over all measured trials.
     pub read_lat_ns: Option<[u64; 4]>,
+    /// The reads and writes outstanding at once when the latencies were measured (the most
+    /// over the cell's trials of `Stats::max_in_flight`); latencies are only comparable
+    /// between cells with the same count. Null when not recorded (older results).
+    #[serde(default)]
+    pub ops_in_flight: Option<u64>,
     /// Write latency percentiles (ns).
     pub write_lat_ns: Option<[u64; 4]>,
     /// Whether this engine performs real I/O (false: null; not ranked).
@@ -281,6 +286,11 @@ pub fn summarise(
                 group: None,
                 group_split: None,
                 read_lat_ns: percentiles(&rh),
+                ops_in_flight: ok
+                    .iter()
+                    .filter_map(|r| r.outcome.as_ref().map(|o| o.stats.max_in_flight))
+                    .max()
+                    .filter(|n| *n > 0),
                 write_lat_ns: percentiles(&wh),
                 ranked: is_ranked,
                 cancel: (key.1.cancel_bp > 0).then(|| {

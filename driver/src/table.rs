@@ -123,7 +123,7 @@ CPU s/GB = CPU of every thread of the trial process over the timed section alone
 /// CSV with one row per cell.
 pub fn csv(s: &Summary) -> String {
     let mut out = String::from(
-        "workload,block_size,queue_depth,files_in_flight,threads,cancel_rate,engine,n,failed,median_bps,min_bps,max_bps,ci_lo_bps,ci_hi_bps,ci_level,noisy,group,vs_std,vs_std_lo,vs_std_hi,vs_std_verdict,vs_best,vs_best_lo,vs_best_hi,vs_best_verdict,cpu_s_per_gb,max_rss_kib,read_p50_ns,read_p99_ns,write_p50_ns,write_p99_ns,child_cpu_s_per_gb,group_split_versus,group_split\n",
+        "workload,block_size,queue_depth,files_in_flight,threads,cancel_rate,engine,n,failed,median_bps,min_bps,max_bps,ci_lo_bps,ci_hi_bps,ci_level,noisy,group,vs_std,vs_std_lo,vs_std_hi,vs_std_verdict,vs_best,vs_best_lo,vs_best_hi,vs_best_verdict,cpu_s_per_gb,max_rss_kib,read_p50_ns,read_p99_ns,write_p50_ns,write_p99_ns,child_cpu_s_per_gb,group_split_versus,group_split,ops_in_flight\n",
     );
     let f = |v: f64| {
         if v.is_finite() {
@@ -145,7 +145,7 @@ pub fn csv(s: &Summary) -> String {
     for c in &s.cells {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             c.workload,
             c.config.block_size,
             c.config.queue_depth,
@@ -178,6 +178,7 @@ pub fn csv(s: &Summary) -> String {
             c.group_split
                 .as_ref()
                 .map_or(String::new(), |g| f(g.ratio.median)),
+            c.ops_in_flight.map_or(String::new(), |n| n.to_string()),
         );
     }
     out
