@@ -54,7 +54,11 @@ impl Ctx {
     /// polled once and, if still pending, dropped and retried (see [`Ctx::read_at`]).
     pub fn with_cancel(rate: f64, seed: u64) -> Ctx {
         Ctx {
-            stats: RefCell::default(),
+            stats: RefCell::new(Stats {
+                read_latency: crate::Histogram::presized(),
+                write_latency: crate::Histogram::presized(),
+                ..Stats::default()
+            }),
             inject: (rate > 0.0).then(|| RefCell::new((rate, Rng::new(seed, 0xCA9CE1)))),
             in_flight: Cell::new(0),
         }

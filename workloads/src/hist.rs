@@ -29,7 +29,20 @@ impl Default for Histogram {
     }
 }
 
+/// The latency a trial's histograms are sized for up front: 1 s (about 160 KiB each, zeroed
+/// pages the kernel maps only when touched). A larger value still grows the histogram.
+const PRESIZED_NS: u64 = 1_000_000_000;
+
 impl Histogram {
+    /// A histogram already sized for any latency up to a second, so recording inside a timed
+    /// section does not reallocate it each time a new power of two is reached.
+    pub fn presized() -> Histogram {
+        let mut h = hdrhistogram::Histogram::new_with_max(PRESIZED_NS, SIGFIG)
+            .expect("3 significant digits and a 1 s bound are valid");
+        h.auto(true);
+        Histogram { h }
+    }
+
     /// Count one value.
     pub fn record(&mut self, v: u64) {
         self.record_n(v, 1);

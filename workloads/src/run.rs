@@ -160,6 +160,8 @@ fn thread_main<E: Engine>(
             data::fill(plan.seed, 0, b.spare_mut());
         }
     }
+    // Before the start line: its histograms are allocated here, not in the timed section.
+    let ctx = Ctx::with_cancel(plan.cancel_rate, data::mix(plan.seed ^ t as u64));
     if t == 0 {
         share.remaining.store(threads, Ordering::SeqCst);
         share.running.store(threads, Ordering::SeqCst);
@@ -184,7 +186,6 @@ fn thread_main<E: Engine>(
         }
     };
     let detail = rt.detail();
-    let ctx = Ctx::with_cancel(plan.cancel_rate, data::mix(plan.seed ^ t as u64));
     let r = rt.block_on(work::<E>(&ctx, plan, t, threads, share, &mut pool));
     let end = Instant::now();
     // The last thread out closes the CPU window, before its runtime is torn down. A thread
