@@ -152,8 +152,6 @@ pub fn kernel_copy(plan: &TrialPlan) -> io::Result<Outcome> {
         ));
     }
     let flags = if plan.direct { libc::O_DIRECT } else { 0 };
-    // As the engines' trials do (`workloads::run_trial`): start-up's page faults stay out.
-    workloads::prefault_mapped_files();
     let cpu_start = workloads::CpuUsage::now();
     let start = Instant::now();
     let src = std::fs::OpenOptions::new()

@@ -310,6 +310,18 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
     let _ = writeln!(o);
     let mut notes: Vec<String> = m.notes.clone();
     notes.extend(d.warnings.iter().cloned());
+    let untimed = d
+        .records
+        .iter()
+        .filter(|r| r.status == crate::results::Status::Ok)
+        .filter(|r| r.outcome.as_ref().is_some_and(|o| o.cpu.is_none()))
+        .count();
+    if untimed > 0 {
+        // Older results (schema 1) did not read CPU at the edges of the timed section.
+        notes.push(format!(
+            "{untimed} trial(s) have no CPU reading over the timed section (results from an older ringbench): their CPU s/GB is shown as –; the whole child's figure is `child_cpu_s_per_gb` in summary.csv"
+        ));
+    }
     if !notes.is_empty() {
         let _ = writeln!(o, "Notes:\n");
         for n in &notes {
@@ -467,7 +479,7 @@ fn latency_tables(cells: &[&Cell]) -> String {
         };
         let _ = writeln!(
             o,
-            "\nPer-op latency at {what}, µs (p50 / p90 / p99 / p99.9 over all measured trials, {}):\n\n| engine | ops in flight | read | write |\n|---|--:|---|---|",
+            "\nPer-op latency at {what} (p50 / p90 / p99 / p99.9 over all measured trials, {}):\n\n| engine | ops in flight | read | write |\n|---|--:|---|---|",
             LATENCY_PRECISION
         );
         for c in rows.iter().filter(|c| c.ops_in_flight == k) {

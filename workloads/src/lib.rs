@@ -30,7 +30,7 @@ pub use engine::{
 };
 pub use hist::Histogram;
 pub use run::{run_trial, share_of};
-pub use rusage::{CpuUsage, prefault_mapped_files};
+pub use rusage::CpuUsage;
 pub use spec::{CancelStats, Outcome, Stats, TrialPlan, Workload};
 
 #[cfg(test)]

@@ -31,7 +31,6 @@ use crate::{
 /// Run `plan` on engine `E`: build `threads` runtimes, run the timed section, merge stats.
 pub fn run_trial<E: Engine>(plan: &TrialPlan) -> io::Result<Outcome> {
     validate(plan)?;
-    crate::rusage::prefault_mapped_files();
     let fds_before = crate::safety::fds();
     let buffer_bytes_before = crate::alloc::live_buffer_bytes();
     let threads = plan.threads.max(1);

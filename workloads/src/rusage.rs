@@ -15,6 +15,13 @@
 //! The sum user + system is exact to the nanosecond scheduler clock (`sum_exec_runtime`); the
 //! split between user and system is the kernel's tick-sampled estimate, so only the sum is used
 //! for CPU per GB.
+//!
+//! One fixed cost stays inside the window: a freshly started child takes a page fault the
+//! first time each page of the hot loop's code runs (about 40 minor faults, ~0.1 ms here;
+//! `minor_faults` shows them). That is under 1% of any engine's CPU at the default size, but
+//! most of the null engine's at small sizes. Mapping every code page up front
+//! (`MADV_POPULATE_READ`) removed them, and was tried: it also added the whole binary to the
+//! child's resident set (+8-9 MiB of peak RSS on every trial here), which is a figure we report.
 
 use serde::{Deserialize, Serialize};
 
@@ -68,42 +75,6 @@ impl CpuUsage {
     /// User + system seconds.
     pub fn total_s(&self) -> f64 {
         self.user_s + self.sys_s
-    }
-}
-
-/// Map into this process, before a timed section, the pages of every file it has mapped
-/// (its own code, libc's): a freshly started trial child would otherwise take a page fault
-/// the first time each page of the hot loop runs, inside the timed section — a fixed cost of
-/// process start-up (about 40 faults, 0.1 ms here) that would make CPU per GB depend on the
-/// file size (for the null engine, several times over at the default size). The pages are
-/// already in the page cache; this only fills the page tables (`MADV_POPULATE_READ`, Linux
-/// 5.14; on older kernels it fails and changes nothing).
-pub fn prefault_mapped_files() {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
-        return;
-    };
-    for line in maps.lines() {
-        let mut f = line.split_whitespace();
-        let (Some(range), Some(perms)) = (f.next(), f.next()) else {
-            continue;
-        };
-        let path = f.nth(3).unwrap_or("");
-        if !path.starts_with('/') || !perms.starts_with('r') {
-            continue;
-        }
-        let Some((lo, hi)) = range.split_once('-') else {
-            continue;
-        };
-        let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
-        else {
-            continue;
-        };
-        // SAFETY: an advisory call over a range this process has mapped; populating reads
-        // nothing into Rust-visible memory and a failure (a range past the end of its file)
-        // only returns an error, which is ignored.
-        unsafe {
-            libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_POPULATE_READ);
-        }
     }
 }
 
