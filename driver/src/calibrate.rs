@@ -1397,6 +1397,7 @@ mod tests {
                 },
                 detail: None,
                 cancel: Default::default(),
+                cpu: None,
             }),
             throughput: Some(bps),
             usage: Usage {

@@ -845,9 +845,17 @@ pub fn throughput(s: &Summary, c: &Config, stem: String) -> Result<Chart, Box<dy
 pub fn latency(s: &Summary, c: &Config, stem: String) -> Result<Option<Chart>, Box<dyn Error>> {
     let mut panels = Vec::new();
     for w in workloads_in(s) {
-        for (op, pick) in [("read", 0usize), ("write", 1usize)] {
+        // One panel per count of ops in flight: latencies measured at different concurrency
+        // are never drawn side by side (see report.rs, `latency_tables`).
+        let mut counts: Vec<Option<u64>> = cells_of(s, w, c).map(|x| x.ops_in_flight).collect();
+        counts.sort();
+        counts.dedup();
+        for (op, pick, k) in counts
+            .iter()
+            .flat_map(|k| [("read", 0usize, *k), ("write", 1usize, *k)])
+        {
             let series: Vec<Series> = cells_of(s, w, c)
-                .filter(|x| !reference::is_reference(&x.engine))
+                .filter(|x| !reference::is_reference(&x.engine) && x.ops_in_flight == k)
                 .filter_map(|x| {
                     let p = if pick == 0 {
                         x.read_lat_ns
@@ -871,8 +879,13 @@ pub fn latency(s: &Summary, c: &Config, stem: String) -> Result<Option<Chart>, B
             if series.is_empty() {
                 continue;
             }
+            let at = match k {
+                Some(1) => "1 op in flight".to_string(),
+                Some(n) => format!("{n} ops in flight"),
+                None => "ops in flight not recorded".to_string(),
+            };
             panels.push(LinePanel {
-                title: format!("{w}: {op} op latency"),
+                title: format!("{w}: {op} op latency, {at}"),
                 x_labels: ["p50", "p90", "p99", "p99.9"].map(String::from).to_vec(),
                 x_desc: "percentile (all measured trials)".into(),
                 y_desc: "latency, µs (log scale)".into(),
@@ -917,7 +930,7 @@ pub fn cpu(s: &Summary, c: &Config, stem: String) -> Result<Option<Chart>, Box<d
         panels.push(ScatterPanel {
             title: format!("{w}: throughput vs CPU cost"),
             x_desc: "throughput, MB/s".into(),
-            y_desc: "CPU seconds per GB moved".into(),
+            y_desc: "CPU s per GB, timed section".into(),
             points,
         });
     }

@@ -152,6 +152,7 @@ pub fn kernel_copy(plan: &TrialPlan) -> io::Result<Outcome> {
         ));
     }
     let flags = if plan.direct { libc::O_DIRECT } else { 0 };
+    let cpu_start = workloads::CpuUsage::now();
     let start = Instant::now();
     let src = std::fs::OpenOptions::new()
         .read(true)
@@ -201,6 +202,7 @@ pub fn kernel_copy(plan: &TrialPlan) -> io::Result<Outcome> {
     crate::reference::close(dst)?;
     crate::reference::close(src)?;
     let elapsed = start.elapsed();
+    let cpu_end = workloads::CpuUsage::now();
     let stats = Stats {
         reads: calls,
         writes: calls,
@@ -208,6 +210,8 @@ pub fn kernel_copy(plan: &TrialPlan) -> io::Result<Outcome> {
         bytes_written: copied,
         other_ops: 4 + u64::from(plan.fsync),
         write_latency: lat,
+        // One synchronous call at a time.
+        max_in_flight: 1,
         ..Stats::default()
     };
     Ok(Outcome {
@@ -220,6 +224,7 @@ pub fn kernel_copy(plan: &TrialPlan) -> io::Result<Outcome> {
             if plan.direct { ", O_DIRECT" } else { "" }
         )),
         cancel: Default::default(),
+        cpu: cpu_start.zip(cpu_end).map(|(a, b)| b.since(a)),
     })
 }
 
@@ -340,6 +345,13 @@ pub fn parse_fio(json: &str, w: Workload) -> Result<Outcome, String> {
         stats,
         detail: Some(detail),
         cancel: Default::default(),
+        // fio's accounting of its jobs is its timed section: the child's own usage would
+        // charge fio's start-up and option parsing to a run of a few milliseconds.
+        cpu: fio_cpu(json).map(|(user_s, sys_s)| workloads::CpuUsage {
+            user_s,
+            sys_s,
+            ..Default::default()
+        }),
     })
 }
 
@@ -370,15 +382,9 @@ pub fn run_fio(plan: &TrialPlan, deadline: Duration, cwd: Option<&Path>) -> io::
     let out = cwd.map_or_else(|| out.clone(), |d| d.join(&out));
     let result = match run.exit {
         Exit::Code(0) => match std::fs::read_to_string(&out) {
-            Ok(text) => {
-                // CPU as fio accounts it for its jobs: the child's own usage would charge fio's
-                // start-up and option parsing to a run of a few milliseconds.
-                if let Some((user, sys)) = fio_cpu(&text) {
-                    run.usage.user_s = user;
-                    run.usage.sys_s = sys;
-                }
-                Some(parse_fio(&text, plan.workload))
-            }
+            // The timed CPU is fio's own accounting of its jobs (`parse_fio`); `usage` keeps
+            // the whole fio process, as for every other row.
+            Ok(text) => Some(parse_fio(&text, plan.workload)),
             Err(e) => Some(Err(format!(
                 "fio exited 0 but its JSON output {} cannot be read: {e}",
                 out.display()

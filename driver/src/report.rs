@@ -255,12 +255,13 @@ pub fn write_all(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
 }
 
 fn ratio_words(r: &Ratio) -> String {
-    let v = match r.verdict {
-        Verdict::WithinNoise => "within noise",
-        Verdict::Faster => "faster",
-        Verdict::Slower => "slower",
-    };
-    format!("{:.2}× [{:.2}–{:.2}] {v}", r.median, r.ci.lo, r.ci.hi)
+    format!(
+        "{:.2}× [{:.2}–{:.2}] {}",
+        r.median,
+        r.ci.lo,
+        r.ci.hi,
+        r.verdict_words()
+    )
 }
 
 fn ratio_cell(r: &Option<Ratio>) -> String {
@@ -349,7 +350,7 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
     );
     let _ = writeln!(
         o,
-        "Throughput is payload bytes per second of the timed section (MB/s = 10^6 bytes/s), every copy verified byte for byte after the timed section. Each cell is the median over measured rounds; the interval is the distribution-free order-statistic interval of the median with its achieved confidence level; ratios are computed per round from trials that ran side by side and summarised the same way; a ratio whose interval contains 1 is *within noise*. Group 1 is the fastest engine and every engine within noise of it.\n"
+        "Throughput is payload bytes per second of the timed section (MB/s = 10^6 bytes/s), every copy verified byte for byte after the timed section. Each cell is the median over measured rounds; the interval is the distribution-free order-statistic interval of the median with its achieved confidence level; ratios are computed per round from trials that ran side by side and summarised the same way; a ratio whose interval contains 1 is *within noise*, one whose interval reaches less than 85% confidence (fewer than 4 paired rounds) is *too few rounds*, with the level it reached. Groups follow one rule, walked down each table (rows sorted by group, then median): the engine with the highest median leads group 1; each next engine joins the current group unless its per-round ratio against that group's leader is *slower*, in which case it opens the next group, and the group cell shows that ratio. So an engine never sits in a better group than one with a higher median. The *vs* column compares every engine with the top median's engine, per round (a ratio above 1 there means it won more rounds though its median is lower). CPU s/GB is the CPU time of every thread of the trial's process (io_uring's kernel workers included) over the timed section alone, per 10^9 bytes moved; the whole child's figure, start-up included, is `child_cpu_s_per_gb` in summary.csv.\n"
     );
 
     // How to choose first: it is what a reader came for.
@@ -372,6 +373,18 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
             .into_iter()
             .map(|w| format!("incomplete data: {w}")),
     );
+    let untimed = d
+        .records
+        .iter()
+        .filter(|r| r.status == crate::results::Status::Ok)
+        .filter(|r| r.outcome.as_ref().is_some_and(|o| o.cpu.is_none()))
+        .count();
+    if untimed > 0 {
+        // Older results (schema 1) did not read CPU at the edges of the timed section.
+        notes.push(format!(
+            "{untimed} trial(s) have no CPU reading over the timed section (results from an older ringbench): their CPU s/GB is shown as –; the whole child's figure is `child_cpu_s_per_gb` in summary.csv"
+        ));
+    }
     if !notes.is_empty() {
         let _ = writeln!(o, "Notes:\n");
         for n in &notes {
@@ -474,13 +487,78 @@ fn references_section(d: &RunData) -> String {
     o
 }
 
+/// How precise the latency figures are, in words for the tables.
+const LATENCY_PRECISION: &str = "3 significant digits";
+
+/// A duration in nanoseconds with the histogram's precision (`workloads::hist::SIGFIG`
+/// significant digits) and a unit that keeps the digits significant: 14.2 µs, 270 µs, 6.42 ms.
+pub fn sig3(ns: u64) -> String {
+    const UNITS: [(f64, &str); 4] = [(1.0, "ns"), (1e3, "µs"), (1e6, "ms"), (1e9, "s")];
+    let round3 = |v: f64| -> f64 {
+        if v == 0.0 {
+            return 0.0;
+        }
+        let scale = 10f64.powi(2 - v.log10().floor() as i32);
+        (v * scale).round() / scale
+    };
+    let x = ns as f64;
+    let mut u = UNITS.iter().rposition(|(s, _)| x >= *s).unwrap_or(0);
+    let mut r = round3(x / UNITS[u].0);
+    // 999.6 µs rounds to 1000 µs: say 1.00 ms.
+    if r >= 1000.0 && u + 1 < UNITS.len() {
+        u += 1;
+        r = round3(x / UNITS[u].0);
+    }
+    let int_digits = if r < 1.0 {
+        1
+    } else {
+        r.log10().floor() as i32 + 1
+    };
+    let decimals = (3 - int_digits).max(0) as usize;
+    format!("{r:.decimals$} {}", UNITS[u].1)
+}
+
 fn lat(p: Option<[u64; 4]>) -> String {
     p.map_or("–".into(), |p| {
-        p.iter()
-            .map(|ns| format!("{:.0}", *ns as f64 / 1e3))
-            .collect::<Vec<_>>()
-            .join(" / ")
+        p.iter().map(|ns| sig3(*ns)).collect::<Vec<_>>().join(" / ")
     })
+}
+
+/// Per-op latency of one table's cells, one table per count of ops in flight: a latency grows
+/// with the ops queued before it (Little's law), so figures measured at different counts are
+/// never set side by side. Cells whose count was not recorded get a table of their own.
+fn latency_tables(cells: &[&Cell]) -> String {
+    let mut o = String::new();
+    let rows: Vec<&&Cell> = cells
+        .iter()
+        .filter(|c| c.read_lat_ns.is_some() || c.write_lat_ns.is_some())
+        .collect();
+    let mut counts: Vec<Option<u64>> = rows.iter().map(|c| c.ops_in_flight).collect();
+    counts.sort();
+    counts.dedup();
+    for k in counts {
+        let what = match k {
+            Some(1) => "1 op in flight".to_string(),
+            Some(n) => format!("{n} ops in flight"),
+            None => "ops in flight not recorded (older results)".to_string(),
+        };
+        let _ = writeln!(
+            o,
+            "\nPer-op latency at {what} (p50 / p90 / p99 / p99.9 over all measured trials, {}):\n\n| engine | ops in flight | read | write |\n|---|--:|---|---|",
+            LATENCY_PRECISION
+        );
+        for c in rows.iter().filter(|c| c.ops_in_flight == k) {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} |",
+                c.engine,
+                k.map_or("?".into(), |n| n.to_string()),
+                lat(c.read_lat_ns),
+                lat(c.write_lat_ns)
+            );
+        }
+    }
+    o
 }
 
 fn results_section(d: &RunData) -> String {
@@ -494,11 +572,23 @@ fn results_section(d: &RunData) -> String {
         }
     }
     for (w, cfg) in keys {
-        let cells: Vec<&Cell> = s
+        let mut cells: Vec<&Cell> = s
             .cells
             .iter()
             .filter(|c| c.workload == w && c.config == cfg)
             .collect();
+        // Grouped rows first, in the order the grouping rule walks them (group, then median),
+        // so a reader checks the groups down the table; the rest keep the run's order.
+        cells.sort_by(|a, b| match (a.group, b.group) {
+            (Some(x), Some(y)) => x.cmp(&y).then(b.median_bps.total_cmp(&a.median_bps)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+        let best = cells
+            .iter()
+            .find(|c| c.group == Some(1) && c.group_split.is_none())
+            .map(|c| c.engine.clone());
         let _ = writeln!(o, "### {w} — {}\n", plots::config_words(&cfg));
         let refs: Vec<&str> = reference::targets(w)
             .iter()
@@ -509,8 +599,10 @@ fn results_section(d: &RunData) -> String {
                     .any(|c| c.references.iter().any(|r| r.reference == *l))
             })
             .collect();
-        let mut head =
-            String::from("| engine | MB/s | interval (level) | n | group | vs best | vs std |");
+        let mut head = format!(
+            "| engine | MB/s | interval (level) | n | group | vs {} | vs std |",
+            best.as_deref().unwrap_or("best")
+        );
         let mut rule = String::from("|---|--:|---|--:|--:|---|---|");
         for r in &refs {
             let _ = write!(head, " vs {r} |");
@@ -543,9 +635,14 @@ fn results_section(d: &RunData) -> String {
                     "–".into()
                 },
                 c.n,
-                c.group.map_or("–".into(), |g| g.to_string()),
-                if c.group == Some(1) && c.vs_best.is_none() && c.ranked {
-                    "fastest".into()
+                match (c.group, &c.group_split) {
+                    (None, _) => "–".into(),
+                    (Some(g), None) => g.to_string(),
+                    (Some(g), Some(sp)) =>
+                        format!("{g}: {} vs {}", ratio_words(&sp.ratio), sp.versus),
+                },
+                if best.as_deref() == Some(c.engine.as_str()) {
+                    "top median".into()
                 } else {
                     ratio_cell(&c.vs_best)
                 },
@@ -592,25 +689,7 @@ fn results_section(d: &RunData) -> String {
                 esc(&notes.join("; "))
             );
         }
-        let lat_rows: Vec<&&Cell> = cells
-            .iter()
-            .filter(|c| c.read_lat_ns.is_some() || c.write_lat_ns.is_some())
-            .collect();
-        if !lat_rows.is_empty() {
-            let _ = writeln!(
-                o,
-                "\nPer-op latency, µs (p50 / p90 / p99 / p99.9 over all measured trials):\n\n| engine | read | write |\n|---|---|---|"
-            );
-            for c in lat_rows {
-                let _ = writeln!(
-                    o,
-                    "| {} | {} | {} |",
-                    c.engine,
-                    lat(c.read_lat_ns),
-                    lat(c.write_lat_ns)
-                );
-            }
-        }
+        o.push_str(&latency_tables(&cells));
         let _ = writeln!(o);
     }
     o
@@ -986,15 +1065,38 @@ pub fn how_to_choose(d: &RunData) -> String {
             .iter()
             .map(|c| format!("{} ({} MB/s)", c.engine, mbps(c.median_bps)))
             .collect();
+        let lead = first[0];
+        // Why the others share group 1 with the leader: their ratio against it did not show
+        // them slower. Said as it is: within noise, or too few rounds to tell.
+        let mut why: Vec<String> = Vec::new();
+        for c in &first[1..] {
+            let w = match &c.vs_best {
+                Some(r) if r.verdict == Verdict::WithinNoise => "within noise".to_string(),
+                Some(r) if r.verdict == Verdict::Faster => {
+                    "faster per round though its median is lower".to_string()
+                }
+                Some(r) => r.verdict_words(),
+                None => "no paired round".to_string(),
+            };
+            if !why.contains(&w) {
+                why.push(w);
+            }
+        }
         let mut line = if first.len() == 1 {
             format!("- {what}: fastest is {}", names[0])
-        } else {
+        } else if why == ["within noise"] {
             format!(
                 "- {what}: fastest group (within noise of each other): {}",
                 list(&names)
             )
+        } else {
+            format!(
+                "- {what}: fastest group (not shown slower than {}: {}): {}",
+                lead.engine,
+                why.join("; "),
+                list(&names)
+            )
         };
-        let lead = first[0];
         if let Some(cheapest) = first
             .iter()
             .filter(|c| c.cpu_s_per_gb.is_some())
@@ -1003,7 +1105,7 @@ pub fn how_to_choose(d: &RunData) -> String {
         {
             let _ = write!(
                 line,
-                "; least CPU among them: {} ({:.2} CPU s/GB)",
+                "; least CPU among them: {} ({:.2} CPU s/GB over the timed section)",
                 cheapest.engine,
                 cheapest.cpu_s_per_gb.unwrap_or(f64::NAN)
             );
@@ -1014,9 +1116,15 @@ pub fn how_to_choose(d: &RunData) -> String {
                 "; {} = {}",
                 lead.engine,
                 match r.ratio.verdict {
-                    Verdict::WithinNoise => format!(
-                        "{:.2} × {} (within noise of it)",
-                        r.ratio.median, r.reference
+                    Verdict::WithinNoise | Verdict::TooFewRounds => format!(
+                        "{:.2} × {} ({})",
+                        r.ratio.median,
+                        r.reference,
+                        if r.ratio.verdict == Verdict::WithinNoise {
+                            "within noise of it".to_string()
+                        } else {
+                            r.ratio.verdict_words()
+                        }
                     ),
                     _ => format!(
                         "{:.2} × {} [{:.2}–{:.2}]",
@@ -1025,13 +1133,27 @@ pub fn how_to_choose(d: &RunData) -> String {
                 }
             );
         }
-        let rest: Vec<String> = cells
-            .iter()
-            .filter(|c| c.group.is_some_and(|g| g > 1))
-            .map(|c| c.engine.clone())
-            .collect();
+        // Later groups: those shown slower than the leader, and those placed there only by
+        // the median order (below an engine that was shown slower), said apart.
+        let later = |slower: bool| -> Vec<String> {
+            cells
+                .iter()
+                .filter(|c| c.group.is_some_and(|g| g > 1))
+                .filter(|c| c.vs_best.is_some_and(|r| r.verdict == Verdict::Slower) == slower)
+                .map(|c| c.engine.clone())
+                .collect()
+        };
+        let (rest, unshown) = (later(true), later(false));
         if !rest.is_empty() {
             let _ = write!(line, "; measurably slower: {}", list(&rest));
+        }
+        if !unshown.is_empty() {
+            let _ = write!(
+                line,
+                "; in a later group by median but not shown slower than {}: {}",
+                lead.engine,
+                list(&unshown)
+            );
         }
         let noisy: Vec<String> = cells
             .iter()
@@ -1249,7 +1371,12 @@ pub(crate) mod tests {
     ) -> TrialRecord {
         let bytes = 4_000_000u64;
         let elapsed_ns = (bytes as f64 / (mbps * 1e6) * 1e9) as u64;
-        let mut stats = Stats::default();
+        // The slow engine runs one op at a time, the fast one keeps eight in flight: their
+        // latencies must never share a table.
+        let mut stats = Stats {
+            max_in_flight: if engine == "slow" { 1 } else { 8 },
+            ..Stats::default()
+        };
         for k in 0..20u64 {
             stats.read_latency.record(10_000 + 1000 * k + (mbps as u64));
             stats.write_latency.record(20_000 + 1000 * k);
@@ -1261,6 +1388,11 @@ pub(crate) mod tests {
             stats,
             detail: None,
             cancel: Default::default(),
+            cpu: Some(workloads::CpuUsage {
+                user_s: 0.001 * mbps / 100.0,
+                sys_s: 0.002,
+                ..Default::default()
+            }),
         };
         TrialRecord {
             schema: results::SCHEMA_VERSION,
@@ -1278,8 +1410,9 @@ pub(crate) mod tests {
             direct: false,
             throughput: Some(outcome.bytes_per_sec()),
             outcome: Some(outcome),
+            // The whole child: the timed section's CPU plus a fixed start-up cost.
             usage: Usage {
-                user_s: 0.001 * mbps / 100.0,
+                user_s: 0.001 * mbps / 100.0 + 0.01,
                 sys_s: 0.002,
                 max_rss_kib: 4096,
                 voluntary_cs: 1,
@@ -1360,6 +1493,56 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_latency_table_never_mixes_ops_in_flight() {
+        let d = data();
+        let md = render(&d, &[]);
+        let mut tables = 0;
+        let mut lines = md.lines().peekable();
+        while let Some(l) = lines.next() {
+            let Some(rest) = l.strip_prefix("Per-op latency at ") else {
+                continue;
+            };
+            tables += 1;
+            let heading: u64 = rest.split(' ').next().unwrap().parse().unwrap();
+            let mut rows = 0;
+            for row in lines.by_ref().skip_while(|x| x.is_empty()).skip(2) {
+                if !row.starts_with('|') {
+                    break;
+                }
+                let cols: Vec<&str> = row.split('|').map(str::trim).collect();
+                let (engine, k) = (cols[1], cols[2].parse::<u64>().unwrap());
+                assert_eq!(k, heading, "{row}");
+                // And the count is the cell's own, as measured.
+                let cell = d
+                    .summary
+                    .cells
+                    .iter()
+                    .find(|c| c.engine == engine && c.ops_in_flight == Some(k));
+                assert!(cell.is_some(), "{row}");
+                rows += 1;
+            }
+            assert!(rows > 0, "{l}");
+        }
+        // The data has engines at 1 and 8 ops in flight, on two workloads.
+        assert!(tables >= 4, "{tables} latency tables\n{md}");
+    }
+
+    #[test]
+    fn latency_figures_keep_three_significant_digits() {
+        for (ns, want) in [
+            (0, "0.00 ns"),
+            (7, "7.00 ns"),
+            (14_234, "14.2 µs"),
+            (270_499, "270 µs"),
+            (6_423_000, "6.42 ms"),
+            (999_600, "1.00 ms"),
+            (1_234_567_890, "1.23 s"),
+        ] {
+            assert_eq!(sig3(ns), want, "{ns}");
+        }
+    }
+
+    #[test]
     fn report_snapshot_of_fixed_data() {
         let d = data();
         let md = render(&d, &[]);
@@ -1367,9 +1550,9 @@ pub(crate) mod tests {
         let want = [
             "- **large**: fastest is fast (200.0 MB/s); fast = 0.91 × kernel-copy [0.91–0.91]; fast = 0.50 × fio read [0.50–0.50]; measurably slower: slow.",
             "- **read**: fastest is fast (310.0 MB/s); fast = 0.78 × fio read [0.77–0.78]; measurably slower: slow.",
-            "| engine | MB/s | interval (level) | n | group | vs best | vs std | vs kernel-copy | vs fio read | CPU s/GB | peak RSS | notes |",
-            "| slow | 100.0 | 98.0–103.0 (94%) | 5 | 2 | 0.50× [0.50–0.50] slower | – | 0.45× [0.45–0.45] slower | 0.25× [0.25–0.25] slower | 0.75 | 4.0 MiB | 1 failed: verify-failed |",
-            "| fast | 200.0 | 196.0–206.0 (94%) | 5 | 1 | fastest | – | 0.91× [0.91–0.91] slower | 0.50× [0.50–0.50] slower | 1.00 | 4.0 MiB |  |",
+            "| engine | MB/s | interval (level) | n | group | vs fast | vs std | vs kernel-copy | vs fio read | CPU s/GB | peak RSS | notes |",
+            "| slow | 100.0 | 98.0–103.0 (94%) | 5 | 2: 0.50× [0.50–0.50] slower vs fast | 0.50× [0.50–0.50] slower | – | 0.45× [0.45–0.45] slower | 0.25× [0.25–0.25] slower | 0.75 | 4.0 MiB | 1 failed: verify-failed |",
+            "| fast | 200.0 | 196.0–206.0 (94%) | 5 | 1 | top median | – | 0.91× [0.91–0.91] slower | 0.50× [0.50–0.50] slower | 1.00 | 4.0 MiB |  |",
             "| *kernel-copy (reference)* | 220.0 | 215.6–226.6 (94%) | 5 | – | – | – | – | – | 1.05 | 4.0 MiB |  |",
             "| *fio (reference)* | 400.0 | 392.0–412.0 (94%) | 5 | – | – | – | – | 1.50 | 4.0 MiB |  |",
             "| 30 | 5 | slow | large | verify-failed | byte 7 differs |",

@@ -17,7 +17,14 @@ use crate::env::Environment;
 use crate::options::Config;
 
 /// Version of the files' schema; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: `cpu_s_per_gb` in summaries is CPU over the timed section (`outcome.cpu`, read by the
+/// trial child itself), no longer the whole child's (now `child_cpu_s_per_gb`).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Versions this ringbench reads. A version-1 folder differs only in lacking `outcome.cpu`:
+/// its summary is recomputed with the timed CPU absent ("–") and the whole-child figure kept.
+pub const READABLE_SCHEMAS: &[u32] = &[1, SCHEMA_VERSION];
 
 /// One engine as the run saw it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -59,12 +66,14 @@ pub struct Meta {
     pub notes: Vec<String>,
 }
 
-/// Resource usage of a trial's child, from the kernel's accounting (`wait4`).
+/// Resource usage of a trial's whole child — start-up, dataset checks and everything else the
+/// child did, not only its timed section — from the kernel's accounting (`wait4`). The timed
+/// section's own CPU is `Outcome::cpu`.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Usage {
-    /// User CPU seconds.
+    /// User CPU seconds, whole child.
     pub user_s: f64,
-    /// System CPU seconds.
+    /// System CPU seconds, whole child.
     pub sys_s: f64,
     /// Peak resident set, KiB: the trial child's own (VmHWM, as it reports it; see
     /// `TrialReply::peak_rss_kib`), else wait4's, which includes the driver's peak at exec.
@@ -313,10 +322,10 @@ pub fn read_meta(dir: &Path) -> anyhow::Result<Meta> {
     // The schema first: a newer or older layout is named as such, not as corrupt.
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
     if let Some(schema) = v.get("schema").and_then(|s| s.as_u64())
-        && schema != SCHEMA_VERSION as u64
+        && !READABLE_SCHEMAS.contains(&(schema as u32))
     {
         anyhow::bail!(
-            "{}: schema version {schema} (this ringbench reads {SCHEMA_VERSION})",
+            "{}: schema version {schema} (this ringbench reads {READABLE_SCHEMAS:?})",
             dir.display()
         );
     }

@@ -10,7 +10,9 @@
 //!
 //! Ratios (engine vs std, vs the best) are computed per round, from trials that ran side by
 //! side, and the same interval is taken over the per-round ratios. A difference whose ratio
-//! interval contains 1 is "within noise", as criterion words its change verdict.
+//! interval contains 1 is "within noise", as criterion words its change verdict; one whose
+//! interval reaches less than [`MIN_VERDICT_LEVEL`] is "too few rounds (75%)", never "within
+//! noise": the data did not show the engines alike, it could not show anything.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,8 +20,8 @@ use serde::{Deserialize, Serialize};
 pub const CONFIDENCE: f64 = 0.95;
 
 /// The least achieved confidence at which a ratio may be called faster or slower. Below it
-/// (fewer than 4 paired rounds: 3 give [min, max] at 75%) every difference is "within noise":
-/// three rounds that happen to agree are too weak a reason to rank runtimes.
+/// (fewer than 4 paired rounds: 3 give [min, max] at 75%) every difference is "too few
+/// rounds": three rounds that happen to agree are too weak a reason to rank runtimes.
 pub const MIN_VERDICT_LEVEL: f64 = 0.85;
 
 /// A confidence interval and the confidence level it actually achieves.
@@ -95,8 +97,11 @@ pub enum Verdict {
     Faster,
     /// The ratio's interval lies below 1.
     Slower,
-    /// The interval contains 1 (or there are too few paired rounds to say).
+    /// The interval contains 1 at an achieved level of at least [`MIN_VERDICT_LEVEL`].
     WithinNoise,
+    /// The interval reaches less than [`MIN_VERDICT_LEVEL`] (too few paired rounds): no
+    /// verdict either way.
+    TooFewRounds,
 }
 
 impl Verdict {
@@ -106,6 +111,7 @@ impl Verdict {
             Verdict::Faster => "faster",
             Verdict::Slower => "slower",
             Verdict::WithinNoise => "within noise",
+            Verdict::TooFewRounds => "too few rounds",
         }
     }
 }
@@ -123,6 +129,17 @@ pub struct Ratio {
     pub verdict: Verdict,
 }
 
+impl Ratio {
+    /// The verdict in words, with the achieved level where it is too low to decide:
+    /// "too few rounds (75%)".
+    pub fn verdict_words(&self) -> String {
+        match self.verdict {
+            Verdict::TooFewRounds => format!("too few rounds ({:.0}%)", self.ci.level * 100.0),
+            v => v.words().to_string(),
+        }
+    }
+}
+
 /// Summarise paired per-round ratios `a_i / b_i` (throughputs).
 pub fn paired_ratio(pairs: &[(f64, f64)]) -> Option<Ratio> {
     let rs: Vec<f64> = pairs
@@ -134,7 +151,9 @@ pub fn paired_ratio(pairs: &[(f64, f64)]) -> Option<Ratio> {
         return None;
     }
     let ci = median_ci(&rs, CONFIDENCE);
-    let verdict = if ci.level < MIN_VERDICT_LEVEL || (ci.lo <= 1.0 && ci.hi >= 1.0) {
+    let verdict = if ci.level < MIN_VERDICT_LEVEL {
+        Verdict::TooFewRounds
+    } else if ci.lo <= 1.0 && ci.hi >= 1.0 {
         Verdict::WithinNoise
     } else if ci.lo > 1.0 {
         Verdict::Faster
@@ -246,17 +265,15 @@ mod tests {
             slow_found, 200,
             "a consistent 20% slowdown must always be seen"
         );
-        // One paired round is never enough to call a difference, nor are three (75%)...
+        // One paired round is never enough to call a difference, nor are three (75%); and
+        // that is said as such, not as "within noise"...
         assert_eq!(
             paired_ratio(&[(2.0, 1.0)]).unwrap().verdict,
-            Verdict::WithinNoise
+            Verdict::TooFewRounds
         );
-        assert_eq!(
-            paired_ratio(&[(2.0, 1.0), (2.1, 1.0), (2.2, 1.0)])
-                .unwrap()
-                .verdict,
-            Verdict::WithinNoise
-        );
+        let three = paired_ratio(&[(2.0, 1.0), (2.1, 1.0), (2.2, 1.0)]).unwrap();
+        assert_eq!(three.verdict, Verdict::TooFewRounds);
+        assert_eq!(three.verdict_words(), "too few rounds (75%)");
         // ... but four consistent rounds (87.5%) are.
         let four = [(2.0, 1.0), (2.1, 1.0), (2.2, 1.0), (1.9, 1.0)];
         assert_eq!(paired_ratio(&four).unwrap().verdict, Verdict::Faster);

@@ -38,20 +38,38 @@ pub struct Cell {
     pub rel_ci: f64,
     /// Whether the cell is noisy (interval wider than ±10% of the median).
     pub noisy: bool,
-    /// CPU seconds (user + system, whole child) per GB moved: median and interval.
+    /// CPU seconds (user + system, every thread of the trial process, io_uring's workers
+    /// included) over the timed section per GB moved: median over trials. Start-up, dataset
+    /// checks and verification are outside it, so it does not depend on the file size.
     pub cpu_s_per_gb: Option<f64>,
     /// Interval of CPU per GB.
     pub cpu_ci: Option<Interval>,
+    /// The whole child's CPU seconds (`wait4`: process start-up and everything outside the
+    /// timed section included) per GB moved: median over trials. Shown apart; never ranked.
+    #[serde(default)]
+    pub child_cpu_s_per_gb: Option<f64>,
     /// Median peak RSS of the child, KiB.
     pub max_rss_kib: Option<u64>,
     /// Per-round ratio against std.
     pub vs_std: Option<Ratio>,
     /// Per-round ratio against the fastest engine of this workload and sweep point.
     pub vs_best: Option<Ratio>,
-    /// 1 for the fastest group (engines within noise of the fastest), 2 for the next, ...
+    /// Group by the rule of [`assign_groups`]: 1 for the engine with the highest median and
+    /// every engine after it (by median) not measurably slower than it, 2 from the first that
+    /// is, ...; null for unranked rows.
     pub group: Option<usize>,
+    /// For the engine that opened a group after the first: its per-round ratio against the
+    /// previous group's leader, whose "slower" verdict opened the group (the ratio a reader
+    /// needs to check the grouping).
+    #[serde(default)]
+    pub group_split: Option<GroupSplit>,
     /// Read latency percentiles p50, p90, p99, p99.9 (ns), over all measured trials.
     pub read_lat_ns: Option<[u64; 4]>,
+    /// The reads and writes outstanding at once when the latencies were measured (the most
+    /// over the cell's trials of `Stats::max_in_flight`); latencies are only comparable
+    /// between cells with the same count. Null when not recorded (older results).
+    #[serde(default)]
+    pub ops_in_flight: Option<u64>,
     /// Write latency percentiles (ns).
     pub write_lat_ns: Option<[u64; 4]>,
     /// Whether this engine performs real I/O (false: null; not ranked).
@@ -71,6 +89,15 @@ pub struct Cell {
     /// budget ran out (absent without `--target-ci`).
     #[serde(default)]
     pub converged: Option<bool>,
+}
+
+/// Why a group starts where it does: the new leader against the previous group's leader.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GroupSplit {
+    /// The previous group's leader.
+    pub versus: String,
+    /// This engine / that one, per round; its verdict is `slower`.
+    pub ratio: Ratio,
 }
 
 /// Injected cancellations of a cell, summed over its measured trials.
@@ -140,7 +167,8 @@ pub fn summarise(
             .iter()
             .filter(|e| ranked(e))
             .filter_map(|e| med(e).map(|m| (e.as_str(), m)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
+            // Ties broken by name, as `assign_groups` orders them, so "best" is group 1's leader.
+            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)))
             .map(|(e, _)| e);
         let paired = |a: &str, b: &str| -> Option<Ratio> {
             let (ma, mb) = (by_engine.get(a)?, by_engine.get(b)?);
@@ -190,12 +218,20 @@ pub fn summarise(
             let thr: Vec<f64> = ok.iter().filter_map(|r| r.throughput).collect();
             let ci = stats::median_ci(&thr, CONFIDENCE);
             let median = stats::median(&thr);
+            let per_gb = |r: &TrialRecord, cpu_s: Option<f64>| -> Option<f64> {
+                let gb = r.outcome.as_ref()?.bytes as f64 / 1e9;
+                (gb > 0.0).then_some(cpu_s? / gb)
+            };
             let cpu: Vec<f64> = ok
                 .iter()
                 .filter_map(|r| {
-                    let gb = r.outcome.as_ref()?.bytes as f64 / 1e9;
-                    (gb > 0.0).then(|| (r.usage.user_s + r.usage.sys_s) / gb)
+                    let timed = r.outcome.as_ref()?.cpu.as_ref()?.total_s();
+                    per_gb(r, Some(timed))
                 })
+                .collect();
+            let child_cpu: Vec<f64> = ok
+                .iter()
+                .filter_map(|r| per_gb(r, Some(r.usage.user_s + r.usage.sys_s)))
                 .collect();
             let rss: Vec<f64> = ok.iter().map(|r| r.usage.max_rss_kib as f64).collect();
             let mut rh = workloads::Histogram::default();
@@ -236,6 +272,7 @@ pub fn summarise(
                 noisy: thr.len() < 2 || rel_ci > 0.10,
                 cpu_s_per_gb: (!cpu.is_empty()).then(|| stats::median(&cpu)),
                 cpu_ci: (!cpu.is_empty()).then(|| stats::median_ci(&cpu, CONFIDENCE)),
+                child_cpu_s_per_gb: (!child_cpu.is_empty()).then(|| stats::median(&child_cpu)),
                 max_rss_kib: (!rss.is_empty()).then(|| stats::median(&rss) as u64),
                 vs_std: if engine != "std" && is_ranked {
                     paired(engine, "std")
@@ -247,7 +284,13 @@ pub fn summarise(
                     _ => None,
                 },
                 group: None,
+                group_split: None,
                 read_lat_ns: percentiles(&rh),
+                ops_in_flight: ok
+                    .iter()
+                    .filter_map(|r| r.outcome.as_ref().map(|o| o.stats.max_in_flight))
+                    .max()
+                    .filter(|n| *n > 0),
                 write_lat_ns: percentiles(&wh),
                 ranked: is_ranked,
                 cancel: (key.1.cancel_bp > 0).then(|| {
@@ -281,29 +324,46 @@ pub fn summarise(
     }
 }
 
-/// Group engines that are within noise of each other: the fastest remaining engine leads a
-/// group, and every remaining engine whose paired ratio to the leader is within noise joins it.
-fn assign_groups(cells: &mut [Cell], paired: &dyn Fn(&str, &str) -> Option<Ratio>) {
+/// The grouping rule, one pass in median order, so a reader can check it from the table:
+///
+/// 1. Take the ranked engines that completed a trial, by median throughput, highest first
+///    (ties by name).
+/// 2. The first is the leader of group 1.
+/// 3. Each next engine joins the current group unless its per-round ratio against the current
+///    group's leader is *slower* (interval below 1 at an achieved confidence of at least
+///    [`stats::MIN_VERDICT_LEVEL`]); then it opens the next group and leads it, and its ratio
+///    is kept as the cell's `group_split`.
+///
+/// Groups are therefore contiguous in median order: an engine never sits in a better group
+/// than one with a higher median. Within noise, too few rounds, or no paired round all keep an
+/// engine in the current group: none of them shows it slower.
+pub fn assign_groups(cells: &mut [Cell], paired: &dyn Fn(&str, &str) -> Option<Ratio>) {
     let mut order: Vec<usize> = (0..cells.len())
         .filter(|&i| cells[i].ranked && cells[i].n > 0)
         .collect();
-    order.sort_by(|&a, &b| cells[b].median_bps.total_cmp(&cells[a].median_bps));
+    order.sort_by(|&a, &b| {
+        cells[b]
+            .median_bps
+            .total_cmp(&cells[a].median_bps)
+            .then_with(|| cells[a].engine.cmp(&cells[b].engine))
+    });
     let mut group = 0;
-    while let Some(&lead) = order.first() {
-        group += 1;
-        let leader = cells[lead].engine.clone();
-        let mut rest = Vec::new();
-        for &i in &order {
-            let same = i == lead
-                || paired(&cells[i].engine, &leader)
-                    .is_none_or(|r| r.verdict == Verdict::WithinNoise);
-            if same {
-                cells[i].group = Some(group);
-            } else {
-                rest.push(i);
-            }
+    let mut leader: Option<String> = None;
+    for i in order {
+        let split = leader.as_ref().and_then(|l| {
+            paired(&cells[i].engine, l)
+                .filter(|r| r.verdict == Verdict::Slower)
+                .map(|ratio| GroupSplit {
+                    versus: l.clone(),
+                    ratio,
+                })
+        });
+        if leader.is_none() || split.is_some() {
+            group += 1;
+            leader = Some(cells[i].engine.clone());
+            cells[i].group_split = split;
         }
-        order = rest;
+        cells[i].group = Some(group);
     }
 }
 
@@ -324,4 +384,133 @@ pub fn mark_convergence(s: &mut Summary, target: f64) -> Vec<String> {
         }
     }
     missed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::trial;
+    use crate::stats::MIN_VERDICT_LEVEL;
+    use workloads::data::Rng;
+
+    fn summary_of(runs: &[(&str, Vec<Option<f64>>)]) -> Summary {
+        let mut records = Vec::new();
+        for (e, per_round) in runs {
+            for (round, mbps) in per_round.iter().enumerate() {
+                if let Some(m) = mbps {
+                    records.push(trial(records.len(), round as u32, e, Workload::Large, *m));
+                }
+            }
+        }
+        let engines: Vec<String> = runs.iter().map(|(e, _)| e.to_string()).collect();
+        summarise(&records, &engines, |_| true)
+    }
+
+    /// The properties a reader checks from the table, on one key's cells.
+    fn check(s: &Summary, case: &str) {
+        let cells: Vec<&Cell> = s.cells.iter().filter(|c| c.group.is_some()).collect();
+        for a in &cells {
+            for b in &cells {
+                // Monotone in the medians: never a better group than a higher median.
+                if a.median_bps > b.median_bps {
+                    assert!(
+                        a.group <= b.group,
+                        "{case}: {} ({}, group {:?}) below {} ({}, group {:?})",
+                        a.engine,
+                        a.median_bps,
+                        a.group,
+                        b.engine,
+                        b.median_bps,
+                        b.group
+                    );
+                }
+            }
+            // A group after the first opens only on a shown "slower" against the previous
+            // group's leader, and its cell carries that ratio.
+            let g = a.group.unwrap();
+            let opens = !cells
+                .iter()
+                .any(|b| b.group == Some(g) && b.median_bps > a.median_bps);
+            if g > 1 && opens {
+                let sp = a.group_split.as_ref().unwrap_or_else(|| {
+                    panic!("{case}: {} opens group {g} without its ratio", a.engine)
+                });
+                assert_eq!(sp.ratio.verdict, Verdict::Slower, "{case}");
+                let prev = cells
+                    .iter()
+                    .find(|b| b.engine == sp.versus)
+                    .unwrap_or_else(|| panic!("{case}: {} is not a row", sp.versus));
+                assert_eq!(prev.group, Some(g - 1), "{case}");
+            } else {
+                assert!(a.group_split.is_none(), "{case}: {}", a.engine);
+            }
+            // "Within noise" only at the stated level; too few rounds said as such.
+            for r in a.vs_best.iter().chain(&a.vs_std) {
+                match r.verdict {
+                    Verdict::TooFewRounds => assert!(r.ci.level < MIN_VERDICT_LEVEL, "{case}"),
+                    Verdict::WithinNoise => assert!(
+                        r.ci.level >= MIN_VERDICT_LEVEL && r.ci.lo <= 1.0 && r.ci.hi >= 1.0,
+                        "{case}: {r:?}"
+                    ),
+                    Verdict::Faster => assert!(r.ci.lo > 1.0, "{case}"),
+                    Verdict::Slower => assert!(r.ci.hi < 1.0, "{case}"),
+                }
+            }
+        }
+        // Group 1's leader is the top median, and "vs best" is against it.
+        if let Some(top) = cells
+            .iter()
+            .max_by(|a, b| a.median_bps.total_cmp(&b.median_bps))
+        {
+            assert_eq!(top.group, Some(1), "{case}");
+            assert!(top.vs_best.is_none(), "{case}: {}", top.engine);
+        }
+    }
+
+    #[test]
+    fn groups_are_monotone_in_the_medians_on_synthetic_data() {
+        // A seeded property test: engines with random speeds, noise and a shared per-round
+        // machine factor (as on a noisy VM), random round counts and missing trials.
+        let mut r = Rng::new(15, 7);
+        let mut u = move || (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        for case in 0..500 {
+            let engines = 2 + (u() * 7.0) as usize;
+            let rounds = 1 + (u() * 9.0) as usize;
+            let machine: Vec<f64> = (0..rounds).map(|_| 0.5 + u()).collect();
+            let names: Vec<String> = (0..engines).map(|i| format!("e{i}")).collect();
+            let runs: Vec<(&str, Vec<Option<f64>>)> = names
+                .iter()
+                .map(|n| {
+                    let speed = 50.0 + 200.0 * u();
+                    let noise = 0.3 * u();
+                    let per_round = machine
+                        .iter()
+                        .map(|m| (u() > 0.1).then(|| speed * m * (1.0 + noise * (u() - 0.5))))
+                        .collect();
+                    (n.as_str(), per_round)
+                })
+                .collect();
+            check(&summary_of(&runs), &format!("case {case}"));
+        }
+    }
+
+    #[test]
+    fn a_lower_median_never_joins_a_better_group() {
+        // "b" is consistently 10% behind "a"; "c" has a lower median still but is so noisy
+        // that its ratio to "a" is within noise. Grouping each engine against the leader alone
+        // put "c" in group 1 above "b" in group 2; the rule walks in median order instead.
+        let a = vec![100.0, 101.0, 99.0, 100.0, 102.0, 98.0];
+        let b: Vec<f64> = a.iter().map(|x| x * 0.9).collect();
+        let c = vec![50.0, 160.0, 60.0, 150.0, 85.0, 88.0];
+        let s = summary_of(&[
+            ("a", a.into_iter().map(Some).collect()),
+            ("b", b.into_iter().map(Some).collect()),
+            ("c", c.into_iter().map(Some).collect()),
+        ]);
+        let cell = |e: &str| s.cells.iter().find(|x| x.engine == e).unwrap();
+        assert_eq!(cell("c").vs_best.unwrap().verdict, Verdict::WithinNoise);
+        assert_eq!(cell("b").group, Some(2));
+        assert!(cell("c").group >= cell("b").group);
+        check(&s, "fixed");
+    }
 }

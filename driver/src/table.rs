@@ -23,7 +23,7 @@ fn ratio(r: &Option<Ratio>) -> String {
             r.median,
             r.ci.lo,
             r.ci.hi,
-            r.verdict.words()
+            r.verdict_words()
         ),
     }
 }
@@ -115,13 +115,15 @@ fn row(c: &Cell) -> String {
 }
 
 /// Legend printed under the table.
-pub const LEGEND: &str = "group: 1 = fastest and every engine within noise of it (paired per-round ratios whose interval contains 1); \
-~ marks a noisy cell (interval wider than +-10% or a single sample); level = achieved confidence of the order-statistic interval.";
+pub const LEGEND: &str = "group: walking engines by median, highest first, each joins the current group unless its per-round ratio against the group's leader is slower (interval below 1 at >= 85%), then it opens the next group: \
+never a better group than a higher median; too few rounds = fewer than 4 paired rounds (level shown), no verdict; \
+~ marks a noisy cell (interval wider than +-10% or a single sample); level = achieved confidence of the order-statistic interval; \
+CPU s/GB = CPU of every thread of the trial process over the timed section alone, per GB moved.";
 
 /// CSV with one row per cell.
 pub fn csv(s: &Summary) -> String {
     let mut out = String::from(
-        "workload,block_size,queue_depth,files_in_flight,threads,cancel_rate,engine,n,failed,median_bps,min_bps,max_bps,ci_lo_bps,ci_hi_bps,ci_level,noisy,group,vs_std,vs_std_lo,vs_std_hi,vs_std_verdict,vs_best,vs_best_lo,vs_best_hi,vs_best_verdict,cpu_s_per_gb,max_rss_kib,read_p50_ns,read_p99_ns,write_p50_ns,write_p99_ns\n",
+        "workload,block_size,queue_depth,files_in_flight,threads,cancel_rate,engine,n,failed,median_bps,min_bps,max_bps,ci_lo_bps,ci_hi_bps,ci_level,noisy,group,vs_std,vs_std_lo,vs_std_hi,vs_std_verdict,vs_best,vs_best_lo,vs_best_hi,vs_best_verdict,cpu_s_per_gb,max_rss_kib,read_p50_ns,read_p99_ns,write_p50_ns,write_p99_ns,child_cpu_s_per_gb,group_split_versus,group_split,ops_in_flight\n",
     );
     let f = |v: f64| {
         if v.is_finite() {
@@ -143,7 +145,7 @@ pub fn csv(s: &Summary) -> String {
     for c in &s.cells {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             c.workload,
             c.config.block_size,
             c.config.queue_depth,
@@ -169,6 +171,14 @@ pub fn csv(s: &Summary) -> String {
             c.read_lat_ns.map_or(String::new(), |p| p[2].to_string()),
             c.write_lat_ns.map_or(String::new(), |p| p[0].to_string()),
             c.write_lat_ns.map_or(String::new(), |p| p[2].to_string()),
+            c.child_cpu_s_per_gb.map_or(String::new(), f),
+            c.group_split
+                .as_ref()
+                .map_or(String::new(), |g| g.versus.clone()),
+            c.group_split
+                .as_ref()
+                .map_or(String::new(), |g| f(g.ratio.median)),
+            c.ops_in_flight.map_or(String::new(), |n| n.to_string()),
         );
     }
     out

@@ -4,7 +4,7 @@
 //! short transfers into loops. Cancellation injection hooks in here too, so the workloads
 //! stay free of measurement code.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::{Future, poll_fn};
 use std::io;
 use std::path::Path;
@@ -20,6 +20,28 @@ pub struct Ctx {
     stats: RefCell<Stats>,
     /// Cancellation injection: the share of reads and writes to cancel, and the seeded choice.
     inject: Option<RefCell<(f64, Rng)>>,
+    /// Reads and writes started and not yet finished on this thread.
+    in_flight: Cell<u64>,
+}
+
+/// Counts one read or write as outstanding while it lives; dropping it (the op finished, or
+/// its future was dropped) counts it out.
+struct InFlight<'a>(&'a Ctx);
+
+impl<'a> InFlight<'a> {
+    fn start(ctx: &'a Ctx) -> InFlight<'a> {
+        let n = ctx.in_flight.get() + 1;
+        ctx.in_flight.set(n);
+        let mut s = ctx.stats.borrow_mut();
+        s.max_in_flight = s.max_in_flight.max(n);
+        InFlight(ctx)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.set(self.0.in_flight.get() - 1);
+    }
 }
 
 impl Ctx {
@@ -32,8 +54,13 @@ impl Ctx {
     /// polled once and, if still pending, dropped and retried (see [`Ctx::read_at`]).
     pub fn with_cancel(rate: f64, seed: u64) -> Ctx {
         Ctx {
-            stats: RefCell::default(),
+            stats: RefCell::new(Stats {
+                read_latency: crate::Histogram::presized(),
+                write_latency: crate::Histogram::presized(),
+                ..Stats::default()
+            }),
             inject: (rate > 0.0).then(|| RefCell::new((rate, Rng::new(seed, 0xCA9CE1)))),
+            in_flight: Cell::new(0),
         }
     }
 
@@ -92,6 +119,7 @@ impl Ctx {
         pos: u64,
     ) -> BufResult<usize> {
         debug_assert!(buf.is_empty(), "reads go into an empty window");
+        let _counted = InFlight::start(self);
         let t = Instant::now();
         let (r, buf) = if self.cancel_now() {
             let spare = clone_buf(&mut buf);
@@ -121,6 +149,7 @@ impl Ctx {
         mut buf: AlignedBuf,
         pos: u64,
     ) -> BufResult<usize> {
+        let _counted = InFlight::start(self);
         let t = Instant::now();
         let (r, buf) = if self.cancel_now() {
             let spare = clone_buf(&mut buf);

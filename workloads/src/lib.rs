@@ -11,6 +11,7 @@ mod ctx;
 mod engine;
 mod hist;
 mod run;
+mod rusage;
 mod spec;
 
 pub mod alloc;
@@ -29,6 +30,7 @@ pub use engine::{
 };
 pub use hist::Histogram;
 pub use run::{run_trial, share_of};
+pub use rusage::CpuUsage;
 pub use spec::{CancelStats, Outcome, Stats, TrialPlan, Workload};
 
 #[cfg(test)]

@@ -2,11 +2,12 @@
 //! trial on `threads` runtimes.
 //!
 //! Each thread builds its own runtime and allocates its buffers before a barrier; the timed
-//! section starts when every thread is past it and ends when the last one finishes. Inside a
-//! thread, one task keeps up to `queue_depth` ops in flight in slots allocated once
-//! (`pipeline`), like fio's iodepth, or `files_in_flight` files with a `FuturesUnordered`;
-//! buffers come from a pool allocated up front and are reused, so the timed section allocates
-//! nothing per op.
+//! section starts when every thread is past it and ends when the last one finishes; the
+//! process's CPU usage is read at both edges (`rusage.rs`), so CPU per GB covers the same
+//! span as the throughput. Inside a thread, one task keeps up to `queue_depth` ops in flight
+//! in slots allocated once (`pipeline`), like fio's iodepth, or `files_in_flight` files with a
+//! `FuturesUnordered`; buffers come from a pool allocated up front and are reused, so the
+//! timed section allocates nothing per op.
 
 use std::future::poll_fn;
 use std::io;
@@ -23,7 +24,8 @@ use futures_util::stream::FuturesUnordered;
 
 use crate::data::{self, check_headers, stamp_headers};
 use crate::{
-    AlignedBuf, BufResult, Ctx, Engine, FileKind, OpenHow, Outcome, Stats, TrialPlan, Workload,
+    AlignedBuf, BufResult, CpuUsage, Ctx, Engine, FileKind, OpenHow, Outcome, Stats, TrialPlan,
+    Workload,
 };
 
 /// Run `plan` on engine `E`: build `threads` runtimes, run the timed section, merge stats.
@@ -46,6 +48,10 @@ pub fn run_trial<E: Engine>(plan: &TrialPlan) -> io::Result<Outcome> {
                     .expect("spawn trial thread")
             })
             .collect();
+        // Two waits: every thread has built its runtime and buffers at the first; the CPU
+        // reading sits between them, so setup is outside it and the work has not begun.
+        start_line.wait();
+        *tree.cpu_start.lock().unwrap() = CpuUsage::now();
         start_line.wait();
         handles
             .into_iter()
@@ -85,6 +91,8 @@ pub fn run_trial<E: Engine>(plan: &TrialPlan) -> io::Result<Outcome> {
         buffer_bytes_after,
         leaked_buffer_bytes: (buffer_bytes_after - buffer_bytes_before).max(0),
     };
+    let cpu_start = *tree.cpu_start.lock().unwrap();
+    let cpu_end = *tree.cpu_end.lock().unwrap();
     Ok(Outcome {
         elapsed_ns: end.duration_since(start).as_nanos() as u64,
         bytes,
@@ -92,6 +100,7 @@ pub fn run_trial<E: Engine>(plan: &TrialPlan) -> io::Result<Outcome> {
         stats,
         detail,
         cancel,
+        cpu: cpu_start.zip(cpu_end).map(|(a, b)| b.since(a)),
     })
 }
 
@@ -121,6 +130,12 @@ struct TreeShare {
     ready: Condvar,
     remaining: AtomicUsize,
     files: Mutex<u64>,
+    /// Threads still in their timed section; the last one out reads `cpu_end`.
+    running: AtomicUsize,
+    /// The process's CPU usage where the timed section starts (read between the two waits
+    /// at the start line) and where its last thread finishes.
+    cpu_start: Mutex<Option<CpuUsage>>,
+    cpu_end: Mutex<Option<CpuUsage>>,
 }
 
 fn thread_main<E: Engine>(
@@ -144,9 +159,13 @@ fn thread_main<E: Engine>(
             data::fill(plan.seed, 0, b.spare_mut());
         }
     }
+    // Before the start line: its histograms are allocated here, not in the timed section.
+    let ctx = Ctx::with_cancel(plan.cancel_rate, data::mix(plan.seed ^ t as u64));
     if t == 0 {
         share.remaining.store(threads, Ordering::SeqCst);
+        share.running.store(threads, Ordering::SeqCst);
     }
+    start_line.wait();
     start_line.wait();
     let start = Instant::now();
     {
@@ -166,9 +185,14 @@ fn thread_main<E: Engine>(
         }
     };
     let detail = rt.detail();
-    let ctx = Ctx::with_cancel(plan.cancel_rate, data::mix(plan.seed ^ t as u64));
     let r = rt.block_on(work::<E>(&ctx, plan, t, threads, share, &mut pool));
     let end = Instant::now();
+    // The last thread out closes the CPU window, before its runtime is torn down. A thread
+    // that finished earlier may be dropping its runtime meanwhile: that falls inside the
+    // wall-clock window too, so both figures cover the same span.
+    if share.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+        *share.cpu_end.lock().unwrap() = CpuUsage::now();
+    }
     drop(rt);
     r?;
     Ok((ctx.into_stats(), end, detail))

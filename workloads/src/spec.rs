@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::RuntimeConfig;
 use crate::data::TreeShape;
 use crate::hist::Histogram;
+use crate::{CpuUsage, RuntimeConfig};
 
 /// The workloads, by stable id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -165,6 +165,13 @@ pub struct Stats {
     /// result was used.
     #[serde(default)]
     pub cancels_vacuous: u64,
+    /// The most reads and writes outstanding at once (started, not yet finished) on a thread,
+    /// summed over threads: the concurrency the latency histograms were measured at. It is
+    /// what the harness kept in flight, measured — not the engine's declared queue depth — so
+    /// a blocking engine reads 1 whatever `--queue-depth` says, and an engine that queues ops
+    /// internally counts the queued ones (their wait is in their latency). 0 = not recorded.
+    #[serde(default)]
+    pub max_in_flight: u64,
 }
 
 impl Stats {
@@ -181,6 +188,8 @@ impl Stats {
         self.cancels_attempted += o.cancels_attempted;
         self.cancels_in_flight += o.cancels_in_flight;
         self.cancels_vacuous += o.cancels_vacuous;
+        // Threads run side by side: their peaks add up (a bound on the trial's peak).
+        self.max_in_flight += o.max_in_flight;
     }
 }
 
@@ -200,6 +209,11 @@ pub struct Outcome {
     /// Cancellation injection: counts, and resources before and after the trial.
     #[serde(default)]
     pub cancel: CancelStats,
+    /// CPU of the whole process (every thread, io_uring's workers included) over the timed
+    /// section alone, from `getrusage` at its start and end; `None` where not measured (older
+    /// results).
+    #[serde(default)]
+    pub cpu: Option<CpuUsage>,
 }
 
 /// What cancellation injection did in a trial, and what it left behind.
