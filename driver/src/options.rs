@@ -383,11 +383,23 @@ pub fn default_dir() -> (PathBuf, Option<String>) {
 
 /// Default results folder: `results/<utc-time>-<host>[suffix]`.
 pub fn default_out(suffix: &str) -> PathBuf {
-    Path::new("results").join(format!(
+    let base = format!(
         "{}-{}{suffix}",
         crate::sysinfo::utc_stamp(),
         crate::sysinfo::hostname()
-    ))
+    );
+    // The stamp has one-second resolution: a second command in the same second gets `-2`,
+    // `-3`... rather than refusing a folder it did not ask for by name.
+    (1..)
+        .map(|n| {
+            Path::new("results").join(if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            })
+        })
+        .find(|p| !p.exists())
+        .expect("an unused name")
 }
 
 impl RunOptions {
