@@ -882,15 +882,9 @@ fn safety_section(sr: &SafetyReport) -> String {
     }
     let _ = writeln!(o);
     let leaky: Vec<String> = sr
-        .baselines
+        .leaky_baselines()
         .iter()
-        .filter(|(_, b)| b.runtime > 0 || b.file_closed > 0 || b.file_dropped > 0)
-        .map(|(e, b)| {
-            format!(
-                "- {e}: {} per runtime dropped, {} per file closed, {} per file dropped unclosed",
-                b.runtime, b.file_closed, b.file_dropped
-            )
-        })
+        .map(|l| format!("- {l}"))
         .collect();
     if !leaky.is_empty() {
         let _ = writeln!(

@@ -252,6 +252,21 @@ impl SafetyReport {
             .find(|c| c.engine == engine && c.scenario == scenario)
     }
 
+    /// The engines whose baseline leaks descriptors without any cancellation, one line each
+    /// ("glommio: 1 per runtime dropped, ...").
+    pub fn leaky_baselines(&self) -> Vec<String> {
+        self.baselines
+            .iter()
+            .filter(|(_, b)| b.runtime > 0 || b.file_closed > 0 || b.file_dropped > 0)
+            .map(|(e, b)| {
+                format!(
+                    "{e}: {} per runtime dropped, {} per file closed, {} per file dropped unclosed",
+                    b.runtime, b.file_closed, b.file_dropped
+                )
+            })
+            .collect()
+    }
+
     /// Whether `scenario`'s oracles were validated by a flagged control (`None`: no
     /// validation recorded, e.g. a hidden self-test scenario or an old file).
     pub fn validated(&self, scenario: &str) -> Option<bool> {
@@ -873,15 +888,9 @@ pub fn render_matrix(report: &SafetyReport) -> String {
         report.repeats.max(1)
     ));
     let leaky: Vec<String> = report
-        .baselines
+        .leaky_baselines()
         .iter()
-        .filter(|(_, b)| b.runtime > 0 || b.file_closed > 0 || b.file_dropped > 0)
-        .map(|(e, b)| {
-            format!(
-                "  {e}: {} per runtime dropped, {} per file closed, {} per file dropped unclosed",
-                b.runtime, b.file_closed, b.file_dropped
-            )
-        })
+        .map(|l| format!("  {l}"))
         .collect();
     if !leaky.is_empty() {
         out.push_str("baseline descriptor leaks without any cancellation (subtracted from every other cell of the engine):\n");

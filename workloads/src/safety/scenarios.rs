@@ -365,6 +365,15 @@ fn account(obs: &mut Observation, sent: &[u8], got: &[u8], accountable: bool) {
     ));
 }
 
+/// A pipe of 64 KiB whose read end is non-blocking, so a raw drain of it ends when it is empty
+/// (the scenarios that keep a raw reader beside the engine's handle).
+fn drainable_pipe() -> Result<(OwnedFd, OwnedFd), String> {
+    let (r, w) = pipe().map_err(setup("pipe"))?;
+    set_pipe_size(&w, 64 * 1024).map_err(setup("F_SETPIPE_SZ"))?;
+    set_nonblocking(&r).map_err(setup("O_NONBLOCK"))?;
+    Ok((r, w))
+}
+
 /// `baseline`: no cancellation at all. A runtime built and dropped with nothing run; then, on
 /// a second runtime, a regular file opened and closed (after a warm-up open, so lazily opened
 /// runtime descriptors do not count) and a file opened and dropped without close.
@@ -778,9 +787,7 @@ pub fn close_after_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>,
 fn drop_then<E: Engine>(obs: &mut Observation, close: bool) -> Result<Vec<String>, String> {
     let mut panics = Vec::new();
     start(obs);
-    let (r, w) = pipe().map_err(setup("pipe"))?;
-    set_pipe_size(&w, 64 * 1024).map_err(setup("F_SETPIPE_SZ"))?;
-    set_nonblocking(&r).map_err(setup("O_NONBLOCK"))?;
+    let (r, w) = drainable_pipe()?;
     let len = 2 * BLOCK;
     let data = payload(PAYLOAD_SEED, len);
     let sent = data.clone();
@@ -995,9 +1002,7 @@ pub fn open_race<E: Engine>(
 pub fn read_race<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, String> {
     let mut panics = Vec::new();
     start(obs);
-    let (r, w) = pipe().map_err(setup("pipe"))?;
-    set_pipe_size(&w, 64 * 1024).map_err(setup("F_SETPIPE_SZ"))?;
-    set_nonblocking(&r).map_err(setup("O_NONBLOCK"))?;
+    let (r, w) = drainable_pipe()?;
     let mut rt = build::<E>(64, 8)?;
     let file = rt
         .block_on(E::open(&proc_path(&r), OpenHow::READ))
@@ -1305,9 +1310,7 @@ pub fn accept_drop<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, Stri
 pub fn shutdown_live_task<E: Engine>(obs: &mut Observation) -> Result<Vec<String>, String> {
     let mut panics = Vec::new();
     start(obs);
-    let (r, w) = pipe().map_err(setup("pipe"))?;
-    set_pipe_size(&w, 64 * 1024).map_err(setup("F_SETPIPE_SZ"))?;
-    set_nonblocking(&r).map_err(setup("O_NONBLOCK"))?;
+    let (r, w) = drainable_pipe()?;
     let len = 2 * BLOCK;
     let data = payload(PAYLOAD_SEED, len);
     let sent = data.clone();
