@@ -180,7 +180,7 @@ impl Config {
     /// each criterion benchmark id, so criterion never compares runs of different sizes.
     pub fn label(&self, workload: Workload) -> String {
         let mut s = match workload {
-            Workload::Large | Workload::Read | Workload::Write => {
+            Workload::Large | Workload::Read | Workload::Write | Workload::Randread => {
                 format!(
                     "{}-bs{}-qd{}",
                     human(self.size),

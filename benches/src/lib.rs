@@ -217,12 +217,14 @@ impl<'a> Setup<'a> {
         let (src, dst) = (root.path().join("src"), root.path().join("dst"));
         plan.src = src;
         plan.dst = match workload {
-            Workload::Large | Workload::Write | Workload::Read => dst.join("copy"),
+            Workload::Large | Workload::Write | Workload::Read | Workload::Randread => {
+                dst.join("copy")
+            }
             Workload::Small => dst.join("small"),
             Workload::Tree => dst.join("tree"),
         };
         let bytes = match workload {
-            Workload::Large | Workload::Read | Workload::Write => plan.size,
+            Workload::Large | Workload::Read | Workload::Write | Workload::Randread => plan.size,
             Workload::Small => data::small_total(plan.seed, plan.files),
             Workload::Tree => data::tree_bytes(plan.seed, plan.tree),
         };
@@ -254,7 +256,7 @@ impl<'a> Setup<'a> {
         let p = &self.template;
         // Source and one copy (read needs only the source, write only the copy).
         let need = match self.workload {
-            Workload::Read | Workload::Write => self.bytes,
+            Workload::Read | Workload::Write | Workload::Randread => self.bytes,
             _ => self.bytes.saturating_mul(2),
         };
         let free = free_bytes(self.root.path())?;
@@ -270,7 +272,9 @@ impl<'a> Setup<'a> {
         }
         std::fs::create_dir(self.root.path().join("dst"))?;
         match self.workload {
-            Workload::Large | Workload::Read => data::create_file(&p.src, p.seed, p.size),
+            Workload::Large | Workload::Read | Workload::Randread => {
+                data::create_file(&p.src, p.seed, p.size)
+            }
             Workload::Write => Ok(()),
             Workload::Small => data::create_small(&p.src, p.seed, p.files),
             Workload::Tree => {
@@ -315,7 +319,7 @@ impl<'a> Setup<'a> {
     fn fresh_destination(&self) -> io::Result<()> {
         let dst = &self.template.dst;
         match self.workload {
-            Workload::Read => Ok(()),
+            Workload::Read | Workload::Randread => Ok(()),
             Workload::Large | Workload::Write | Workload::Tree => remove_tree(dst),
             Workload::Small => {
                 remove_tree(dst)?;

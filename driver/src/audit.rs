@@ -120,11 +120,11 @@ fn declared(r: &Routes, op: &str) -> Route {
 fn exercised(w: Workload, fsync: bool) -> Vec<&'static str> {
     let mut v = match w {
         Workload::Large | Workload::Small => vec!["open", "read", "write", "close"],
-        Workload::Read => vec!["open", "read", "close"],
+        Workload::Read | Workload::Randread => vec!["open", "read", "close"],
         Workload::Write => vec!["open", "write", "close"],
         Workload::Tree => OPS.iter().filter(|o| **o != "fsync").copied().collect(),
     };
-    if fsync && w != Workload::Read {
+    if fsync && !matches!(w, Workload::Read | Workload::Randread) {
         v.push("fsync");
     }
     v

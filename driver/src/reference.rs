@@ -35,7 +35,7 @@ use crate::stats::{self, Ratio};
 
 /// The kernel-copy reference row (workload `large`).
 pub const KERNEL_COPY: &str = "kernel-copy";
-/// The fio reference row (workloads `read` and `write`).
+/// The fio reference row (workloads `read`, `write` and `randread`).
 pub const FIO: &str = "fio";
 
 /// Whether `engine` names a reference row, not a runtime.
@@ -47,7 +47,7 @@ pub fn is_reference(engine: &str) -> bool {
 pub fn rows_for(w: Workload) -> &'static [&'static str] {
     match w {
         Workload::Large => &[KERNEL_COPY],
-        Workload::Read | Workload::Write => &[FIO],
+        Workload::Read | Workload::Write | Workload::Randread => &[FIO],
         Workload::Small | Workload::Tree => &[],
     }
 }
@@ -65,6 +65,7 @@ pub fn targets(w: Workload) -> &'static [(&'static str, &'static str, Workload)]
         ],
         Workload::Read => &[("fio read", FIO, Workload::Read)],
         Workload::Write => &[("fio write", FIO, Workload::Write)],
+        Workload::Randread => &[("fio randread", FIO, Workload::Randread)],
         Workload::Small | Workload::Tree => &[],
     }
 }
@@ -122,7 +123,7 @@ pub fn plan_rows(
     let mut notes = Vec::new();
     let wants_fio = workloads
         .iter()
-        .any(|w| matches!(w, Workload::Read | Workload::Write));
+        .any(|w| matches!(w, Workload::Read | Workload::Write | Workload::Randread));
     for &w in workloads {
         for &r in rows_for(w) {
             if r == FIO && fio.is_none() {
@@ -133,7 +134,7 @@ pub fn plan_rows(
     }
     if wants_fio && fio.is_none() {
         notes.push(
-            "fio is not installed: no fio reference rows (device limit) for read and write; install fio (e.g. apt-get install fio) to measure them".into(),
+            "fio is not installed: no fio reference rows (device limit) for read, write and randread; install fio (e.g. apt-get install fio) to measure them".into(),
         );
     }
     (rows, notes)
@@ -238,7 +239,8 @@ fn close(f: std::fs::File) -> io::Result<()> {
     }
 }
 
-/// The fio command line for a `read` or `write` plan.
+/// The fio command line for a `read`, `write` or `randread` plan. `randread` keeps fio's
+/// random map (the default): each block read once per pass, as the engines' permutation.
 pub fn fio_args(plan: &TrialPlan) -> Vec<String> {
     let threads = plan.threads.max(1) as u64;
     let bs = plan.runtime.block_size as u64;
@@ -246,6 +248,7 @@ pub fn fio_args(plan: &TrialPlan) -> Vec<String> {
     let per = plan.size.div_ceil(bs).div_ceil(threads) * bs;
     let (name, rw, file) = match plan.workload {
         Workload::Write => ("write", "write", &plan.dst),
+        Workload::Randread => ("randread", "randread", &plan.src),
         _ => ("read", "read", &plan.src),
     };
     let mut a = vec![

@@ -38,7 +38,7 @@ pub(crate) struct Sources {
 pub(crate) fn needed_bytes(o: &RunOptions) -> u64 {
     let mut n = 0u64;
     let has = |w| o.workloads.contains(&w);
-    if has(Workload::Large) || has(Workload::Read) {
+    if has(Workload::Large) || has(Workload::Read) || has(Workload::Randread) {
         n += o.size; // source
     }
     if has(Workload::Large) || has(Workload::Write) {
@@ -61,7 +61,7 @@ pub(crate) fn prepare_sources(o: &RunOptions, s: &Scratch) -> anyhow::Result<Sou
         tree: src.join("tree"),
     };
     let has = |w| o.workloads.contains(&w);
-    if has(Workload::Large) || has(Workload::Read) {
+    if has(Workload::Large) || has(Workload::Read) || has(Workload::Randread) {
         data::create_file(&srcs.large, o.seed, o.size).context("creating the large source")?;
     }
     if has(Workload::Small) {
@@ -82,7 +82,7 @@ pub(crate) fn plan_for(
 ) -> TrialPlan {
     let (src, dst) = match w {
         Workload::Large => (srcs.large.clone(), dst.join("large.bin")),
-        Workload::Read => (srcs.large.clone(), dst.join("unused")),
+        Workload::Read | Workload::Randread => (srcs.large.clone(), dst.join("unused")),
         Workload::Write => (PathBuf::new(), dst.join("write.bin")),
         Workload::Small => (srcs.small.clone(), dst.to_path_buf()),
         Workload::Tree => (srcs.tree.clone(), dst.join("tree")),

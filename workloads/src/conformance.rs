@@ -263,7 +263,7 @@ pub fn small_plan(workload: Workload, dir: &Path, threads: usize, direct: bool) 
     plan.runtime.block_size = 64 * 1024;
     plan.runtime.queue_depth = 4;
     match workload {
-        Workload::Large | Workload::Read => {
+        Workload::Large | Workload::Read | Workload::Randread => {
             data::create_file(&src, plan.seed, plan.size).unwrap();
             plan.src = src;
             plan.dst = dst.join("copy");
@@ -300,7 +300,7 @@ pub fn verify(plan: &TrialPlan, header_errors: u64) -> Result<(), String> {
         Workload::Write => {
             data::verify_write_image(&plan.dst, plan.seed, plan.runtime.block_size, plan.size)
         }
-        Workload::Read => {
+        Workload::Read | Workload::Randread => {
             return if header_errors == 0 {
                 Ok(())
             } else {
@@ -434,6 +434,8 @@ macro_rules! conformance_tests {
             case!(large_direct, c::workload::<$engine>(Workload::Large, 1, true));
             case!(read, c::workload::<$engine>(Workload::Read, 1, false));
             case!(read_direct, c::workload::<$engine>(Workload::Read, 2, true));
+            case!(randread, c::workload::<$engine>(Workload::Randread, 1, false));
+            case!(randread_direct, c::workload::<$engine>(Workload::Randread, 2, true));
             case!(write, c::workload::<$engine>(Workload::Write, 1, false));
             case!(write_direct, c::workload::<$engine>(Workload::Write, 2, true));
             case!(small, c::workload::<$engine>(Workload::Small, 1, false));
@@ -448,6 +450,7 @@ macro_rules! conformance_tests {
             }
             cancel_case!(large_cancel, Workload::Large);
             cancel_case!(read_cancel, Workload::Read);
+            cancel_case!(randread_cancel, Workload::Randread);
             cancel_case!(write_cancel, Workload::Write);
             cancel_case!(small_cancel, Workload::Small);
             cancel_case!(tree_cancel, Workload::Tree);

@@ -72,7 +72,7 @@ pub fn run_trial<E: Engine>(plan: &TrialPlan) -> io::Result<Outcome> {
     }
     let (bytes, files) = match plan.workload {
         Workload::Write => (stats.bytes_written, 1),
-        Workload::Read => (stats.bytes_read, 1),
+        Workload::Read | Workload::Randread => (stats.bytes_read, 1),
         Workload::Large => (stats.bytes_read, 1),
         Workload::Small => (stats.bytes_read, plan.files as u64),
         Workload::Tree => (stats.bytes_read, *tree.files.lock().unwrap()),
@@ -198,6 +198,72 @@ fn thread_main<E: Engine>(
     Ok((ctx.into_stats(), end, detail))
 }
 
+/// A seeded permutation of the blocks of a range: block `i` in file order maps to block
+/// `p(i)`, each exactly once (fio's `randread` with its random map reads each block once per
+/// pass too).
+///
+/// `p` walks cycles of a bijection on the next power of two (multiply by an odd number, add,
+/// xor-shift: each step is invertible modulo 2^k) until it lands inside the range: no table,
+/// so the timed section allocates nothing, and the expected walk is under two steps.
+#[derive(Clone, Debug)]
+pub struct Shuffle {
+    range: Range<u64>,
+    block: u64,
+    blocks: u64,
+    bits: u32,
+    keys: [u64; 3],
+}
+
+impl Shuffle {
+    /// The permutation of `range`'s blocks of `block` bytes for `seed`.
+    pub fn new(range: Range<u64>, block: u64, seed: u64) -> Shuffle {
+        let blocks = (range.end - range.start).div_ceil(block);
+        let bits = (64 - blocks.saturating_sub(1).leading_zeros()).max(1);
+        Shuffle {
+            range,
+            block,
+            blocks,
+            bits,
+            keys: [
+                data::mix(seed) | 1,
+                data::mix(seed ^ 0x5157),
+                data::mix(seed ^ 0xA11CE) | 1,
+            ],
+        }
+    }
+
+    fn step(&self, mut x: u64) -> u64 {
+        let mask = if self.bits == 64 {
+            u64::MAX
+        } else {
+            (1 << self.bits) - 1
+        };
+        let half = self.bits.div_ceil(2);
+        x = x.wrapping_mul(self.keys[0]) & mask;
+        x = x.wrapping_add(self.keys[1]) & mask;
+        x ^= x >> half;
+        x = x.wrapping_mul(self.keys[2]) & mask;
+        x ^ (x >> half)
+    }
+
+    /// Block index `i`'s permuted index.
+    pub fn index(&self, i: u64) -> u64 {
+        let mut x = self.step(i);
+        while x >= self.blocks {
+            x = self.step(x);
+        }
+        x
+    }
+
+    /// The offset and length read in place of the sequential block at `off`.
+    pub fn at(&self, off: u64) -> (u64, usize) {
+        let i = (off - self.range.start) / self.block;
+        let start = self.range.start + self.index(i) * self.block;
+        let len = (self.range.end - start).min(self.block) as usize;
+        (start, len)
+    }
+}
+
 /// The share of `[0, size)` that thread `t` of `n` copies: contiguous, block-aligned.
 pub fn share_of(size: u64, block: u64, t: usize, n: usize) -> Range<u64> {
     let blocks = size.div_ceil(block);
@@ -241,6 +307,29 @@ async fn work<E: Engine>(
             let seed = plan.seed;
             pipeline(pool, range, block, |buf, off, len| {
                 let src = &src;
+                async move {
+                    let (r, buf) = ctx.read_full::<E>(src, buf, off, len).await;
+                    let r = r.and_then(|n| expect_len(n, len, off));
+                    if r.is_ok() {
+                        ctx.header_errors(check_headers(seed, off, buf.as_slice()));
+                    }
+                    (r, buf)
+                }
+            })
+            .await?;
+            ctx.close::<E>(src).await
+        }
+        Workload::Randread => {
+            let src = ctx
+                .open::<E>(&plan.src, OpenHow::READ.direct(direct))
+                .await?;
+            let seed = plan.seed;
+            let order = Shuffle::new(range.clone(), block, seed ^ t as u64);
+            // The pipeline hands out this thread's blocks in file order; each is read at its
+            // place in the seeded permutation instead (same blocks, same lengths in total).
+            pipeline(pool, range, block, |buf, off, _| {
+                let src = &src;
+                let (off, len) = order.at(off);
                 async move {
                     let (r, buf) = ctx.read_full::<E>(src, buf, off, len).await;
                     let r = r.and_then(|n| expect_len(n, len, off));
@@ -566,7 +655,44 @@ async fn copy_file<E: Engine>(
 
 #[cfg(test)]
 mod tests {
-    use super::share_of;
+    use super::{Shuffle, share_of};
+
+    #[test]
+    fn shuffle_reads_every_block_once_in_another_order() {
+        for (range, block, seed) in [
+            (0u64..1, 4096u64, 1u64),
+            (0..4096, 4096, 2),
+            (0..10 * 4096 + 5, 4096, 3),
+            (8192..8192 + 1000 * 4096, 4096, 4),
+            (0..(1 << 20), 512, 5),
+        ] {
+            let sh = Shuffle::new(range.clone(), block, seed);
+            let mut seen: Vec<(u64, usize)> = (range.start..range.end)
+                .step_by(block as usize)
+                .map(|off| sh.at(off))
+                .collect();
+            let moved = seen
+                .iter()
+                .zip((range.start..range.end).step_by(block as usize))
+                .filter(|((a, _), b)| a != b)
+                .count();
+            seen.sort_unstable();
+            let expect: Vec<(u64, usize)> = (range.start..range.end)
+                .step_by(block as usize)
+                .map(|off| (off, (range.end - off).min(block) as usize))
+                .collect();
+            assert_eq!(seen, expect, "{range:?} {block}");
+            if expect.len() > 8 {
+                assert!(moved > expect.len() / 2, "{range:?}: only {moved} moved");
+            }
+        }
+        // Another seed, another order.
+        let (a, b) = (
+            Shuffle::new(0..1 << 20, 4096, 1),
+            Shuffle::new(0..1 << 20, 4096, 2),
+        );
+        assert!((0..256).any(|i| a.index(i) != b.index(i)));
+    }
 
     #[test]
     fn shares_cover_exactly() {

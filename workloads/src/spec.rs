@@ -23,16 +23,20 @@ pub enum Workload {
     Read,
     /// The write half of `large` alone.
     Write,
+    /// `read`'s blocks in a seeded random order (each block once, as fio's `randread` with its
+    /// random map): small random reads at depth, where io_uring is meant to win on NVMe.
+    Randread,
 }
 
 impl Workload {
     /// Every workload, in display order.
-    pub const ALL: [Workload; 5] = [
+    pub const ALL: [Workload; 6] = [
         Workload::Large,
         Workload::Small,
         Workload::Tree,
         Workload::Read,
         Workload::Write,
+        Workload::Randread,
     ];
 
     /// Stable id.
@@ -43,6 +47,7 @@ impl Workload {
             Workload::Tree => "tree",
             Workload::Read => "read",
             Workload::Write => "write",
+            Workload::Randread => "randread",
         }
     }
 
@@ -60,6 +65,9 @@ impl Workload {
             }
             Workload::Read => "calibration: the read half of `large` (headers checked)",
             Workload::Write => "calibration: the write half of `large` (image verified)",
+            Workload::Randread => {
+                "`read`'s --block-size blocks in a seeded random order, each once (headers checked)"
+            }
         }
     }
 
@@ -70,7 +78,10 @@ impl Workload {
 
     /// Whether `--direct` applies (the single-file workloads, whose sizes we control).
     pub fn supports_direct(self) -> bool {
-        matches!(self, Workload::Large | Workload::Read | Workload::Write)
+        matches!(
+            self,
+            Workload::Large | Workload::Read | Workload::Write | Workload::Randread
+        )
     }
 }
 
