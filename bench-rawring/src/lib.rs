@@ -378,7 +378,7 @@ impl Engine for RawEngine {
         name: "io-uring-raw",
         runtime: "io-uring",
         summary: "FLOOR: the io-uring crate driven directly — one ring, one submit-and-wait loop, no runtime; buffers of dropped ops kept until their completion",
-        model: Model::ThreadPerCore,
+        model: Model::Floor,
         caps: Caps {
             io_uring: true,
             o_direct: true,

@@ -64,6 +64,8 @@ const ENGINES: &[BenchFn] = &[
     bench_engine::<bench_monoio::MonoioEngine>,
     bench_engine::<bench_glommio::GlommioEngine>,
     bench_engine::<bench_safer_ring::SaferRingEngine>,
+    // The floor (no runtime): each runtime's cost per op is what it adds over this row.
+    bench_engine::<bench_rawring::RawEngine>,
 ];
 
 /// Run one workload's group on every engine: the `main` of each bench binary.

@@ -72,6 +72,8 @@ engines! {
     "monoio" => bench_monoio::MonoioEngine, true;
     "glommio" => bench_glommio::GlommioEngine, true;
     "safer-ring" => bench_safer_ring::SaferRingEngine, true;
+    // The floor: the io-uring crate driven directly, no runtime (a reference, not a choice).
+    "io-uring-raw" => bench_rawring::RawEngine, true;
     // The safety control: unsafe on purpose, never in throughput runs, always in `safety`.
     "naive" => bench_naive::NaiveEngine, false;
     "naive-leak-ring" => bench_naive::NaiveLeakRingEngine, false;

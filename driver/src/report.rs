@@ -39,9 +39,15 @@ pub struct RunData {
 }
 
 /// Whether an engine of this run takes part in rankings: it moves real data (per its recorded
-/// capabilities), it is not the unsafe control, and it is not a reference row. A run of only
+/// capabilities), it is not the unsafe control, not the floor (model `floor`: no runtime, a
+/// reference for the runtimes' cost, not a choice), and not a reference row. A run of only
 /// synthetic engines (the null engine's A/A checks) ranks them among themselves.
 pub fn ranked_rule(meta: &Meta) -> impl Fn(&str) -> bool + '_ {
+    let floor = |e: &str| {
+        meta.engines.iter().any(|m| {
+            m.name == e && m.info.pointer("/model").and_then(|v| v.as_str()) == Some("floor")
+        })
+    };
     let does_io = |e: &str| {
         meta.engines
             .iter()
@@ -54,7 +60,9 @@ pub fn ranked_rule(meta: &Meta) -> impl Fn(&str) -> bool + '_ {
         .iter()
         .filter(|m| m.available)
         .all(|m| !does_io(&m.name));
-    move |e: &str| !reference::is_reference(e) && (only_synthetic || (does_io(e) && e != "naive"))
+    move |e: &str| {
+        !reference::is_reference(e) && !floor(e) && (only_synthetic || (does_io(e) && e != "naive"))
+    }
 }
 
 /// Display order: the run's engines, then reference rows, then anything else the records

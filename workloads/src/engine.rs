@@ -206,6 +206,9 @@ pub enum Model {
     AsyncWithPool,
     /// No real runtime (test support).
     Null,
+    /// No runtime: a ring driven directly, the floor the runtimes' cost per op is measured
+    /// against. A reference row, never a choice ("How to choose" leaves it out).
+    Floor,
 }
 
 /// What the harness may ask of an engine instead of branching on its name.
