@@ -49,22 +49,18 @@ const RESAMPLES: usize = 10_000;
 /// One engine's bench function, monomorphised.
 type BenchFn = fn(&mut BenchmarkGroup<'_, WallTime>, &Setup<'_>);
 
-/// Every engine the benches run, one line each. Static dispatch: each entry is
-/// `bench_engine::<Type>`, so the timed code is the same monomorphised `run_trial::<Type>`
-/// the driver runs. Left out, as the driver hides them from rankings: the null test engines
-/// (they move no bytes) and `naive` (bench-naive, the deliberately unsafe positive control of
-/// the safety oracles).
-const ENGINES: &[BenchFn] = &[
-    bench_engine::<bench_std::StdEngine>,
-    bench_engine::<bench_tokio::TokioEngine>,
-    bench_engine::<bench_tokio::TokioIoUringEngine>,
-    bench_engine::<bench_tokio_uring::TokioUringEngine>,
-    bench_engine::<bench_tokio_uring::TokioUringFixedEngine>,
-    bench_engine::<bench_compio::CompioEngine>,
-    bench_engine::<bench_monoio::MonoioEngine>,
-    bench_engine::<bench_glommio::GlommioEngine>,
-    bench_engine::<bench_safer_ring::SaferRingEngine>,
-];
+/// Every engine of the registry with its bench function, monomorphised: static dispatch, each
+/// entry is `bench_engine::<Type>`, so the timed code is the same `run_trial::<Type>` the driver
+/// runs. Only the current releases are benched ([`registry::Class::benched`]); left out, as the
+/// driver hides them from rankings: other releases, the null test engines (they move no bytes)
+/// and the naive controls (bench-naive, deliberately unsafe positive controls of the safety
+/// oracles).
+macro_rules! bench_fns {
+    ($( $name:literal => $ty:ty, $class:ident, [$($krate:literal),*]; )*) => {
+        &[$((registry::Class::$class, bench_engine::<$ty> as BenchFn)),*]
+    };
+}
+const ENGINES: &[(registry::Class, BenchFn)] = registry::for_each_engine!(bench_fns);
 
 /// Run one workload's group on every engine: the `main` of each bench binary.
 pub fn main(workload: Workload) {
@@ -106,8 +102,10 @@ pub fn main(workload: Workload) {
     group
         .throughput(Throughput::Bytes(setup.bytes))
         .sampling_mode(SamplingMode::Flat);
-    for bench in ENGINES {
-        bench(&mut group, &setup);
+    for (class, bench) in ENGINES {
+        if class.benched() {
+            bench(&mut group, &setup);
+        }
     }
     group.finish();
     drop(setup);
