@@ -195,11 +195,7 @@ impl Engine for SaferRingEngine {
     };
 
     fn probe() -> Result<(), String> {
-        if let Ok(v) = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
-            && v.trim() == "2"
-        {
-            return Err("io_uring is disabled by sysctl kernel.io_uring_disabled=2".into());
-        }
+        workloads::probe::io_uring()?;
         let mut e = Self::build(&RuntimeConfig::default()).map_err(|e| e.to_string())?;
         // One real positional read through the ring: the ELF magic of our own executable.
         let exe = File::open("/proc/self/exe").map_err(|e| format!("probe read setup: {e}"))?;

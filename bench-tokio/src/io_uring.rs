@@ -295,18 +295,13 @@ fn probe_impl() -> Result<(), String> {
 #[cfg(tokio_unstable)]
 fn probe_impl() -> Result<(), String> {
     use ::io_uring::opcode;
-    if let Ok(s) = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled") {
-        match s.trim() {
-            "0" | "" => {}
-            v => {
-                return Err(format!(
-                    "io_uring disabled by sysctl kernel.io_uring_disabled={v}"
-                ));
-            }
-        }
-    }
+    workloads::probe::io_uring()
+        .map_err(|why| format!("{why}; tokio would fall back to its blocking pool silently"))?;
     let ring = ::io_uring::IoUring::new(8).map_err(|e| {
-        format!("io_uring_setup failed ({e}); tokio would fall back to its blocking pool silently")
+        format!(
+            "{}; tokio would fall back to its blocking pool silently",
+            workloads::probe::setup_error(&e)
+        )
     })?;
     let mut probe = ::io_uring::Probe::new();
     ring.submitter()

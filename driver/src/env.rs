@@ -116,14 +116,7 @@ pub fn capture_outside(dir: &Path) -> Environment {
 }
 
 fn io_uring_disabled() -> Option<String> {
-    let v = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled").ok()?;
-    let v = v.trim();
-    Some(match v {
-        "0" => "0 (any process may create rings)".into(),
-        "1" => "1 (only CAP_SYS_ADMIN or members of kernel.io_uring_group)".into(),
-        "2" => "2 (io_uring disabled for everyone)".into(),
-        other => other.to_string(),
-    })
+    workloads::probe::sysctl().describe()
 }
 
 fn seccomp() -> Option<String> {

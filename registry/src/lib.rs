@@ -71,6 +71,17 @@ macro_rules! entries {
         fn info_names() -> Vec<&'static str> {
             vec![$(<$ty as workloads::Engine>::INFO.name),*]
         }
+
+        /// Each io_uring engine's name and its `probe()` (uncalled), in list order.
+        #[cfg(test)]
+        #[allow(clippy::type_complexity)]
+        fn io_uring_probes() -> Vec<(&'static str, fn() -> Result<(), String>)> {
+            let mut v: Vec<(&'static str, fn() -> Result<(), String>)> = Vec::new();
+            $(if <$ty as workloads::Engine>::INFO.caps.io_uring {
+                v.push(($name, <$ty as workloads::Engine>::probe));
+            })*
+            v
+        }
     };
 }
 
@@ -105,6 +116,33 @@ mod tests {
                 e.name
             };
             assert_eq!(info, want, "{}: the type's EngineInfo::name", e.name);
+        }
+    }
+
+    #[test]
+    fn no_io_uring_engine_is_available_where_the_shared_check_refuses() {
+        // Every engine's probe starts with workloads::probe::io_uring; where that refuses (a
+        // kernel without io_uring, the sysctl at 2, seccomp), so must every io_uring engine.
+        let probes = io_uring_probes();
+        assert!(
+            probes.len() >= 8,
+            "io_uring engines in the list: {}",
+            probes.len()
+        );
+        match workloads::probe::io_uring() {
+            Ok(()) => {
+                // Straight to the stderr handle: the test harness captures only the print macros.
+                use std::io::Write;
+                let _ = std::io::stderr().write_all(
+                    b"SKIPPED no_io_uring_engine_is_available_where_the_shared_check_refuses: \
+                      io_uring is available here, so there is no refusal to agree with\n",
+                );
+            }
+            Err(why) => {
+                for (name, probe) in probes {
+                    assert!(probe().is_err(), "{name} available although: {why}");
+                }
+            }
         }
     }
 

@@ -290,7 +290,9 @@ pub trait Engine: Sized + 'static {
     /// `caps.concurrent_ops`, which is about positional ops.
     const STREAM_OPS_OVERLAP: bool = true;
 
-    /// Whether this engine can run on this machine; the reason if not.
+    /// Whether this engine can run on this machine; the reason if not. An io_uring engine
+    /// starts with [`probe::io_uring`](crate::probe::io_uring), the one check of the sysctl and
+    /// of `io_uring_setup(2)`, and adds its own (opcodes, registration, memlock).
     fn probe() -> Result<(), String> {
         Ok(())
     }

@@ -19,6 +19,7 @@ pub mod conformance;
 pub mod data;
 pub mod exec;
 pub mod null;
+pub mod probe;
 pub mod repro;
 pub mod safety;
 
