@@ -239,7 +239,7 @@ impl Engine for SaferRingEngine {
     }
 
     async fn open(path: &Path, how: OpenHow) -> io::Result<File> {
-        bench_std::open_std(path, how)
+        workloads::blocking::open(path, how)
     }
 
     async fn read_at(file: &File, mut buf: AlignedBuf, pos: u64) -> BufResult<usize> {
@@ -299,7 +299,7 @@ impl Engine for SaferRingEngine {
     }
 
     async fn close(file: File) -> io::Result<()> {
-        bench_std::close_std(file)
+        workloads::blocking::close(file)
     }
 }
 
