@@ -329,7 +329,8 @@ mod tests {
     /// later tokio aligns its buffer (this test then fails and the flag should flip).
     #[test]
     fn o_direct_reads_fail_through_tokio_file() {
-        use workloads::conformance::{Scratch, available, direct_supported};
+        use workloads::conformance::{Scratch, available};
+        use workloads::dataset::direct_supported;
         use workloads::{Engine, OpenHow};
         if !available::<crate::TokioIoUringEngine>() {
             return;

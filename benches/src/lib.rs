@@ -11,7 +11,7 @@
 //!
 //! A wrong copy must never be a number: each iteration checks the bytes moved (and, for `read`,
 //! the block headers it read), and the destination is compared with the source by the
-//! driver's own [`verify`](workloads::conformance::verify) after the first trial of an engine
+//! driver's own [`verify`](workloads::dataset::verify) after the first trial of an engine
 //! (before criterion has printed anything for it) and again after its last; a mismatch panics.
 //!
 //! Sizing and placement come from `RINGBENCH_*` environment variables ([`Config`]); criterion
@@ -27,8 +27,7 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
-use workloads::data;
-use workloads::{Engine, Outcome, TrialPlan, Workload, conformance, run_trial};
+use workloads::{Engine, Outcome, TrialPlan, Workload, conformance, data, dataset, run_trial};
 
 pub use config::Config;
 
@@ -78,7 +77,7 @@ pub fn main(workload: Workload) {
         ))
     });
     let setup = Setup::new(&cfg, workload, &root);
-    if setup.template.direct && !conformance::direct_supported(root.path()) {
+    if setup.template.direct && !dataset::direct_supported(root.path()) {
         root.fail(&format!(
             "RINGBENCH_DIRECT=1: the filesystem of RINGBENCH_DIR={} does not support O_DIRECT",
             cfg.dir.display()
@@ -219,11 +218,7 @@ impl<'a> Setup<'a> {
             Workload::Small => dst.join("small"),
             Workload::Tree => dst.join("tree"),
         };
-        let bytes = match workload {
-            Workload::Large | Workload::Read | Workload::Write => plan.size,
-            Workload::Small => data::small_total(plan.seed, plan.files),
-            Workload::Tree => data::tree_bytes(plan.seed, plan.tree),
-        };
+        let bytes = dataset::bytes(&plan);
         Setup {
             workload,
             root,
@@ -261,25 +256,13 @@ impl<'a> Setup<'a> {
                 io::ErrorKind::StorageFull,
                 format!(
                     "needs {} free for the dataset and its copy, {} available (lower RINGBENCH_SIZE or RINGBENCH_FILES)",
-                    config::approx(need),
-                    config::approx(free)
+                    workloads::units::size(need),
+                    workloads::units::size(free)
                 ),
             ));
         }
         std::fs::create_dir(self.root.path().join("dst"))?;
-        match self.workload {
-            Workload::Large | Workload::Read => data::create_file(&p.src, p.seed, p.size),
-            Workload::Write => Ok(()),
-            Workload::Small => data::create_small(&p.src, p.seed, p.files),
-            Workload::Tree => {
-                let (_, bytes) = data::create_tree(&p.src, p.seed, p.tree)?;
-                assert_eq!(
-                    bytes, self.bytes,
-                    "tree dataset size: workloads::data::tree_bytes() is out of sync with create_tree"
-                );
-                Ok(())
-            }
-        }
+        dataset::create(p)
     }
 
     /// One trial of `E` on a fresh destination: the untimed preparation, then `run_trial`.
@@ -305,7 +288,7 @@ impl<'a> Setup<'a> {
     /// Compare what the last trial left with what it should be, with the driver's check
     /// (`header_errors`: the sum over trials, for `read`).
     fn verify(&self, header_errors: u64) -> Result<(), String> {
-        conformance::verify(self.plan(), header_errors)
+        dataset::verify(self.plan(), header_errors)
     }
 
     /// Remove what the previous trial wrote and prepare the destination the workload expects:

@@ -3,7 +3,11 @@
 //!
 //! It checks the contract of [`Engine`] that the workloads rely on — short reads, end of file,
 //! empty files, offsets, errors on a missing file, directory ops — and then runs every workload
-//! end to end on a small dataset and verifies the copy with the same code the driver uses.
+//! end to end on a small dataset and verifies the copy with the same code the driver uses
+//! ([`dataset::verify`](crate::dataset::verify)).
+//!
+//! Test support, behind the `conformance` feature: each engine crate enables it in its
+//! dev-dependencies (`workloads = { workspace = true, features = ["conformance"] }`).
 //!
 //! An engine that cannot run here (its `probe` fails) is reported as skipped with its reason on
 //! stderr, outside the test harness's capture so it is always visible; with
@@ -13,6 +17,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::data::{self, TreeShape};
+use crate::dataset::{self, direct_supported, verify};
 use crate::{AlignedBuf, Ctx, Engine, OpenHow, TrialPlan, Workload, run_trial};
 
 /// A scratch directory removed on drop, under `RINGBENCH_TEST_DIR` or the system temp dir.
@@ -57,21 +62,6 @@ pub fn available<E: Engine>() -> bool {
             false
         }
     }
-}
-
-/// Whether the filesystem at `dir` accepts `O_DIRECT`.
-pub fn direct_supported(dir: &Path) -> bool {
-    use std::os::unix::fs::OpenOptionsExt;
-    let p = dir.join(".direct-probe");
-    let ok = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .custom_flags(libc::O_DIRECT)
-        .open(&p)
-        .is_ok();
-    let _ = std::fs::remove_file(&p);
-    ok
 }
 
 /// Cases that check data need an engine that moves data; the null engine runs only the
@@ -242,7 +232,7 @@ pub fn directory_ops<E: Engine>() {
     });
 }
 
-/// The datasets of a workload for tests: creates sources under `dir`, returns the plan.
+/// The small dataset of a workload for tests: creates its source under `dir`, returns the plan.
 pub fn small_plan(workload: Workload, dir: &Path, threads: usize, direct: bool) -> TrialPlan {
     let src = dir.join("src");
     let dst = dir.join("dst");
@@ -262,57 +252,14 @@ pub fn small_plan(workload: Workload, dir: &Path, threads: usize, direct: bool) 
     plan.seed = 77;
     plan.runtime.block_size = 64 * 1024;
     plan.runtime.queue_depth = 4;
-    match workload {
-        Workload::Large | Workload::Read => {
-            data::create_file(&src, plan.seed, plan.size).unwrap();
-            plan.src = src;
-            plan.dst = dst.join("copy");
-        }
-        Workload::Write => plan.dst = dst.join("written"),
-        Workload::Small => {
-            data::create_small(&src, plan.seed, plan.files).unwrap();
-            plan.src = src;
-            plan.dst = dst;
-        }
-        Workload::Tree => {
-            data::create_tree(&src, plan.seed, plan.tree).unwrap();
-            plan.src = src;
-            plan.dst = dst.join("tree");
-        }
-    }
-    plan
-}
-
-/// Verify what a trial of `plan` left behind, with the driver's own checks.
-pub fn verify(plan: &TrialPlan, header_errors: u64) -> Result<(), String> {
-    let r = match plan.workload {
-        Workload::Large => data::compare_files(&plan.src, &plan.dst),
-        Workload::Small => (0..plan.files)
-            .map(|i| {
-                data::compare_files(
-                    &plan.src.join(data::small_name(i)),
-                    &plan.dst.join(data::small_name(i)),
-                )
-            })
-            .find(|r| !matches!(r, Ok(Ok(()))))
-            .unwrap_or(Ok(Ok(()))),
-        Workload::Tree => data::compare_trees(&plan.src, &plan.dst),
-        Workload::Write => {
-            data::verify_write_image(&plan.dst, plan.seed, plan.runtime.block_size, plan.size)
-        }
-        Workload::Read => {
-            return if header_errors == 0 {
-                Ok(())
-            } else {
-                Err(format!("{header_errors} blocks with wrong headers"))
-            };
-        }
+    (plan.src, plan.dst) = match workload {
+        Workload::Large | Workload::Read => (src, dst.join("copy")),
+        Workload::Write => (PathBuf::new(), dst.join("written")),
+        Workload::Small => (src, dst),
+        Workload::Tree => (src, dst.join("tree")),
     };
-    match r {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(m)) => Err(m.to_string()),
-        Err(e) => Err(e.to_string()),
-    }
+    dataset::create(&plan).unwrap();
+    plan
 }
 
 /// Run `workload` end to end on `E` and verify it; `threads` runtimes; `O_DIRECT` when asked
