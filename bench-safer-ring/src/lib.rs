@@ -305,7 +305,15 @@ impl Engine for SaferRingEngine {
 
 #[cfg(test)]
 mod tests {
-    workloads::conformance_tests!(crate::SaferRingEngine);
+    // safer-ring submits an op (and enters the kernel) when the op is created, before its
+    // first poll, and the kernel completes a read or write of cached data inside that very
+    // io_uring_enter: measured here, every cancel of the `read` and `write` cases was vacuous,
+    // and at times every one of `large`.
+    workloads::conformance_tests!(
+        crate::SaferRingEngine,
+        vacuous_cancels: "safer-ring submits each op when it is created, and the kernel \
+                          completed it (cached data) before the first poll returned"
+    );
 
     use workloads::{Engine, RuntimeConfig};
 

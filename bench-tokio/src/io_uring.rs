@@ -337,7 +337,10 @@ mod tests {
         }
         let dir = Scratch::new("tiu-direct");
         if !direct_supported(dir.path()) {
-            eprintln!("SKIPPED: O_DIRECT unsupported in {}", dir.path().display());
+            workloads::conformance::skipped(
+                "tokio-io-uring O_DIRECT read",
+                &format!("O_DIRECT unsupported in {}", dir.path().display()),
+            );
             return;
         }
         let path = dir.path().join("f");

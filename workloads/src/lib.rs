@@ -42,4 +42,12 @@ pub use spec::{CancelStats, Outcome, Stats, TrialPlan, Workload};
 #[cfg(test)]
 mod null_conformance {
     crate::conformance_tests!(crate::null::NullEngine);
+
+    /// `cancel: false` is checked against the caps: an engine whose drops cannot leave an op
+    /// in flight uncancelled (here, one with no ops in flight at all) must run its cases.
+    #[test]
+    #[should_panic(expected = "run its cancellation cases")]
+    fn not_cancel_safe_is_checked_against_the_caps() {
+        crate::conformance::not_cancel_safe::<crate::null::NullEngine>("large_cancel");
+    }
 }
