@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
-use workloads::{Engine, Outcome, TrialPlan, Workload, conformance, data, dataset, run_trial};
+use workloads::{Engine, Outcome, TrialPlan, Workload, conformance, dataset, run_trial};
 
 pub use config::Config;
 
@@ -359,7 +359,7 @@ fn bench_engine<E: Engine>(group: &mut BenchmarkGroup<'_, WallTime>, setup: &Set
 #[cfg(test)]
 mod tests {
     use super::*;
-    use workloads::data::TreeShape;
+    use workloads::data::{self, TreeShape};
 
     #[test]
     fn tree_bytes_matches_the_dataset() {
