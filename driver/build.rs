@@ -3,19 +3,24 @@
 
 use std::process::Command;
 
-const RUNTIMES: &[&str] = &[
-    "tokio",
-    "tokio-uring",
-    "compio",
-    "compio-driver",
-    "monoio",
-    "glommio",
-    "io-uring",
-    "safer-ring",
-];
+// The engine list, shared with the driver and the benches. Included as text, not depended on:
+// a build dependency on the registry would build every engine crate a second time, for the
+// host. Only the crate names are used here; the type paths are never resolved.
+include!("../registry/src/list.rs");
+
+/// The runtime crates of every engine (with repeats), from the list's `[...]` of each entry.
+macro_rules! runtime_crates {
+    ($( $name:literal => $ty:ty, $class:ident, [$($krate:literal),*]; )*) => {
+        &[$($($krate,)*)*]
+    };
+}
+
+/// The crates whose locked versions every run records.
+const RUNTIMES: &[&str] = for_each_engine!(runtime_crates);
 
 fn main() {
     println!("cargo:rerun-if-changed=../Cargo.lock");
+    println!("cargo:rerun-if-changed=../registry/src/list.rs");
     println!("cargo:rerun-if-changed=../.git/HEAD");
     println!("cargo:rerun-if-changed=../.git/index");
     let rev = Command::new("git")

@@ -60,26 +60,8 @@ fn ring_ready() -> Result<(), String> {
 
 fn check_ring() -> Result<(), String> {
     use io_uring::opcode;
-    // 2 = io_uring disabled for everyone; 1 = only for CAP_SYS_ADMIN / io_uring_group, in
-    // which case the setup below tells whether this process may.
-    let sysctl = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
-        .ok()
-        .map(|s| s.trim().to_owned());
-    if sysctl.as_deref() == Some("2") {
-        return Err("io_uring is disabled on this system (kernel.io_uring_disabled=2)".into());
-    }
-    let ring = io_uring::IoUring::new(2).map_err(|e| {
-        let why = match e.raw_os_error() {
-            Some(libc::ENOSYS) => " (kernel without io_uring)",
-            Some(libc::EPERM) if sysctl.as_deref() == Some("1") => {
-                " (kernel.io_uring_disabled=1 and this process is not allowed)"
-            }
-            Some(libc::EPERM) => " (blocked, e.g. by seccomp or a container policy)",
-            Some(libc::ENOMEM) => " (RLIMIT_MEMLOCK too low for the ring)",
-            _ => "",
-        };
-        format!("io_uring_setup failed: {e}{why}")
-    })?;
+    workloads::probe::io_uring()?;
+    let ring = io_uring::IoUring::new(2).map_err(|e| workloads::probe::setup_error(&e))?;
     let mut probe = io_uring::Probe::new();
     ring.submitter()
         .register_probe(&mut probe)

@@ -224,16 +224,7 @@ impl Engine for GlommioEngine {
     };
 
     fn probe() -> Result<(), String> {
-        if let Ok(s) = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled") {
-            match s.trim() {
-                "0" | "" => {}
-                v => {
-                    return Err(format!(
-                        "io_uring disabled by sysctl kernel.io_uring_disabled={v}"
-                    ));
-                }
-            }
-        }
+        workloads::probe::io_uring()?;
         match memlock_limit() {
             Ok(Some(l)) if l < GLOMMIO_MIN_MEMLOCK => {
                 return Err(format!(

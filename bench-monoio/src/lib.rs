@@ -114,22 +114,12 @@ unsafe impl IoBufMut for MonoBuf {
 
 /// Why io_uring cannot be used here, in words a user can act on, or `None` if it can.
 fn io_uring_unavailable() -> Option<String> {
-    if let Ok(v) = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
-        && v.trim() == "2"
-    {
-        return Some("io_uring is disabled by sysctl kernel.io_uring_disabled=2".into());
+    if let Err(why) = workloads::probe::io_uring() {
+        return Some(why);
     }
     let ring = match io_uring_06::IoUring::new(8) {
         Ok(r) => r,
-        Err(e) => {
-            let hint = match e.raw_os_error() {
-                Some(libc::ENOSYS) => " (kernel without io_uring)",
-                Some(libc::EPERM) => " (blocked by kernel.io_uring_disabled=1 or a seccomp filter)",
-                Some(libc::ENOMEM) => " (locked-memory limit too low: raise `ulimit -l`)",
-                _ => "",
-            };
-            return Some(format!("io_uring_setup failed: {e}{hint}"));
-        }
+        Err(e) => return Some(workloads::probe::setup_error(&e)),
     };
     let mut probe = io_uring_06::Probe::new();
     if let Err(e) = ring.submitter().register_probe(&mut probe) {

@@ -195,11 +195,7 @@ impl Engine for SaferRingEngine {
     };
 
     fn probe() -> Result<(), String> {
-        if let Ok(v) = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
-            && v.trim() == "2"
-        {
-            return Err("io_uring is disabled by sysctl kernel.io_uring_disabled=2".into());
-        }
+        workloads::probe::io_uring()?;
         let mut e = Self::build(&RuntimeConfig::default()).map_err(|e| e.to_string())?;
         // One real positional read through the ring: the ELF magic of our own executable.
         let exe = File::open("/proc/self/exe").map_err(|e| format!("probe read setup: {e}"))?;
@@ -243,7 +239,7 @@ impl Engine for SaferRingEngine {
     }
 
     async fn open(path: &Path, how: OpenHow) -> io::Result<File> {
-        bench_std::open_std(path, how)
+        workloads::blocking::open(path, how)
     }
 
     async fn read_at(file: &File, mut buf: AlignedBuf, pos: u64) -> BufResult<usize> {
@@ -303,13 +299,21 @@ impl Engine for SaferRingEngine {
     }
 
     async fn close(file: File) -> io::Result<()> {
-        bench_std::close_std(file)
+        workloads::blocking::close(file)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    workloads::conformance_tests!(crate::SaferRingEngine);
+    // safer-ring submits an op (and enters the kernel) when the op is created, before its
+    // first poll, and the kernel completes a read or write of cached data inside that very
+    // io_uring_enter: measured here, every cancel of the `read` and `write` cases was vacuous,
+    // and at times every one of `large`.
+    workloads::conformance_tests!(
+        crate::SaferRingEngine,
+        vacuous_cancels: "safer-ring submits each op when it is created, and the kernel \
+                          completed it (cached data) before the first poll returned"
+    );
 
     use workloads::{Engine, RuntimeConfig};
 

@@ -1,84 +1,24 @@
 //! The `std` engine: `std::fs::File` with positional `pread`/`pwrite` (`FileExt::read_at` /
-//! `write_at`), every op a blocking syscall on the calling thread.
+//! `write_at`), every op a blocking syscall on the calling thread: `workloads::blocking`, the
+//! fallback other engines share, with nothing added.
 //!
 //! This is the baseline every async runtime has to beat. Its ops complete inside `poll`, so
 //! `queue_depth` has no effect (`caps.concurrent_ops` is false); its concurrency comes from
 //! `--threads`, one OS thread per share of the work.
 #![deny(missing_docs)]
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 
+use workloads::blocking::{close, open, pread, pwrite, read_stream, write_stream};
 use workloads::{
-    AlignedBuf, BufResult, Caps, Engine, EngineInfo, Model, OpenHow, OpenMode, Routes,
-    RuntimeConfig,
+    AlignedBuf, BufResult, Caps, Engine, EngineInfo, Model, OpenHow, Routes, RuntimeConfig,
 };
 
 /// The std baseline engine.
 #[derive(Debug)]
 pub struct StdEngine;
-
-/// Open with `std`, mapping [`OpenHow`] to `open(2)` flags; shared with the pool-based tokio
-/// engine so both open files the same way.
-pub fn open_std(path: &Path, how: OpenHow) -> io::Result<File> {
-    let mut o = OpenOptions::new();
-    match how.mode {
-        OpenMode::Read => o.read(true),
-        OpenMode::Create => o.write(true).create(true).mode(how.perm),
-        OpenMode::ReadWrite => o.read(true).write(true),
-    };
-    if how.direct {
-        o.custom_flags(libc::O_DIRECT);
-    }
-    o.open(path)
-}
-
-/// `pread` into the empty window of `buf`.
-pub fn pread(file: &File, mut buf: AlignedBuf, pos: u64) -> BufResult<usize> {
-    let r = file.read_at(buf.spare_mut(), pos);
-    if let Ok(n) = r {
-        buf.set_len(n);
-    }
-    (r, buf)
-}
-
-/// `pwrite` the window's data of `buf`.
-pub fn pwrite(file: &File, buf: AlignedBuf, pos: u64) -> BufResult<usize> {
-    let r = file.write_at(buf.as_slice(), pos);
-    (r, buf)
-}
-
-/// `read(2)` into the empty window of `buf`: for pipes and sockets, where `pread` fails with
-/// `ESPIPE` (the safety scenarios read pipes).
-pub fn read_stream_std(file: &File, mut buf: AlignedBuf) -> BufResult<usize> {
-    use std::io::Read;
-    let r = (&*file).read(buf.spare_mut());
-    if let Ok(n) = r {
-        buf.set_len(n);
-    }
-    (r, buf)
-}
-
-/// `write(2)` of the window's data of `buf` (pipes and sockets).
-pub fn write_stream_std(file: &File, buf: AlignedBuf) -> BufResult<usize> {
-    use std::io::Write;
-    let r = (&*file).write(buf.as_slice());
-    (r, buf)
-}
-
-/// `close(2)` with its error reported (dropping a `File` ignores it).
-pub fn close_std(file: File) -> io::Result<()> {
-    use std::os::fd::IntoRawFd;
-    let fd = file.into_raw_fd();
-    // SAFETY: we own `fd` (just taken from the File) and close it exactly once.
-    if unsafe { libc::close(fd) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
 
 impl Engine for StdEngine {
     type File = File;
@@ -130,7 +70,7 @@ impl Engine for StdEngine {
     }
 
     async fn open(path: &Path, how: OpenHow) -> io::Result<File> {
-        open_std(path, how)
+        open(path, how)
     }
 
     async fn read_at(file: &File, buf: AlignedBuf, pos: u64) -> BufResult<usize> {
@@ -142,11 +82,11 @@ impl Engine for StdEngine {
     }
 
     async fn read_stream(file: &File, buf: AlignedBuf) -> BufResult<usize> {
-        read_stream_std(file, buf)
+        read_stream(file, buf)
     }
 
     async fn write_stream(file: &File, buf: AlignedBuf) -> BufResult<usize> {
-        write_stream_std(file, buf)
+        write_stream(file, buf)
     }
 
     async fn sync(file: &File) -> io::Result<()> {
@@ -154,7 +94,7 @@ impl Engine for StdEngine {
     }
 
     async fn close(file: File) -> io::Result<()> {
-        close_std(file)
+        close(file)
     }
 }
 

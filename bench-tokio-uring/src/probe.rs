@@ -26,21 +26,8 @@ const FIXED_OPS: &[(u8, &str)] = &[
 
 /// Why io_uring cannot be used here, if it cannot; `fixed` also checks buffer registration.
 pub fn check(fixed: bool) -> Result<(), String> {
-    let sysctl = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok());
-    if sysctl == Some(2) {
-        return Err("io_uring is disabled (kernel.io_uring_disabled = 2)".into());
-    }
-    let ring = IoUring::new(8).map_err(|e| {
-        let hint = match sysctl {
-            Some(1) => {
-                " (kernel.io_uring_disabled = 1: only members of kernel.io_uring_group may use it)"
-            }
-            _ => "",
-        };
-        format!("io_uring_setup failed: {e}{hint}")
-    })?;
+    workloads::probe::io_uring()?;
+    let ring = IoUring::new(8).map_err(|e| workloads::probe::setup_error(&e))?;
     let mut probe = Probe::new();
     ring.submitter()
         .register_probe(&mut probe)

@@ -295,18 +295,13 @@ fn probe_impl() -> Result<(), String> {
 #[cfg(tokio_unstable)]
 fn probe_impl() -> Result<(), String> {
     use ::io_uring::opcode;
-    if let Ok(s) = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled") {
-        match s.trim() {
-            "0" | "" => {}
-            v => {
-                return Err(format!(
-                    "io_uring disabled by sysctl kernel.io_uring_disabled={v}"
-                ));
-            }
-        }
-    }
+    workloads::probe::io_uring()
+        .map_err(|why| format!("{why}; tokio would fall back to its blocking pool silently"))?;
     let ring = ::io_uring::IoUring::new(8).map_err(|e| {
-        format!("io_uring_setup failed ({e}); tokio would fall back to its blocking pool silently")
+        format!(
+            "{}; tokio would fall back to its blocking pool silently",
+            workloads::probe::setup_error(&e)
+        )
     })?;
     let mut probe = ::io_uring::Probe::new();
     ring.submitter()
@@ -334,14 +329,18 @@ mod tests {
     /// later tokio aligns its buffer (this test then fails and the flag should flip).
     #[test]
     fn o_direct_reads_fail_through_tokio_file() {
-        use workloads::conformance::{Scratch, available, direct_supported};
+        use workloads::conformance::{Scratch, available};
+        use workloads::dataset::direct_supported;
         use workloads::{Engine, OpenHow};
         if !available::<crate::TokioIoUringEngine>() {
             return;
         }
         let dir = Scratch::new("tiu-direct");
         if !direct_supported(dir.path()) {
-            eprintln!("SKIPPED: O_DIRECT unsupported in {}", dir.path().display());
+            workloads::conformance::skipped(
+                "tokio-io-uring O_DIRECT read",
+                &format!("O_DIRECT unsupported in {}", dir.path().display()),
+            );
             return;
         }
         let path = dir.path().join("f");

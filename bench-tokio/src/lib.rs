@@ -88,7 +88,7 @@ pub mod stream {
         use tokio::io::AsyncWriteExt;
         f.flush().await?;
         match f.try_into_std() {
-            Ok(f) => bench_std::close_std(f),
+            Ok(f) => workloads::blocking::close(f),
             Err(_) => Ok(()),
         }
     }
@@ -207,7 +207,7 @@ impl Engine for TokioEngine {
         let p = path.to_path_buf();
         let (std, stream) = pool(move || -> io::Result<_> {
             use std::os::unix::fs::FileTypeExt;
-            let f = bench_std::open_std(&p, how)?;
+            let f = workloads::blocking::open(&p, how)?;
             let ft = f.metadata()?.file_type();
             let stream = if ft.is_fifo() || ft.is_socket() || ft.is_char_device() {
                 Some(f.try_clone()?)
@@ -225,12 +225,12 @@ impl Engine for TokioEngine {
 
     async fn read_at(file: &Self::File, buf: AlignedBuf, pos: u64) -> BufResult<usize> {
         let f = Arc::clone(&file.std);
-        pool(move || bench_std::pread(&f, buf, pos)).await
+        pool(move || workloads::blocking::pread(&f, buf, pos)).await
     }
 
     async fn write_at(file: &Self::File, buf: AlignedBuf, pos: u64) -> BufResult<usize> {
         let f = Arc::clone(&file.std);
-        pool(move || bench_std::pwrite(&f, buf, pos)).await
+        pool(move || workloads::blocking::pwrite(&f, buf, pos)).await
     }
 
     // Streams (pipes, sockets: the safety scenarios) go through `tokio::fs::File`'s own
@@ -267,7 +267,7 @@ impl Engine for TokioEngine {
         // The workloads hold the only reference once their ops are done; if not, the last
         // clone closes it on drop.
         let closed = match Arc::try_unwrap(file.std) {
-            Ok(f) => pool(move || bench_std::close_std(f)).await,
+            Ok(f) => pool(move || workloads::blocking::close(f)).await,
             Err(_) => Ok(()),
         };
         streamed.and(closed)

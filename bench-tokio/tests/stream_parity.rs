@@ -83,7 +83,10 @@ fn write_drop<E: Engine>() -> Counted {
 fn both_tokio_engines_drop_a_stream_write_alike() {
     let plain = write_drop::<TokioEngine>();
     if !workloads::conformance::available::<TokioIoUringEngine>() {
-        eprintln!("SKIPPED: tokio-io-uring unavailable here; tokio alone saw {plain:?}");
+        workloads::conformance::skipped(
+            "both_tokio_engines_drop_a_stream_write_alike",
+            &format!("tokio-io-uring unavailable here; tokio alone saw {plain:?}"),
+        );
         return;
     }
     let uring = write_drop::<TokioIoUringEngine>();

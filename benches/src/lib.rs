@@ -11,7 +11,7 @@
 //!
 //! A wrong copy must never be a number: each iteration checks the bytes moved (and, for `read`,
 //! the block headers it read), and the destination is compared with the source by the
-//! driver's own [`verify`](workloads::conformance::verify) after the first trial of an engine
+//! driver's own [`verify`](workloads::dataset::verify) after the first trial of an engine
 //! (before criterion has printed anything for it) and again after its last; a mismatch panics.
 //!
 //! Sizing and placement come from `RINGBENCH_*` environment variables ([`Config`]); criterion
@@ -27,8 +27,7 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
-use workloads::data;
-use workloads::{Engine, Outcome, TrialPlan, Workload, conformance, run_trial};
+use workloads::{Engine, Outcome, TrialPlan, Workload, conformance, dataset, run_trial};
 
 pub use config::Config;
 
@@ -49,24 +48,18 @@ const RESAMPLES: usize = 10_000;
 /// One engine's bench function, monomorphised.
 type BenchFn = fn(&mut BenchmarkGroup<'_, WallTime>, &Setup<'_>);
 
-/// Every engine the benches run, one line each. Static dispatch: each entry is
-/// `bench_engine::<Type>`, so the timed code is the same monomorphised `run_trial::<Type>`
-/// the driver runs. Left out, as the driver hides them from rankings: the null test engines
-/// (they move no bytes) and `naive` (bench-naive, the deliberately unsafe positive control of
-/// the safety oracles).
-const ENGINES: &[BenchFn] = &[
-    bench_engine::<bench_std::StdEngine>,
-    bench_engine::<bench_tokio::TokioEngine>,
-    bench_engine::<bench_tokio::TokioIoUringEngine>,
-    bench_engine::<bench_tokio_uring::TokioUringEngine>,
-    bench_engine::<bench_tokio_uring::TokioUringFixedEngine>,
-    bench_engine::<bench_compio::CompioEngine>,
-    bench_engine::<bench_monoio::MonoioEngine>,
-    bench_engine::<bench_glommio::GlommioEngine>,
-    bench_engine::<bench_safer_ring::SaferRingEngine>,
-    // The floor (no runtime): each runtime's cost per op is what it adds over this row.
-    bench_engine::<bench_rawring::RawEngine>,
-];
+/// Every engine of the registry with its bench function, monomorphised: static dispatch, each
+/// entry is `bench_engine::<Type>`, so the timed code is the same `run_trial::<Type>` the driver
+/// runs. Only the current releases are benched ([`registry::Class::benched`]); left out, as the
+/// driver hides them from rankings: other releases, the null test engines (they move no bytes)
+/// and the naive controls (bench-naive, deliberately unsafe positive controls of the safety
+/// oracles).
+macro_rules! bench_fns {
+    ($( $name:literal => $ty:ty, $class:ident, [$($krate:literal),*]; )*) => {
+        &[$((registry::Class::$class, bench_engine::<$ty> as BenchFn)),*]
+    };
+}
+const ENGINES: &[(registry::Class, BenchFn)] = registry::for_each_engine!(bench_fns);
 
 /// Run one workload's group on every engine: the `main` of each bench binary.
 pub fn main(workload: Workload) {
@@ -84,7 +77,7 @@ pub fn main(workload: Workload) {
         ))
     });
     let setup = Setup::new(&cfg, workload, &root);
-    if setup.template.direct && !conformance::direct_supported(root.path()) {
+    if setup.template.direct && !dataset::direct_supported(root.path()) {
         root.fail(&format!(
             "RINGBENCH_DIRECT=1: the filesystem of RINGBENCH_DIR={} does not support O_DIRECT",
             cfg.dir.display()
@@ -108,8 +101,10 @@ pub fn main(workload: Workload) {
     group
         .throughput(Throughput::Bytes(setup.bytes))
         .sampling_mode(SamplingMode::Flat);
-    for bench in ENGINES {
-        bench(&mut group, &setup);
+    for (class, bench) in ENGINES {
+        if class.benched() {
+            bench(&mut group, &setup);
+        }
     }
     group.finish();
     drop(setup);
@@ -225,11 +220,7 @@ impl<'a> Setup<'a> {
             Workload::Small => dst.join("small"),
             Workload::Tree => dst.join("tree"),
         };
-        let bytes = match workload {
-            Workload::Large | Workload::Read | Workload::Write | Workload::Randread => plan.size,
-            Workload::Small => data::small_total(plan.seed, plan.files),
-            Workload::Tree => data::tree_bytes(plan.seed, plan.tree),
-        };
+        let bytes = dataset::bytes(&plan);
         Setup {
             workload,
             root,
@@ -258,7 +249,7 @@ impl<'a> Setup<'a> {
         let p = &self.template;
         // Source and one copy (read needs only the source, write only the copy).
         let need = match self.workload {
-            Workload::Read | Workload::Write | Workload::Randread => self.bytes,
+            Workload::Read | Workload::Write => self.bytes,
             _ => self.bytes.saturating_mul(2),
         };
         let free = free_bytes(self.root.path())?;
@@ -267,27 +258,13 @@ impl<'a> Setup<'a> {
                 io::ErrorKind::StorageFull,
                 format!(
                     "needs {} free for the dataset and its copy, {} available (lower RINGBENCH_SIZE or RINGBENCH_FILES)",
-                    config::approx(need),
-                    config::approx(free)
+                    workloads::units::size(need),
+                    workloads::units::size(free)
                 ),
             ));
         }
         std::fs::create_dir(self.root.path().join("dst"))?;
-        match self.workload {
-            Workload::Large | Workload::Read | Workload::Randread => {
-                data::create_file(&p.src, p.seed, p.size)
-            }
-            Workload::Write => Ok(()),
-            Workload::Small => data::create_small(&p.src, p.seed, p.files),
-            Workload::Tree => {
-                let (_, bytes) = data::create_tree(&p.src, p.seed, p.tree)?;
-                assert_eq!(
-                    bytes, self.bytes,
-                    "tree dataset size: workloads::data::tree_bytes() is out of sync with create_tree"
-                );
-                Ok(())
-            }
-        }
+        dataset::create(p)
     }
 
     /// One trial of `E` on a fresh destination: the untimed preparation, then `run_trial`.
@@ -313,7 +290,7 @@ impl<'a> Setup<'a> {
     /// Compare what the last trial left with what it should be, with the driver's check
     /// (`header_errors`: the sum over trials, for `read`).
     fn verify(&self, header_errors: u64) -> Result<(), String> {
-        conformance::verify(self.plan(), header_errors)
+        dataset::verify(self.plan(), header_errors)
     }
 
     /// Remove what the previous trial wrote and prepare the destination the workload expects:
@@ -384,7 +361,7 @@ fn bench_engine<E: Engine>(group: &mut BenchmarkGroup<'_, WallTime>, setup: &Set
 #[cfg(test)]
 mod tests {
     use super::*;
-    use workloads::data::TreeShape;
+    use workloads::data::{self, TreeShape};
 
     #[test]
     fn tree_bytes_matches_the_dataset() {

@@ -622,7 +622,7 @@ fn audit_one(
         other: outcome.stats.other_ops,
     };
     if info.caps.does_io {
-        match workloads::conformance::verify(plan, outcome.stats.header_errors) {
+        match workloads::dataset::verify(plan, outcome.stats.header_errors) {
             Ok(()) => cell.verified = true,
             Err(d) => {
                 cell.error = Some(format!("copy did not verify: {d}"));
@@ -1285,8 +1285,8 @@ pub fn render_markdown(r: &AuditReport) -> String {
     let _ = writeln!(
         s,
         "Tiny trials: {} single file, {} blocks, queue depth {}, {} small files, tree {}x{}x{}, fsync {}; traced with {} on {}.\n",
-        crate::options::human_size(p.size),
-        crate::options::human_size(p.block_size as u64),
+        workloads::units::size(p.size),
+        workloads::units::size(p.block_size as u64),
         p.queue_depth,
         p.files,
         p.tree[0],

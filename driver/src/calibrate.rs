@@ -35,10 +35,10 @@ use std::sync::atomic::Ordering;
 use anyhow::Context;
 use clap::Parser;
 use serde::{Deserialize, Serialize};
-use workloads::Workload;
+use workloads::{Workload, units};
 
 use crate::cli::{CalibrateArgs, Cli, Command};
-use crate::options::{self, human_size, parse_size};
+use crate::options::{self, parse_size};
 use crate::reference;
 use crate::results::{Status, TrialRecord};
 use crate::stats::{self, CONFIDENCE, MIN_VERDICT_LEVEL, Ratio};
@@ -307,8 +307,8 @@ impl CalibrateOptions {
                 for (b, q) in &self.memory_configs {
                     let name = format!(
                         "memory-{}-{}x{q}",
-                        human_size(*size).to_lowercase(),
-                        human_size(*b).to_lowercase()
+                        units::size(*size).to_lowercase(),
+                        units::size(*b).to_lowercase()
                     );
                     common(
                         "memory",
@@ -817,7 +817,7 @@ fn size_of_folder(folder: &str, o: &CalibrateOptions) -> u64 {
     o.memory_sizes
         .iter()
         .copied()
-        .find(|s| folder.starts_with(&format!("memory-{}-", human_size(*s).to_lowercase())))
+        .find(|s| folder.starts_with(&format!("memory-{}-", units::size(*s).to_lowercase())))
         .unwrap_or(0)
 }
 
@@ -1175,7 +1175,7 @@ pub fn render(c: &Calibration) -> String {
         if let Some(h) = &c.harness {
             w!(
                 "| harness cost per op: null engine's ns/op over the fastest engine's {} read (< {}) | {} | | | {} | **{}** |",
-                human_size(h.block_size as u64),
+                units::size(h.block_size as u64),
                 h.target,
                 h.fastest.as_deref().unwrap_or("-"),
                 h.share.as_ref().map_or("-".into(), |f| format!(
@@ -1199,15 +1199,15 @@ pub fn render(c: &Calibration) -> String {
                     format!(
                         "{} {}x{}",
                         k.engine,
-                        human_size(k.block_size as u64),
+                        units::size(k.block_size as u64),
                         k.queue_depth
                     )
                 })
                 .collect();
             w!(
                 "| peak RSS independent of file size ({} vs {}) | every engine | | | {} of {} checks independent | **{}** |",
-                human_size(m.sizes[0]),
-                human_size(m.sizes[m.sizes.len() - 1]),
+                units::size(m.sizes[0]),
+                units::size(m.sizes[m.sizes.len() - 1]),
                 m.checks.len() - grows.len(),
                 m.checks.len(),
                 if m.checks.is_empty() {
@@ -1252,7 +1252,7 @@ pub fn render(c: &Calibration) -> String {
     if let Some(h) = &c.harness {
         w!(
             "## Harness cost per op ({} reads, queue depth {})",
-            human_size(h.block_size as u64),
+            units::size(h.block_size as u64),
             h.queue_depth
         );
         w!("");
@@ -1293,8 +1293,8 @@ pub fn render(c: &Calibration) -> String {
         w!("");
         w!(
             "| engine | block x depth | buffers KiB | RSS KiB at {} | RSS KiB at {} | overhead KiB | grows with file? |",
-            human_size(m.sizes[0]),
-            human_size(m.sizes[m.sizes.len() - 1])
+            units::size(m.sizes[0]),
+            units::size(m.sizes[m.sizes.len() - 1])
         );
         w!("|---|---|---|---|---|---|---|");
         let mut keys: Vec<(String, usize, usize)> = m
@@ -1317,7 +1317,7 @@ pub fn render(c: &Calibration) -> String {
             w!(
                 "| {} | {}x{} | {} | {} | {} | {} | {} |",
                 e,
-                human_size(bs as u64),
+                units::size(bs as u64),
                 qd,
                 a.or(b).map_or(0, |c| c.buffers_kib),
                 a.map_or("-".into(), |c| fig(&c.rss_kib, 1.0, 0)),

@@ -1,6 +1,7 @@
 //! The engine registry: every engine the driver can run, by stable name, dispatched
 //! statically (a `match` over names calling `run_trial::<Type>`), so nothing dynamic sits on
-//! the measured path. Adding an engine is one line in the `engines!` list below.
+//! the measured path. The list itself is the registry crate's ([`registry::for_each_engine!`],
+//! shared with the build script and the benches): adding an engine is one line there.
 //!
 //! Another release of a runtime whose current release has its own engine is registered as
 //! `runtime@label` (`compio@0.16`): listed, but not in the default selection (`all`), which
@@ -11,14 +12,14 @@ use std::io;
 use workloads::{Engine, EngineInfo, Outcome, TrialPlan};
 
 macro_rules! engines {
-    ($( $name:literal => $ty:ty, $visible:literal; )*) => {
+    ($( $name:literal => $ty:ty, $class:ident, [$($krate:literal),*]; )*) => {
         /// Every engine name, in display order (hidden test engines included).
         pub const ALL: &[&str] = &[$($name),*];
 
         /// Whether `name` is listed and selected by default (test-support engines are not).
         pub fn visible(name: &str) -> bool {
             match name {
-                $($name => $visible,)*
+                $($name => registry::Class::$class.listed(),)*
                 _ => false,
             }
         }
@@ -58,33 +59,7 @@ macro_rules! engines {
     };
 }
 
-engines! {
-    "std" => bench_std::StdEngine, true;
-    "tokio" => bench_tokio::TokioEngine, true;
-    "tokio-io-uring" => bench_tokio::TokioIoUringEngine, true;
-    "compio" => bench_compio::CompioEngine, true;
-    // Other compio releases (bench-compio feature `versions`; without it they are listed as
-    // unavailable, with the reason).
-    "compio@0.16" => bench_compio::Compio016Engine, true;
-    "compio@0.20-beta" => bench_compio::Compio020BetaEngine, true;
-    "tokio-uring" => bench_tokio_uring::TokioUringEngine, true;
-    "tokio-uring-fixed" => bench_tokio_uring::TokioUringFixedEngine, true;
-    "monoio" => bench_monoio::MonoioEngine, true;
-    "glommio" => bench_glommio::GlommioEngine, true;
-    "safer-ring" => bench_safer_ring::SaferRingEngine, true;
-    // The floor: the io-uring crate driven directly, no runtime (a reference, not a choice).
-    "io-uring-raw" => bench_rawring::RawEngine, true;
-    // The safety control: unsafe on purpose, never in throughput runs, always in `safety`.
-    "naive" => bench_naive::NaiveEngine, false;
-    "naive-leak-ring" => bench_naive::NaiveLeakRingEngine, false;
-    "naive-close-waits" => bench_naive::NaiveCloseWaitsEngine, false;
-    // Test support: the harness alone, and a synthetic engine with a known per-op cost (the
-    // "-twin" is the same engine under a second name for A/A checks, "-slow" is 20% slower).
-    "null" => workloads::null::NullEngine<0>, false;
-    "null-spin" => workloads::null::NullEngine<20_000>, false;
-    "null-spin-twin" => workloads::null::NullEngine<20_000>, false;
-    "null-spin-slow" => workloads::null::NullEngine<24_000>, false;
-}
+registry::for_each_engine!(engines);
 
 /// Whether `name` is another release of a runtime (`runtime@label`): listed and runnable by
 /// name, but left out of the default selection (`all`), which keeps one version per runtime.

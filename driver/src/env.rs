@@ -116,14 +116,7 @@ pub fn capture_outside(dir: &Path) -> Environment {
 }
 
 fn io_uring_disabled() -> Option<String> {
-    let v = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled").ok()?;
-    let v = v.trim();
-    Some(match v {
-        "0" => "0 (any process may create rings)".into(),
-        "1" => "1 (only CAP_SYS_ADMIN or members of kernel.io_uring_group)".into(),
-        "2" => "2 (io_uring disabled for everyone)".into(),
-        other => other.to_string(),
-    })
+    workloads::probe::sysctl().describe()
 }
 
 fn seccomp() -> Option<String> {
@@ -176,7 +169,7 @@ fn capture_with(dir: &Path, probe_dir: Option<&Path>) -> Environment {
         seccomp: seccomp(),
         memlock_limit: sysinfo::memlock_limit(),
         can_drop_caches: sysinfo::can_drop_caches(),
-        o_direct: probe_dir.is_some_and(workloads::conformance::direct_supported),
+        o_direct: probe_dir.is_some_and(workloads::dataset::direct_supported),
         dir_problem: None,
         ringbench: env!("CARGO_PKG_VERSION").to_string(),
         git: env!("RINGBENCH_GIT").to_string(),
@@ -213,7 +206,7 @@ pub fn render(e: &Environment) -> String {
     line("host", e.host.clone());
     line("kernel", e.kernel.clone());
     line("cpu", format!("{} ({} cores)", e.cpu, e.cores));
-    line("memory", crate::options::human_size(e.memory_bytes));
+    line("memory", workloads::units::size(e.memory_bytes));
     line("dir", e.dir.clone());
     line(
         "filesystem",
@@ -226,7 +219,7 @@ pub fn render(e: &Environment) -> String {
     line(
         "free",
         e.free_bytes
-            .map_or("unknown".into(), crate::options::human_size),
+            .map_or("unknown".into(), workloads::units::size),
     );
     line(
         "io_uring",
@@ -248,10 +241,7 @@ pub fn render(e: &Environment) -> String {
     line(
         "memlock",
         e.memlock_limit.map_or("unlimited".into(), |b| {
-            format!(
-                "{} (RLIMIT_MEMLOCK soft limit)",
-                crate::options::human_size(b)
-            )
+            format!("{} (RLIMIT_MEMLOCK soft limit)", workloads::units::size(b))
         }),
     );
     line(

@@ -81,7 +81,7 @@ impl Config {
     pub fn id(&self) -> String {
         let mut s = format!(
             "bs{}-qd{}-f{}-t{}",
-            human_size(self.block_size as u64)
+            workloads::units::size(self.block_size as u64)
                 .to_lowercase()
                 .replace(' ', ""),
             self.queue_depth,
@@ -221,32 +221,10 @@ fn profile(name: &str) -> Result<Profile, OptionError> {
     }
 }
 
-/// Parse a byte size: digits with an optional binary suffix (k, M, G, T; `KiB`, `MB`... all
-/// mean powers of 1024).
+/// Parse a byte size ([`workloads::units::parse_size`]: digits with an optional binary unit,
+/// `k`, `M`, `G`, `T`, all powers of 1024), or an error naming `flag`.
 pub fn parse_size(flag: &'static str, s: &str) -> Result<u64, OptionError> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    if num.is_empty() {
-        return Err(invalid(
-            flag,
-            s,
-            "expected a number with an optional unit, e.g. 64M",
-        ));
-    }
-    let n: u64 = num
-        .parse()
-        .map_err(|_| invalid(flag, s, "number too large"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        _ => return Err(invalid(flag, s, "unknown unit (use k, M, G or T)")),
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| invalid(flag, s, "size too large"))
+    workloads::units::parse_size(s).map_err(|why| invalid(flag, s, why))
 }
 
 /// A whole number in `[lo, hi]`, or an error naming `flag`.
@@ -278,22 +256,6 @@ fn parse_list<T>(
         ));
     }
     s.split(',').map(one).collect()
-}
-
-/// `1.5 GiB`-style rendering of a byte count.
-pub fn human_size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if v.fract() == 0.0 {
-        format!("{}{}", v as u64, UNITS[u])
-    } else {
-        format!("{v:.1}{}", UNITS[u])
-    }
 }
 
 /// Resolve an engine list (`all` = every listed engine on its runtime's current release;
@@ -658,13 +620,5 @@ mod tests {
         assert!(parse_size("--size", "abc").is_err());
         assert!(parse_size("--size", "12Q").is_err());
         assert!(parse_size("--size", "99999999999999999999T").is_err());
-    }
-
-    #[test]
-    fn human() {
-        assert_eq!(human_size(128 << 10), "128KiB");
-        assert_eq!(human_size(1 << 20), "1MiB");
-        assert_eq!(human_size(4096), "4KiB");
-        assert_eq!(human_size(1000), "1000B");
     }
 }

@@ -13,8 +13,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use workloads::units;
 
-use crate::options::{Config, human_size};
+use crate::options::Config;
 use crate::reference;
 use crate::summary::{Cell, Summary};
 
@@ -753,7 +754,7 @@ fn mb(v: f64) -> f64 {
 pub fn config_words(c: &Config) -> String {
     let mut s = format!(
         "block {}, queue depth {}, files in flight {}, threads {}",
-        human_size(c.block_size as u64),
+        units::size(c.block_size as u64),
         c.queue_depth,
         c.files_in_flight,
         c.threads
@@ -1007,7 +1008,7 @@ impl Param {
 
     fn words(self, v: u64) -> String {
         match self {
-            Param::BlockSize => human_size(v),
+            Param::BlockSize => units::size(v),
             Param::CancelRate => format!("{}", v as f64 / 10_000.0),
             _ => v.to_string(),
         }

@@ -13,6 +13,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use workloads::units;
+
 use crate::results::{Status, TrialRecord, Verified};
 
 /// How progress is shown.
@@ -257,18 +259,6 @@ pub fn eta(elapsed: Duration, done: usize, total: usize) -> Option<Duration> {
     (done > 0).then(|| elapsed.mul_f64(total.saturating_sub(done) as f64 / done as f64))
 }
 
-/// `42s`, `3m05s`, `1h02m`.
-pub fn fmt_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 3600 {
-        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
-    } else if s >= 60 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
 /// One redraw of the bar, at most `width` characters:
 /// `trial 12/50 [=====>      ] std large bs128k-qd8-f8-t1 round 2  1s  eta 1m20s`.
 pub fn bar_line(
@@ -294,11 +284,11 @@ pub fn bar_line(
     );
     let mut tail = String::new();
     if let Some(r) = running {
-        tail.push_str(&format!("  {}", fmt_duration(r)));
+        tail.push_str(&format!("  {}", units::duration(r)));
     }
     tail.push_str(&format!(
         "  eta {}",
-        eta.map_or("?".to_string(), fmt_duration)
+        eta.map_or("?".to_string(), units::duration)
     ));
     // The label gives way first, then the tail: the counter and the bar always fit.
     let room = width.saturating_sub(1); // never write into the last column (some terminals wrap)
@@ -357,7 +347,7 @@ pub fn trial_line(
         t.engine,
         t.workload,
         t.config,
-        eta.map_or("?".to_string(), fmt_duration)
+        eta.map_or("?".to_string(), units::duration)
     )
 }
 
@@ -432,8 +422,5 @@ mod tests {
             Some(Duration::from_secs(10))
         );
         assert_eq!(eta(Duration::from_secs(10), 10, 10), Some(Duration::ZERO));
-        assert_eq!(fmt_duration(Duration::from_secs(59)), "59s");
-        assert_eq!(fmt_duration(Duration::from_secs(61)), "1m01s");
-        assert_eq!(fmt_duration(Duration::from_secs(3720)), "1h02m");
     }
 }

@@ -513,6 +513,6 @@ mod tests {
         p.size = 3 << 20;
         let o = kernel_copy(&p).unwrap();
         assert_eq!(o.bytes, 3 << 20);
-        assert!(workloads::conformance::verify(&p, 0).is_ok());
+        assert!(workloads::dataset::verify(&p, 0).is_ok());
     }
 }

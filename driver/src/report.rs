@@ -291,7 +291,7 @@ pub fn params_words(meta: &Meta) -> Vec<(String, String)> {
     let size = |k: &str| {
         opt_str(o, k)
             .and_then(|x| x.as_u64())
-            .map(crate::options::human_size)
+            .map(workloads::units::size)
     };
     if let Some(s) = size("size") {
         v.push(("file size (large/read/write)".into(), s));

@@ -167,7 +167,7 @@ fn run_in(
     exe: &Path,
     scratch: &Scratch,
 ) -> anyhow::Result<(RunEnd, Summary)> {
-    if o.direct && !workloads::conformance::direct_supported(scratch.path()) {
+    if o.direct && !workloads::dataset::direct_supported(scratch.path()) {
         anyhow::bail!(
             "--direct: the filesystem under {} does not support O_DIRECT",
             o.dir.display()
@@ -513,7 +513,7 @@ fn run_one(
             }
             Ok(outcome) => {
                 if does_io {
-                    match workloads::conformance::verify(&plan, outcome.stats.header_errors) {
+                    match workloads::dataset::verify(&plan, outcome.stats.header_errors) {
                         Ok(()) => rec.verified = Verified::Yes,
                         Err(detail) => {
                             rec.verified = Verified::No;

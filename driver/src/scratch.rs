@@ -152,8 +152,8 @@ impl Scratch {
                 bail!(
                     "--dir {}: not enough free space: the run needs about {} and {} is free (lower --size/--files)",
                     self.root.parent().unwrap_or(&self.root).display(),
-                    crate::options::human_size(want),
-                    crate::options::human_size(free)
+                    workloads::units::size(want),
+                    workloads::units::size(free)
                 );
             }
         }

@@ -188,33 +188,7 @@ pub fn device_of(path: &Path) -> Option<(String, String, Option<bool>, String)> 
 
 /// Whether io_uring can be set up by this process: the reason if not.
 pub fn io_uring_status() -> Result<(), String> {
-    if let Ok(v) = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled") {
-        match v.trim() {
-            "2" => return Err("disabled by sysctl kernel.io_uring_disabled=2".into()),
-            "1" => {
-                // 1: only processes in io_uring_group (or CAP_SYS_ADMIN) may create rings; try.
-            }
-            _ => {}
-        }
-    }
-    // io_uring_setup(1, &params): a tiny ring, closed at once.
-    let mut params = [0u8; 120];
-    // SAFETY: io_uring_setup reads/writes a struct io_uring_params (120 bytes) we own.
-    let fd = unsafe { libc::syscall(libc::SYS_io_uring_setup, 1u32, params.as_mut_ptr()) };
-    if fd < 0 {
-        let e = std::io::Error::last_os_error();
-        return Err(match e.raw_os_error() {
-            Some(libc::ENOSYS) => "kernel has no io_uring (ENOSYS)".into(),
-            Some(libc::EPERM) => {
-                "io_uring_setup not permitted (io_uring_disabled sysctl or seccomp)".into()
-            }
-            Some(libc::ENOMEM) => "io_uring_setup: ENOMEM (memlock limit too low?)".into(),
-            _ => format!("io_uring_setup failed: {e}"),
-        });
-    }
-    // SAFETY: fd was just returned to us.
-    unsafe { libc::close(fd as i32) };
-    Ok(())
+    workloads::probe::io_uring()
 }
 
 /// RLIMIT_MEMLOCK soft limit in bytes (`None` = unlimited).

@@ -15,6 +15,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use workloads::conformance::skipped;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ringbench");
 
@@ -495,7 +496,10 @@ fn filesystem_checks_on_mounted_filesystems() {
         let m = match Mount::new(fstype, opts) {
             Ok(m) => m,
             Err(why) => {
-                eprintln!("SKIPPED {name}: cannot mount a test filesystem here ({why})");
+                skipped(
+                    name,
+                    &format!("cannot mount a test filesystem here ({why})"),
+                );
                 continue;
             }
         };
@@ -949,7 +953,10 @@ fn io_uring_refused_skips_ring_engines_with_the_reason_and_runs_the_rest() {
     let o = match cmd.output() {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("SKIPPED: cannot install a seccomp filter here ({e})");
+            skipped(
+                "seccomp",
+                &format!("cannot install a seccomp filter here ({e})"),
+            );
             return;
         }
     };
@@ -1124,7 +1131,7 @@ fn paths_that_are_not_utf8_work_end_to_end() {
     ];
     for (name, mut args, file) in cases {
         if name == "audit" && !strace {
-            eprintln!("SKIPPED {name}: no strace here");
+            skipped(name, "no strace here");
             continue;
         }
         let out = cwd.path().join(odd(&format!("out-{name}-")));
@@ -1181,7 +1188,10 @@ fn a_read_only_working_directory_is_named_with_the_flag() {
     let m = match Mount::new("tmpfs", "ro,size=1m") {
         Ok(m) => m,
         Err(why) => {
-            eprintln!("SKIPPED: cannot mount a read-only filesystem here ({why})");
+            skipped(
+                "read-only filesystem",
+                &format!("cannot mount one here ({why})"),
+            );
             return;
         }
     };

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
+use workloads::conformance::skipped;
 
 fn safety(dir: &Path, engines: &str, scenarios: &str, timeout: &str) -> Value {
     safety_with(dir, engines, scenarios, timeout, &["--repeats", "1"])
@@ -77,9 +78,9 @@ fn the_naive_control_is_caught_and_std_is_not() {
     for s in ["read-drop", "write-drop"] {
         let v = verdict(&r, "std", s);
         assert_eq!(v["kind"], "safe", "std {s}: {v}");
-        let skipped = verdict(&r, "naive", s)["kind"] == "skipped";
-        if skipped {
-            eprintln!("SKIPPED naive {s}: {}", verdict(&r, "naive", s));
+        let not_run = verdict(&r, "naive", s)["kind"] == "skipped";
+        if not_run {
+            skipped(&format!("naive {s}"), &verdict(&r, "naive", s).to_string());
             continue;
         }
         assert_eq!(
@@ -240,7 +241,7 @@ fn the_races_really_happen() {
         for s in scenarios.split(',') {
             let c = cell(&r, e, s);
             if c["verdict"]["kind"] == "skipped" {
-                eprintln!("SKIPPED {e} {s}: {}", c["verdict"]);
+                skipped(&format!("{e} {s}"), &c["verdict"].to_string());
                 continue;
             }
             let raced: u64 = c["runs"]
@@ -265,7 +266,7 @@ fn a_wait_ended_only_by_data_is_a_hang() {
     let r = safety(dir.path(), "naive-close-waits", "close-after-drop", "5");
     let v = verdict(&r, "naive-close-waits", "close-after-drop");
     if v["kind"] == "skipped" {
-        eprintln!("SKIPPED: {v}");
+        skipped("naive-close-waits close-after-drop", &v.to_string());
         return;
     }
     assert_eq!(v["kind"], "hang", "{v}");
@@ -292,7 +293,7 @@ fn engines_sharing_a_write_path_get_the_same_verdict() {
         verdict(&r, "tokio-io-uring", "write-drop"),
     );
     if b["kind"] == "skipped" {
-        eprintln!("SKIPPED tokio-io-uring write-drop: {b}");
+        skipped("tokio-io-uring write-drop", &b.to_string());
     } else {
         assert_eq!(
             a["kind"], b["kind"],
@@ -483,9 +484,12 @@ fn two_releases_run_side_by_side_and_are_compared() {
             .unwrap();
     let old = verdict(&report, "compio@0.16", "read-drop");
     if old["kind"] == "skipped" {
-        eprintln!(
-            "SKIPPED: compio@0.16 not here ({}); run with --features bench-compio/versions",
-            old["reason"]
+        skipped(
+            "compio@0.16 read-drop",
+            &format!(
+                "not built here ({}); run with --features bench-compio/versions",
+                old["reason"]
+            ),
         );
         return;
     }

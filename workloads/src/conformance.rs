@@ -3,7 +3,11 @@
 //!
 //! It checks the contract of [`Engine`] that the workloads rely on — short reads, end of file,
 //! empty files, offsets, errors on a missing file, directory ops — and then runs every workload
-//! end to end on a small dataset and verifies the copy with the same code the driver uses.
+//! end to end on a small dataset and verifies the copy with the same code the driver uses
+//! ([`dataset::verify`](crate::dataset::verify)).
+//!
+//! Test support, behind the `conformance` feature: each engine crate enables it in its
+//! dev-dependencies (`workloads = { workspace = true, features = ["conformance"] }`).
 //!
 //! An engine that cannot run here (its `probe` fails) is reported as skipped with its reason on
 //! stderr, outside the test harness's capture so it is always visible; with
@@ -13,6 +17,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::data::{self, TreeShape};
+use crate::dataset::{self, direct_supported, verify};
 use crate::{AlignedBuf, Ctx, Engine, OpenHow, TrialPlan, Workload, run_trial};
 
 /// A scratch directory removed on drop, under `RINGBENCH_TEST_DIR` or the system temp dir.
@@ -42,44 +47,42 @@ impl Drop for Scratch {
     }
 }
 
-/// Whether engine `E` can run here. On `Err`, says so visibly (or panics when
+/// Report that a test, or a part of one, did not run here: one `SKIPPED <what>: <why>` line,
+/// written straight to the stderr handle. The test harness captures only the print macros, so
+/// the line shows even though the test is listed as passed — a skip is never a silent pass.
+pub fn skipped(what: &str, why: &str) {
+    let _ = io::stderr().write_all(format!("SKIPPED {what}: {why}\n").as_bytes());
+}
+
+/// Whether `RINGBENCH_REQUIRE_ENGINES=1` (CI): every engine must run, a skip is a failure.
+pub fn engines_required() -> bool {
+    std::env::var_os("RINGBENCH_REQUIRE_ENGINES").is_some_and(|v| v == "1")
+}
+
+/// Whether engine `E` can run here. On `Err`, says so visibly ([`skipped`]; a panic when
 /// `RINGBENCH_REQUIRE_ENGINES=1`), and the caller returns early.
 pub fn available<E: Engine>() -> bool {
     match E::probe() {
         Ok(()) => true,
         Err(reason) => {
-            let line = format!("SKIPPED engine {}: {reason}\n", E::INFO.name);
-            if std::env::var_os("RINGBENCH_REQUIRE_ENGINES").is_some_and(|v| v == "1") {
-                panic!("{line}(RINGBENCH_REQUIRE_ENGINES=1 forbids skipping)");
+            let what = format!("engine {}", E::INFO.name);
+            if engines_required() {
+                panic!("SKIPPED {what}: {reason}\n(RINGBENCH_REQUIRE_ENGINES=1 forbids skipping)");
             }
-            // Straight to the stderr handle: the test harness only captures the print macros.
-            let _ = io::stderr().write_all(line.as_bytes());
+            skipped(&what, &reason);
             false
         }
     }
 }
 
-/// Whether the filesystem at `dir` accepts `O_DIRECT`.
-pub fn direct_supported(dir: &Path) -> bool {
-    use std::os::unix::fs::OpenOptionsExt;
-    let p = dir.join(".direct-probe");
-    let ok = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .custom_flags(libc::O_DIRECT)
-        .open(&p)
-        .is_ok();
-    let _ = std::fs::remove_file(&p);
-    ok
-}
-
 /// Cases that check data need an engine that moves data; the null engine runs only the
-/// harness cases (its reason printed, like any skip).
-fn does_io<E: Engine>() -> bool {
+/// harness cases, and each data case says it was skipped, and why.
+fn does_io<E: Engine>(case: &str) -> bool {
     if !E::INFO.caps.does_io {
-        let _ = io::stderr()
-            .write_all(format!("n/a for {}: it performs no I/O\n", E::INFO.name).as_bytes());
+        skipped(
+            &format!("{} {case}", E::INFO.name),
+            "the engine performs no I/O",
+        );
     }
     E::INFO.caps.does_io
 }
@@ -90,7 +93,7 @@ fn rt<E: Engine>() -> E {
 
 /// read_at on a file shorter than the buffer returns what exists, then 0 at and past EOF.
 pub fn short_read_and_eof<E: Engine>() {
-    if !does_io::<E>() {
+    if !does_io::<E>("short_read_and_eof") {
         return;
     }
     let dir = Scratch::new("eof");
@@ -135,7 +138,7 @@ pub fn zero_length_file<E: Engine>() {
 /// Writes land at their offsets (leaving a hole), reads return the right range, and a write
 /// returns the buffer unchanged.
 pub fn offsets<E: Engine>() {
-    if !does_io::<E>() {
+    if !does_io::<E>("offsets") {
         return;
     }
     let dir = Scratch::new("offsets");
@@ -181,7 +184,7 @@ pub fn offsets<E: Engine>() {
 
 /// Opening a missing file fails with `NotFound`; creating in a missing directory too.
 pub fn missing_file<E: Engine>() {
-    if !does_io::<E>() {
+    if !does_io::<E>("missing_file") {
         return;
     }
     let dir = Scratch::new("missing");
@@ -202,7 +205,7 @@ pub fn missing_file<E: Engine>() {
 
 /// mkdir, metadata, set_mode and read_dir do what the tree workload needs.
 pub fn directory_ops<E: Engine>() {
-    if !does_io::<E>() {
+    if !does_io::<E>("directory_ops") {
         return;
     }
     let dir = Scratch::new("dirs");
@@ -242,7 +245,7 @@ pub fn directory_ops<E: Engine>() {
     });
 }
 
-/// The datasets of a workload for tests: creates sources under `dir`, returns the plan.
+/// The small dataset of a workload for tests: creates its source under `dir`, returns the plan.
 pub fn small_plan(workload: Workload, dir: &Path, threads: usize, direct: bool) -> TrialPlan {
     let src = dir.join("src");
     let dst = dir.join("dst");
@@ -262,57 +265,14 @@ pub fn small_plan(workload: Workload, dir: &Path, threads: usize, direct: bool) 
     plan.seed = 77;
     plan.runtime.block_size = 64 * 1024;
     plan.runtime.queue_depth = 4;
-    match workload {
-        Workload::Large | Workload::Read | Workload::Randread => {
-            data::create_file(&src, plan.seed, plan.size).unwrap();
-            plan.src = src;
-            plan.dst = dst.join("copy");
-        }
-        Workload::Write => plan.dst = dst.join("written"),
-        Workload::Small => {
-            data::create_small(&src, plan.seed, plan.files).unwrap();
-            plan.src = src;
-            plan.dst = dst;
-        }
-        Workload::Tree => {
-            data::create_tree(&src, plan.seed, plan.tree).unwrap();
-            plan.src = src;
-            plan.dst = dst.join("tree");
-        }
-    }
-    plan
-}
-
-/// Verify what a trial of `plan` left behind, with the driver's own checks.
-pub fn verify(plan: &TrialPlan, header_errors: u64) -> Result<(), String> {
-    let r = match plan.workload {
-        Workload::Large => data::compare_files(&plan.src, &plan.dst),
-        Workload::Small => (0..plan.files)
-            .map(|i| {
-                data::compare_files(
-                    &plan.src.join(data::small_name(i)),
-                    &plan.dst.join(data::small_name(i)),
-                )
-            })
-            .find(|r| !matches!(r, Ok(Ok(()))))
-            .unwrap_or(Ok(Ok(()))),
-        Workload::Tree => data::compare_trees(&plan.src, &plan.dst),
-        Workload::Write => {
-            data::verify_write_image(&plan.dst, plan.seed, plan.runtime.block_size, plan.size)
-        }
-        Workload::Read | Workload::Randread => {
-            return if header_errors == 0 {
-                Ok(())
-            } else {
-                Err(format!("{header_errors} blocks with wrong headers"))
-            };
-        }
+    (plan.src, plan.dst) = match workload {
+        Workload::Large | Workload::Read | Workload::Randread => (src, dst.join("copy")),
+        Workload::Write => (PathBuf::new(), dst.join("written")),
+        Workload::Small => (src, dst),
+        Workload::Tree => (src, dst.join("tree")),
     };
-    match r {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(m)) => Err(m.to_string()),
-        Err(e) => Err(e.to_string()),
-    }
+    dataset::create(&plan).unwrap();
+    plan
 }
 
 /// Run `workload` end to end on `E` and verify it; `threads` runtimes; `O_DIRECT` when asked
@@ -328,8 +288,7 @@ pub fn workload<E: Engine>(workload: Workload, threads: usize, direct: bool) {
             None
         };
         if let Some(why) = why {
-            let line = format!("SKIPPED {} {workload} --direct: {why}\n", E::INFO.name);
-            let _ = io::stderr().write_all(line.as_bytes());
+            skipped(&format!("{} {workload} --direct", E::INFO.name), why);
             return;
         }
     }
@@ -355,7 +314,12 @@ pub fn workload<E: Engine>(workload: Workload, threads: usize, direct: bool) {
 
 /// Run `workload` with cancellation injection at `rate`: every copy must still verify, and the
 /// injection must really have happened (attempts counted, each either in flight or vacuous).
-pub fn workload_cancel<E: Engine>(workload: Workload, rate: f64) {
+/// An engine that keeps ops in flight (`caps.concurrent_ops`) must have had cancels land in
+/// flight — else the case tested nothing but completed ops — unless the engine is instantiated
+/// with `vacuous_cancels: "why"` (its ops can complete before their first poll returns), when
+/// a case whose cancels were all vacuous says so as a skipped check, with that reason. One
+/// whose ops complete inside `poll` (blocking, null) must have had none, or the counters lie.
+pub fn workload_cancel<E: Engine>(workload: Workload, rate: f64, vacuous_ok: Option<&str>) {
     let dir = Scratch::new(&format!("{}-cancel", workload.name()));
     let mut plan = small_plan(workload, dir.path(), 1, false);
     plan.cancel_rate = rate;
@@ -374,29 +338,65 @@ pub fn workload_cancel<E: Engine>(workload: Workload, rate: f64) {
         E::INFO.name
     );
     assert_eq!(c.rate, rate);
+    if E::INFO.caps.concurrent_ops
+        && c.landed_in_flight == 0
+        && let Some(why) = vacuous_ok
+    {
+        skipped(
+            &format!("{} {workload}_cancel: the in-flight check", E::INFO.name),
+            &format!("all {} cancels were vacuous: {why}", c.attempted),
+        );
+    } else if E::INFO.caps.concurrent_ops {
+        assert!(
+            c.landed_in_flight > 0,
+            "{} {workload}: none of {} cancels landed on an op in flight (all vacuous): the \
+             injection cancelled nothing",
+            E::INFO.name,
+            c.attempted
+        );
+    }
+    if matches!(E::INFO.model, crate::Model::Blocking | crate::Model::Null) {
+        assert_eq!(
+            c.landed_in_flight,
+            0,
+            "{} {workload}: its ops complete inside poll, so no cancel can land in flight",
+            E::INFO.name
+        );
+    }
     if E::INFO.caps.does_io {
         verify(&plan, out.stats.header_errors)
             .unwrap_or_else(|e| panic!("{} {workload} with cancel rate {rate}: {e}", E::INFO.name));
     }
 }
 
-/// The cancellation cases of an engine that declares itself not cancel-safe (the naive
-/// control): say so visibly instead of running them.
-pub fn not_cancel_safe<E: Engine>() {
-    let _ = io::stderr().write_all(
-        format!(
-            "n/a for {}: declared not cancel-safe, cancellation injection not run\n",
-            E::INFO.name
-        )
-        .as_bytes(),
+/// The cancellation case `case` of an engine instantiated as not cancel-safe (the naive
+/// control): not run, and reported as skipped with the reason, which is checked against the
+/// engine's declared capabilities — its ops stay in flight in the kernel (`io_uring`,
+/// `concurrent_ops`) and dropping one does not cancel it (`!cancel_on_drop`), so an injected
+/// drop frees a buffer the kernel still writes. An engine that declares otherwise fails here:
+/// its cancellation cases must run.
+pub fn not_cancel_safe<E: Engine>(case: &str) {
+    let caps = E::INFO.caps;
+    assert!(
+        caps.io_uring && caps.concurrent_ops && !caps.cancel_on_drop,
+        "{}: instantiated with `cancel: false`, but its caps ({caps:?}) do not say a dropped op \
+         stays in flight uncancelled; run its cancellation cases",
+        E::INFO.name
+    );
+    skipped(
+        &format!("{} {case}", E::INFO.name),
+        "not cancel-safe by design (io_uring ops in flight, not cancelled on drop): an injected \
+         drop frees a buffer the kernel still writes",
     );
 }
 
 /// Instantiate the conformance suite for an engine type, one `#[test]` per case.
 ///
 /// The cancellation-injection cases (`*_cancel`) run unless the engine is instantiated with
-/// `cancel: false` — only for the deliberately unsafe control engine, whose dropped ops free
-/// memory the kernel still uses.
+/// `cancel: false` — only for the deliberately unsafe control engines, whose dropped ops free
+/// memory the kernel still uses (checked against their caps by [`not_cancel_safe`]). They
+/// require cancels to land on ops in flight ([`workload_cancel`]) unless instantiated with
+/// `vacuous_cancels: "why"`.
 ///
 /// ```ignore
 /// workloads::conformance_tests!(bench_std::StdEngine);
@@ -404,9 +404,15 @@ pub fn not_cancel_safe<E: Engine>() {
 #[macro_export]
 macro_rules! conformance_tests {
     ($engine:ty) => {
-        $crate::conformance_tests!($engine, cancel: true);
+        $crate::conformance_tests!(@suite $engine, true, None);
     };
     ($engine:ty, cancel: $cancel:literal) => {
+        $crate::conformance_tests!(@suite $engine, $cancel, None);
+    };
+    ($engine:ty, vacuous_cancels: $why:literal) => {
+        $crate::conformance_tests!(@suite $engine, true, Some($why));
+    };
+    (@suite $engine:ty, $cancel:literal, $vacuous_ok:expr) => {
         mod conformance {
             #[allow(unused_imports)]
             use super::*;
@@ -445,7 +451,7 @@ macro_rules! conformance_tests {
 
             macro_rules! cancel_case {
                 ($name:ident, $w:expr) => {
-                    case!($name, if $cancel { c::workload_cancel::<$engine>($w, 0.2) } else { c::not_cancel_safe::<$engine>() });
+                    case!($name, if $cancel { c::workload_cancel::<$engine>($w, 0.2, $vacuous_ok) } else { c::not_cancel_safe::<$engine>(stringify!($name)) });
                 };
             }
             cancel_case!(large_cancel, Workload::Large);

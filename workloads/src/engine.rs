@@ -293,7 +293,9 @@ pub trait Engine: Sized + 'static {
     /// `caps.concurrent_ops`, which is about positional ops.
     const STREAM_OPS_OVERLAP: bool = true;
 
-    /// Whether this engine can run on this machine; the reason if not.
+    /// Whether this engine can run on this machine; the reason if not. An io_uring engine
+    /// starts with [`probe::io_uring`](crate::probe::io_uring), the one check of the sysctl and
+    /// of `io_uring_setup(2)`, and adds its own (opcodes, registration, memlock).
     fn probe() -> Result<(), String> {
         Ok(())
     }
@@ -406,12 +408,77 @@ pub trait Engine: Sized + 'static {
     }
 }
 
-/// Blocking forms of the directory ops: the trait's defaults, and what pool-based engines run
-/// on their pool.
+/// The blocking fallback: every op as a plain syscall on the calling thread, over
+/// `std::fs::File`. The trait's defaults for the directory ops, the `std` engine's whole
+/// implementation, and what pool-based engines (tokio's file API, safer-ring's open and close)
+/// run on their pool, so every engine that falls back opens and reads files the same way.
 pub mod blocking {
-    use super::{DirEntry, FileKind, Meta};
+    use super::{DirEntry, FileKind, Meta, OpenHow, OpenMode};
+    use crate::{AlignedBuf, BufResult};
+    use std::fs::File;
     use std::io;
+    use std::os::unix::fs::FileExt;
     use std::path::Path;
+
+    /// `open(2)` with `std`, mapping [`OpenHow`] to its flags.
+    pub fn open(path: &Path, how: OpenHow) -> io::Result<File> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut o = std::fs::OpenOptions::new();
+        match how.mode {
+            OpenMode::Read => o.read(true),
+            OpenMode::Create => o.write(true).create(true).mode(how.perm),
+            OpenMode::ReadWrite => o.read(true).write(true),
+        };
+        if how.direct {
+            o.custom_flags(libc::O_DIRECT);
+        }
+        o.open(path)
+    }
+
+    /// `pread(2)` into the empty window of `buf`.
+    pub fn pread(file: &File, mut buf: AlignedBuf, pos: u64) -> BufResult<usize> {
+        let r = file.read_at(buf.spare_mut(), pos);
+        if let Ok(n) = r {
+            buf.set_len(n);
+        }
+        (r, buf)
+    }
+
+    /// `pwrite(2)` of the window's data of `buf`.
+    pub fn pwrite(file: &File, buf: AlignedBuf, pos: u64) -> BufResult<usize> {
+        let r = file.write_at(buf.as_slice(), pos);
+        (r, buf)
+    }
+
+    /// `read(2)` into the empty window of `buf`: for pipes and sockets, where `pread` fails
+    /// with `ESPIPE` (the safety scenarios read pipes).
+    pub fn read_stream(file: &File, mut buf: AlignedBuf) -> BufResult<usize> {
+        use std::io::Read;
+        let r = (&*file).read(buf.spare_mut());
+        if let Ok(n) = r {
+            buf.set_len(n);
+        }
+        (r, buf)
+    }
+
+    /// `write(2)` of the window's data of `buf` (pipes and sockets).
+    pub fn write_stream(file: &File, buf: AlignedBuf) -> BufResult<usize> {
+        use std::io::Write;
+        let r = (&*file).write(buf.as_slice());
+        (r, buf)
+    }
+
+    /// `close(2)` with its error reported (dropping a `File` ignores it).
+    pub fn close(file: File) -> io::Result<()> {
+        use std::os::fd::IntoRawFd;
+        let fd = file.into_raw_fd();
+        // SAFETY: we own `fd` (just taken from the File) and close it exactly once.
+        if unsafe { libc::close(fd) } == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
 
     /// `mkdir(2)` with a mode.
     pub fn mkdir(path: &Path, mode: u32) -> io::Result<()> {
