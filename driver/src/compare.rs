@@ -303,9 +303,12 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let notes = [format!(
-        "Marker: median_X / median_A; whiskers: [lo_X / hi_A, hi_X / lo_A] from each run's order-statistic interval of the median. Hollow marker, \"(noise)\": the two intervals overlap (within noise). Right of 1× is faster than A."
-    )];
+    let notes = [concat!(
+        "Marker: median_X / median_A; whiskers: [lo_X / hi_A, hi_X / lo_A] from each run's ",
+        "order-statistic interval of the median. Hollow marker, \"(noise)\": the two intervals ",
+        "overlap (within noise). Right of 1× is faster than A."
+    )
+    .to_string()];
     let chart = plots::ratio_chart("compare".into(), title, &notes, &panels)
         .map_err(|e| anyhow::anyhow!("drawing the comparison chart: {e}"))?;
     let _ = writeln!(

@@ -49,12 +49,10 @@ fn init_font() {
 /// with), for layout before anything is drawn.
 fn text_size(text: &str, size: u32) -> (i32, i32) {
     init_font();
-    (FONT, size)
-        .into_font()
-        .box_size(text)
-        .map_or((text.chars().count() as i32 * size as i32 / 2, size as i32), |(w, h)| {
-            (w as i32, h as i32)
-        })
+    (FONT, size).into_font().box_size(text).map_or(
+        (text.chars().count() as i32 * size as i32 / 2, size as i32),
+        |(w, h)| (w as i32, h as i32),
+    )
 }
 
 /// The font database resvg draws with: the embedded font only, also standing in for the
@@ -78,8 +76,8 @@ fn render_options() -> &'static resvg::usvg::Options<'static> {
 fn rasterise(svg: &str) -> Result<Vec<u8>, Box<dyn Error>> {
     let tree = resvg::usvg::Tree::from_str(svg, render_options())?;
     let size = tree.size().to_int_size();
-    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
-        .ok_or("a chart of zero size")?;
+    let mut pixmap =
+        resvg::tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("a chart of zero size")?;
     pixmap.fill(resvg::tiny_skia::Color::WHITE);
     resvg::render(
         &tree,
@@ -228,7 +226,7 @@ impl Frame {
     }
 
     /// Draw title, notes and legend; return the area for the panels.
-    fn draw<'a, DB: DrawingBackend>(
+    fn draw<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
     ) -> Result<DrawingArea<DB, Shift>, Box<dyn Error>>
@@ -240,7 +238,11 @@ impl Frame {
             TextStyle::from((FONT, size).into_font()).pos(Pos::new(HPos::Center, VPos::Top))
         };
         let ts = self.title_size(w);
-        root.draw(&Text::new(self.title.clone(), (w as i32 / 2, 8), centre(ts)))?;
+        root.draw(&Text::new(
+            self.title.clone(),
+            (w as i32 / 2, 8),
+            centre(ts),
+        ))?;
         let mut y = 8 + text_size(&self.title, ts).1 + 8;
         for l in self.note_lines(w) {
             root.draw(&Text::new(
@@ -253,13 +255,18 @@ impl Frame {
         let bottom = self.bottom(w);
         if bottom > 0 {
             let y0 = (h - bottom) as i32 + 12;
-            for (e, (row, x)) in self.legend.iter().zip(legend_layout(&self.legend, w as i32)) {
+            for (e, (row, x)) in self
+                .legend
+                .iter()
+                .zip(legend_layout(&self.legend, w as i32))
+            {
                 let cy = y0 + row * LEGEND_ROW + LEGEND_ROW / 2;
                 swatch(root, (x, cy), e)?;
                 root.draw(&Text::new(
                     e.label.clone(),
                     (x + SWATCH + 8, cy),
-                    TextStyle::from((FONT, SMALL).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
+                    TextStyle::from((FONT, SMALL).into_font())
+                        .pos(Pos::new(HPos::Left, VPos::Center)),
                 ))?;
             }
         }
@@ -569,7 +576,11 @@ where
         .bold_line_style(BLACK.mix(0.12))
         .draw()?;
     let px = |x: f64, y: SegmentValue<i32>| rel(area, chart.backend_coord(&(x, y)));
-    for r in p.refs.iter().filter(|r| r.lo.is_finite() && r.hi.is_finite()) {
+    for r in p
+        .refs
+        .iter()
+        .filter(|r| r.lo.is_finite() && r.hi.is_finite())
+    {
         area.draw(&Rectangle::new(
             [
                 px(r.lo, SegmentValue::Exact(0)),
@@ -625,7 +636,12 @@ where
     let mut row_end = vec![i32::MIN; rows as usize];
     for r in &refs {
         let (x, bottom) = px(r.value, SegmentValue::Exact(0));
-        line(area, &[(x, bottom), (x, top)], style::reference_look(&r.label), 2)?;
+        line(
+            area,
+            &[(x, bottom), (x, top)],
+            style::reference_look(&r.label),
+            2,
+        )?;
     }
     for r in refs {
         let (x, _) = px(r.value, SegmentValue::Exact(0));
@@ -779,7 +795,12 @@ where
         mesh.y_labels(6).y_label_formatter(&plain);
     }
     mesh.draw()?;
-    let px = |x: usize, y: f64| rel(area, chart.backend_coord(&(SegmentValue::CenterOf(x as i32), y)));
+    let px = |x: usize, y: f64| {
+        rel(
+            area,
+            chart.backend_coord(&(SegmentValue::CenterOf(x as i32), y)),
+        )
+    };
     // Group names (read | write) over their positions, a rule between groups.
     for (k, (a, b, name)) in p.groups.iter().enumerate() {
         let (xa, _) = px(*a, ymax);
@@ -800,7 +821,11 @@ where
         .any(|s| s.points.iter().any(|q| q.2.is_finite() && q.3.is_finite()));
     let count = p.series.len() as i32;
     for (si, s) in p.series.iter().enumerate() {
-        let dx = if whiskered { (2 * si as i32 - (count - 1)) * 3 } else { 0 };
+        let dx = if whiskered {
+            (2 * si as i32 - (count - 1)) * 3
+        } else {
+            0
+        };
         let px = |x: usize, y: f64| {
             let (a, b) = px(x, y);
             (a + dx, b)
@@ -1031,7 +1056,14 @@ where
         if (cx - pt.0).pow(2) + (cy - pt.1).pow(2) > 20 * 20 {
             area.draw(&PathElement::new(vec![*pt, (cx, cy)], BLACK.mix(0.4)))?;
         }
-        boxed_over(area, &q.label, (bx.0 + 2, (bx.1 + bx.3) / 2), HPos::Left, BLACK, 0.75)?;
+        boxed_over(
+            area,
+            &q.label,
+            (bx.0 + 2, (bx.1 + bx.3) / 2),
+            HPos::Left,
+            BLACK,
+            0.75,
+        )?;
     }
     Ok(())
 }
@@ -1104,7 +1136,13 @@ pub struct RatioPanel {
 }
 
 fn ratio_panel_h(p: &RatioPanel) -> u32 {
-    let per = p.rows.iter().map(|r| r.ratios.len()).max().unwrap_or(1).max(1) as u32;
+    let per = p
+        .rows
+        .iter()
+        .map(|r| r.ratios.len())
+        .max()
+        .unwrap_or(1)
+        .max(1) as u32;
     100 + (8 + 20 * per) * p.rows.len().max(1) as u32
 }
 
@@ -1168,7 +1206,10 @@ where
     let px = |x: f64, y: SegmentValue<i32>| rel(area, chart.backend_coord(&(x, y)));
     let (x1, yb) = px(0.0, SegmentValue::Exact(0));
     let (_, yt) = px(0.0, SegmentValue::Last);
-    area.draw(&PathElement::new(vec![(x1, yb), (x1, yt)], BLACK.stroke_width(1)))?;
+    area.draw(&PathElement::new(
+        vec![(x1, yb), (x1, yt)],
+        BLACK.stroke_width(1),
+    ))?;
     let mut texts = Vec::new();
     for (k, r) in rows.iter().enumerate() {
         let i = n - 1 - k as i32;
@@ -1290,12 +1331,7 @@ where
         // Clip the 45° segment from a to b (parametrised) to the rectangle.
         let n = (b.0 - a.0).abs().max((b.1 - a.1).abs()).max(1);
         let pts: Vec<(i32, i32)> = (0..=n)
-            .map(|t| {
-                (
-                    a.0 + (b.0 - a.0) * t / n,
-                    a.1 + (b.1 - a.1) * t / n,
-                )
-            })
+            .map(|t| (a.0 + (b.0 - a.0) * t / n, a.1 + (b.1 - a.1) * t / n))
             .filter(|p| p.0 >= x0 && p.0 <= x1 && p.1 >= y0 && p.1 <= y1)
             .collect();
         Some([*pts.first()?, *pts.last()?])
@@ -1586,7 +1622,9 @@ pub fn throughput(s: &Summary, c: &Config, stem: String) -> Result<Chart, Box<dy
         "Bar and marker: median of the measured trials, fastest on top. Whiskers: the median's interval at {level} confidence (order statistics)."
     );
     if any_ref {
-        note.push_str(" Dashed lines: reference rows at their medians, grey band: their intervals.");
+        note.push_str(
+            " Dashed lines: reference rows at their medians, grey band: their intervals.",
+        );
     }
     bar_chart(
         stem,

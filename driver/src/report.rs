@@ -699,7 +699,7 @@ fn charts_section(charts: &[Chart]) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "## Charts\n\nEach chart is in `plots/` as SVG and PNG. One colour per engine in every chart; grey dashed lines are reference rows.\n"
+        "## Charts\n\nEach chart is in `plots/` as SVG and PNG. One colour and marker per engine in every chart (Okabe–Ito colours; the shapes alone tell engines apart in greyscale); grey dashed lines are reference rows.\n"
     );
     for c in charts.iter().filter(|c| c.stem != "safety") {
         let _ = writeln!(
@@ -1694,10 +1694,7 @@ pub(crate) mod tests {
             .iter()
             .find(|c| c.stem == "safety")
             .expect("a safety chart");
-        assert!(
-            g.svg.contains("UAF kernel-wrote 64B")
-                && g.svg.contains("1/1 dropped in flight")
-        );
+        assert!(g.svg.contains("UAF kernel-wrote 64B") && g.svg.contains("1/1 dropped in flight"));
         assert!(g.png.starts_with(b"\x89PNG"));
     }
 }

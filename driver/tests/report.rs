@@ -268,11 +268,17 @@ fn a_swept_run_writes_every_chart_the_report_links() {
             svg.contains(&format!("width=\"{w}\"")),
             "{s}.png is {w} px wide, unlike its SVG"
         );
-        assert!(md.contains(&format!("plots/{s}.svg")), "report.md does not link {s}");
+        assert!(
+            md.contains(&format!("plots/{s}.svg")),
+            "report.md does not link {s}"
+        );
     }
     // And every chart the report links exists.
     for l in md.split("](plots/").skip(1) {
         let f = &l[..l.find(')').unwrap()];
-        assert!(a.join("plots").join(f).is_file(), "report.md links a missing {f}");
+        assert!(
+            a.join("plots").join(f).is_file(),
+            "report.md links a missing {f}"
+        );
     }
 }
