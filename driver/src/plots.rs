@@ -284,7 +284,7 @@ where
         line(area, &[(x, cy), (x + SWATCH, cy)], e.look, 2)?;
     }
     if e.marker {
-        mark(area, (x + SWATCH / 2, cy), e.look, 6.0)?;
+        mark(area, (x + SWATCH / 2, cy), e.look, 7.0)?;
     }
     Ok(())
 }
@@ -855,7 +855,7 @@ where
             }
         }
         for (x, y) in &pts {
-            mark(area, px(*x, *y), s.look, 6.0)?;
+            mark(area, px(*x, *y), s.look, 7.0)?;
         }
     }
     Ok(())
