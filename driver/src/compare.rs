@@ -22,7 +22,7 @@ use anyhow::{Context, bail};
 use workloads::Workload;
 
 use crate::options::Config;
-use crate::plots::{self, Bar, BarPanel};
+use crate::plots::{self, Ratio, RatioPanel, RatioRow};
 use crate::report::{self, RunData};
 use crate::results;
 use crate::stats::{Interval, Verdict};
@@ -223,14 +223,14 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
             rule.push_str("---|");
         }
         let _ = writeln!(md, "{head}\n{rule}");
-        let mut bars = Vec::new();
+        let mut ratio_rows = Vec::new();
         for e in &engines {
             let cells: Vec<Option<&Cell>> = runs.iter().map(|r| cell(r, *w, cfg, e)).collect();
             if cells.iter().all(|c| c.is_none()) {
                 continue;
             }
             let mut row = format!("| {e} |");
-            for (k, c) in cells.iter().enumerate() {
+            for c in cells.iter() {
                 match c {
                     Some(c) if c.n > 0 => {
                         let _ = write!(
@@ -240,25 +240,28 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
                             mbps(c.ci.lo),
                             mbps(c.ci.hi)
                         );
-                        bars.push(Bar {
-                            label: format!("{e} · {}", labels[k].0),
-                            colour: shade_of(e, k),
-                            median: c.median_bps / 1e6,
-                            lo: c.ci.lo / 1e6,
-                            hi: c.ci.hi / 1e6,
-                        });
                     }
                     Some(_) => row.push_str(" failed |"),
                     None => row.push_str(" not run |"),
                 }
             }
-            for c in cells.iter().skip(1) {
+            let mut ratios = Vec::new();
+            for (k, c) in cells.iter().enumerate().skip(1) {
                 let r = match (cells[0], c) {
                     (Some(a), Some(b)) => {
                         cross((a.median_bps, a.ci, a.n), (b.median_bps, b.ci, b.n))
                     }
                     _ => None,
                 };
+                if let Some(r) = &r {
+                    ratios.push(Ratio {
+                        run: labels[k].0.to_string(),
+                        median: r.median,
+                        lo: r.lo,
+                        hi: r.hi,
+                        within_noise: r.verdict == Verdict::WithinNoise,
+                    });
+                }
                 let _ = write!(
                     row,
                     " {} |",
@@ -272,46 +275,50 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
                 );
             }
             let _ = writeln!(md, "{row}");
+            if !ratios.is_empty() {
+                ratio_rows.push(RatioRow {
+                    label: e.to_string(),
+                    look: crate::style::look(e),
+                    ratios,
+                });
+            }
         }
         let _ = writeln!(md);
-        if !bars.is_empty() {
-            panels.push(BarPanel {
+        if !ratio_rows.is_empty() {
+            panels.push(RatioPanel {
                 title: if keys.iter().filter(|k| k.0 == *w).count() > 1 {
                     format!("{w} ({})", cfg.id())
                 } else {
                     w.to_string()
                 },
-                x_desc: "throughput, MB/s (10^6 bytes/s)".into(),
-                bars,
-                refs: Vec::new(),
+                rows: ratio_rows,
             });
         }
     }
     let title = format!(
-        "Throughput by run: {}",
+        "Throughput ratio to run A: {}",
         labels
             .iter()
             .map(|(l, n)| format!("{l} = {n}"))
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let chart = plots::bar_chart("compare".into(), title, &panels)
+    let notes = [concat!(
+        "Marker: median_X / median_A; whiskers: [lo_X / hi_A, hi_X / lo_A] from each run's ",
+        "order-statistic interval of the median. Hollow marker, \"(noise)\": the two intervals ",
+        "overlap (within noise). Right of 1× is faster than A."
+    )
+    .to_string()];
+    let chart = plots::ratio_chart("compare".into(), title, &notes, &panels)
         .map_err(|e| anyhow::anyhow!("drawing the comparison chart: {e}"))?;
     let _ = writeln!(
         md,
-        "![Throughput by run](plots/compare.svg)\n\n[PNG](plots/compare.png)"
+        "![Throughput ratio to run A](plots/compare.svg)\n\n[PNG](plots/compare.png)"
     );
     Ok(Comparison {
         markdown: md,
         chart,
     })
-}
-
-fn shade_of(engine: &str, k: usize) -> plotters::style::RGBColor {
-    let c = plots::colour(engine);
-    let f = (k as f64 * 0.3).min(0.75);
-    let mix = |v: u8| (v as f64 + (255.0 - v as f64) * f).round() as u8;
-    plotters::style::RGBColor(mix(c.0), mix(c.1), mix(c.2))
 }
 
 /// `ringbench compare`: load, check, build, write `compare.md` and the chart into `out`, and
@@ -418,6 +425,6 @@ mod tests {
         let c = build(&[data(), data()]).unwrap();
         assert!(c.markdown.contains("| fast | 200.0 [196.0–206.0] | 200.0 [196.0–206.0] | 1.00× [0.95–1.05] within noise |"), "{}", c.markdown);
         assert!(!c.markdown.contains("faster |") && !c.markdown.contains("slower |"));
-        assert!(c.chart.svg.contains("fast · B"));
+        assert!(c.chart.svg.contains("Throughput ratio to run A"));
     }
 }

@@ -21,6 +21,7 @@ mod safety;
 mod scratch;
 mod spawn;
 mod stats;
+mod style;
 mod summary;
 mod sysinfo;
 mod table;

@@ -707,7 +707,7 @@ fn charts_section(charts: &[Chart]) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "## Charts\n\nEach chart is in `plots/` as SVG and PNG. One colour per engine in every chart; grey dashed lines are reference rows.\n"
+        "## Charts\n\nEach chart is in `plots/` as SVG and PNG. One colour and marker per engine in every chart (Okabe–Ito colours; the shapes alone tell engines apart in greyscale); grey dashed lines are reference rows.\n"
     );
     for c in charts.iter().filter(|c| c.stem != "safety") {
         let _ = writeln!(
@@ -764,25 +764,13 @@ fn cell_label(sr: &SafetyReport, c: &crate::safety::Cell) -> String {
 
 /// The safety matrix as a coloured grid.
 pub fn safety_grid(sr: &SafetyReport) -> plots::Grid {
-    use plotters::style::RGBColor;
-    let colour = |k: &str, nif: bool| match k {
-        "safe" if nif => RGBColor(200, 230, 200),
-        "safe" => RGBColor(120, 200, 120),
-        "leak" => RGBColor(250, 190, 90),
-        "data-loss" => RGBColor(240, 150, 60),
-        "ghost-write" => RGBColor(200, 150, 220),
-        "use-after-free" => RGBColor(230, 70, 70),
-        "crash" => RGBColor(170, 30, 30),
-        "hang" => RGBColor(200, 60, 160),
-        "unvalidated" => RGBColor(255, 255, 255),
-        _ => RGBColor(220, 220, 220),
-    };
+    let colour = crate::style::verdict;
     let mut cells = Vec::new();
     for e in &sr.engines {
         for sc in &sr.scenarios {
             cells.push(match sr.cell(e, sc) {
                 None => plots::GridCell {
-                    colour: colour("skipped", false),
+                    verdict: colour("skipped", false),
                     text: "–".into(),
                     detail: String::new(),
                 },
@@ -791,13 +779,14 @@ pub fn safety_grid(sr: &SafetyReport) -> plots::Grid {
                     let race = workloads::safety::scenario(sc)
                         .is_some_and(|s| s.path == workloads::safety::Path::Race);
                     let detail = c.counts.as_ref().map_or(String::new(), |n| {
+                        // Short enough for one line of a cell.
                         if race {
                             format!(
-                                "{} of {} ops completed in the kernel before the drop",
+                                "{}/{} done before the drop",
                                 n.completed_in_kernel_before_drop, n.ops
                             )
                         } else {
-                            format!("{} of {} ops dropped in flight", n.dropped_in_flight, n.ops)
+                            format!("{}/{} dropped in flight", n.dropped_in_flight, n.ops)
                         }
                     });
                     let k = if sr.label(c) == "unvalidated" {
@@ -810,7 +799,7 @@ pub fn safety_grid(sr: &SafetyReport) -> plots::Grid {
                         text.push_str(&format!(" +{}", c.findings.len() - 1));
                     }
                     plots::GridCell {
-                        colour: colour(k, c.in_flight == Some(false)),
+                        verdict: colour(k, c.in_flight == Some(false)),
                         text,
                         detail,
                     }
@@ -1609,7 +1598,7 @@ pub(crate) mod tests {
             assert!(tp.contains(e), "throughput chart lacks {e:?}");
         }
         // Each engine's fixed colour is used for its bar.
-        let c = plots::colour("fast");
+        let c = crate::style::look("fast").colour;
         assert!(
             tp.contains(&format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)),
             "colour of fast missing"
@@ -1713,10 +1702,7 @@ pub(crate) mod tests {
             .iter()
             .find(|c| c.stem == "safety")
             .expect("a safety chart");
-        assert!(
-            g.svg.contains("UAF kernel-wrote 64B")
-                && g.svg.contains("1 of 1 ops dropped in flight")
-        );
+        assert!(g.svg.contains("UAF kernel-wrote 64B") && g.svg.contains("1/1 dropped in flight"));
         assert!(g.png.starts_with(b"\x89PNG"));
     }
 }

@@ -1,6 +1,7 @@
 //! End to end: two small real runs (std and tokio), `ringbench report` reproducing the run's
 //! report and charts byte for byte from the data alone, `ringbench compare` setting the two runs
-//! side by side, and refusing a run whose parameters differ.
+//! side by side, and refusing a run whose parameters differ; a swept run with a safety matrix
+//! writing every chart the report links.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -148,10 +149,12 @@ fn report_reproduces_and_compare_works_and_refuses() {
             .any(|l| l.starts_with("| std |") && l.contains("×")),
         "{cmd}"
     );
+    // The comparison chart is a ratio chart: one row per engine, its ratio written beside it.
+    let csvg = std::fs::read_to_string(cmp.join("plots/compare.svg")).unwrap();
     assert!(
-        std::fs::read_to_string(cmp.join("plots/compare.svg"))
-            .unwrap()
-            .contains("std · B")
+        csvg.contains("\nstd\n") && csvg.contains("ratio to run A") && csvg.contains("×"),
+        "{}",
+        &csvg[..csvg.len().min(600)]
     );
     assert!(is_png(
         &std::fs::read(cmp.join("plots/compare.png")).unwrap()
@@ -179,4 +182,103 @@ fn report_reproduces_and_compare_works_and_refuses() {
     let o = ringbench(&["report", t.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("meta.json"));
+}
+
+#[test]
+fn a_swept_run_writes_every_chart_the_report_links() {
+    let t = tempfile::tempdir().unwrap();
+    let a = t.path().join("a");
+    let o = Command::new(env!("CARGO_BIN_EXE_ringbench"))
+        .args([
+            "run",
+            "-e",
+            "std,tokio",
+            "-w",
+            "large,read",
+            "--size",
+            "2M",
+            "--block-size",
+            "64k,256k",
+            "--queue-depth",
+            "1,4",
+            "--repeat",
+            "2",
+            "--warmup",
+            "0",
+            "--quiet",
+        ])
+        .arg("--dir")
+        .arg(t.path())
+        .arg("--out")
+        .arg(&a)
+        .output()
+        .expect("run ringbench");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let safety = t.path().join("safety");
+    let o = ringbench(&[
+        "safety",
+        "-e",
+        "std",
+        "-s",
+        "read-drop",
+        "--repeats",
+        "1",
+        "--out",
+        safety.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = ringbench(&[
+        "report",
+        a.to_str().unwrap(),
+        "--safety",
+        safety.join("safety.json").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let plots: Vec<String> = std::fs::read_dir(a.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let stems: std::collections::BTreeSet<&str> = plots
+        .iter()
+        .filter_map(|f| f.strip_suffix(".svg").or_else(|| f.strip_suffix(".png")))
+        .collect();
+    // Two block sizes × two queue depths: four sweep points, each with its throughput, CPU and
+    // latency chart; one scaling chart per swept parameter; the safety grid.
+    let count = |prefix: &str| stems.iter().filter(|s| s.starts_with(prefix)).count();
+    assert_eq!(count("throughput-"), 4, "{stems:?}");
+    assert_eq!(count("cpu-"), 4, "{stems:?}");
+    assert_eq!(count("latency-"), 4, "{stems:?}");
+    for s in ["scaling-block-size", "scaling-queue-depth", "safety"] {
+        assert!(stems.contains(s), "no {s} chart: {stems:?}");
+    }
+    assert_eq!(stems.len(), 15, "{stems:?}");
+    let md = std::fs::read_to_string(a.join("report.md")).unwrap();
+    for s in &stems {
+        let svg = std::fs::read_to_string(a.join(format!("plots/{s}.svg"))).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>") && svg.len() > 2000,
+            "{s}.svg is empty or cut"
+        );
+        let png = std::fs::read(a.join(format!("plots/{s}.png"))).unwrap();
+        assert!(is_png(&png), "{s}.png is empty or not a PNG");
+        // Its pixel size is the SVG's (the PNG is rasterised from it).
+        let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        assert!(
+            svg.contains(&format!("width=\"{w}\"")),
+            "{s}.png is {w} px wide, unlike its SVG"
+        );
+        assert!(
+            md.contains(&format!("plots/{s}.svg")),
+            "report.md does not link {s}"
+        );
+    }
+    // And every chart the report links exists.
+    for l in md.split("](plots/").skip(1) {
+        let f = &l[..l.find(')').unwrap()];
+        assert!(
+            a.join("plots").join(f).is_file(),
+            "report.md links a missing {f}"
+        );
+    }
 }
