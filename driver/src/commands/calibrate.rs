@@ -37,12 +37,12 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 use workloads::Workload;
 
-use crate::cli::{CalibrateArgs, Cli, Command};
-use crate::options::{self, human_size, parse_size};
-use crate::reference;
+use crate::analysis::reference;
+use crate::analysis::stats::{self, CONFIDENCE, MIN_VERDICT_LEVEL, Ratio};
+use crate::analysis::summary::Summary;
+use crate::cli::args::{CalibrateArgs, Cli, Command};
+use crate::plan::options::{self, human_size, parse_size};
 use crate::results::{Status, TrialRecord};
-use crate::stats::{self, CONFIDENCE, MIN_VERDICT_LEVEL, Ratio};
-use crate::summary::Summary;
 
 /// Version of calibrate.json's schema.
 pub const CALIBRATE_SCHEMA: u32 = 1;
@@ -104,14 +104,14 @@ pub struct CalibrateOptions {
 
 /// Whether `name` is an io_uring engine (its `caps.io_uring`).
 pub fn is_io_uring(name: &str) -> bool {
-    crate::engines::info(name).is_some_and(|i| i.caps.io_uring)
+    crate::plan::engines::info(name).is_some_and(|i| i.caps.io_uring)
 }
 
 /// The default engines: every listed io_uring engine, and std as the baseline.
 pub fn default_engines() -> Vec<String> {
-    crate::engines::ALL
+    crate::plan::engines::ALL
         .iter()
-        .filter(|n| crate::engines::default_selected(n) && (is_io_uring(n) || **n == "std"))
+        .filter(|n| crate::plan::engines::default_selected(n) && (is_io_uring(n) || **n == "std"))
         .map(|n| n.to_string())
         .collect()
 }
@@ -643,13 +643,13 @@ struct PhaseRun {
 pub fn run(o: &CalibrateOptions, argv: Vec<String>) -> anyhow::Result<(Calibration, i32)> {
     crate::results::check_new_out(&o.out)?;
     // --dir is checked before the calibration folder is made: bad input leaves nothing.
-    crate::scratch::check_parent(&o.dir.clone().unwrap_or_else(|| options::default_dir().0))?;
+    crate::sys::scratch::check_parent(&o.dir.clone().unwrap_or_else(|| options::default_dir().0))?;
     std::fs::create_dir_all(&o.out)
         .with_context(|| format!("--out {}: cannot create", o.out.display()))?;
     let mut cal = Calibration {
         schema: CALIBRATE_SCHEMA,
         command: argv,
-        started: crate::sysinfo::utc_rfc3339(),
+        started: crate::sys::sysinfo::utc_rfc3339(),
         finished: None,
         interrupted: false,
         interrupted_by: None,
@@ -667,7 +667,7 @@ pub fn run(o: &CalibrateOptions, argv: Vec<String>) -> anyhow::Result<(Calibrati
     let mut done: Vec<PhaseRun> = Vec::new();
     let mut code = 0;
     for (phase, folder, args) in o.runs() {
-        if crate::spawn::INTERRUPTED.load(Ordering::SeqCst) {
+        if crate::proc::spawn::INTERRUPTED.load(Ordering::SeqCst) {
             break;
         }
         let mut full: Vec<OsString> = vec!["ringbench".into(), "run".into()];
@@ -686,7 +686,7 @@ pub fn run(o: &CalibrateOptions, argv: Vec<String>) -> anyhow::Result<(Calibrati
         if !o.quiet {
             eprintln!("ringbench calibrate: {phase}: {}", shown.join(" "));
         }
-        let (end, summary) = crate::runner::run(&ro, shown.clone())
+        let (end, summary) = crate::commands::runner::run(&ro, shown.clone())
             .with_context(|| format!("calibrate phase {phase} ({folder})"))?;
         let (records, _) = crate::results::read_trials(&end.out)?;
         if let Ok(meta) = crate::results::read_meta(&end.out) {
@@ -719,11 +719,11 @@ pub fn run(o: &CalibrateOptions, argv: Vec<String>) -> anyhow::Result<(Calibrati
         });
     }
     analyse(&mut cal, &done, o);
-    cal.finished = Some(crate::sysinfo::utc_rfc3339());
-    cal.interrupted |= crate::spawn::INTERRUPTED.load(Ordering::SeqCst);
+    cal.finished = Some(crate::sys::sysinfo::utc_rfc3339());
+    cal.interrupted |= crate::proc::spawn::INTERRUPTED.load(Ordering::SeqCst);
     if cal.interrupted {
-        code = crate::spawn::interrupted_exit_code();
-        cal.interrupted_by = Some(crate::spawn::interrupted_by_name());
+        code = crate::proc::spawn::interrupted_exit_code();
+        cal.interrupted_by = Some(crate::proc::spawn::interrupted_by_name());
     }
     crate::results::write_atomic(
         &o.out.join("calibrate.json"),
@@ -1360,7 +1360,7 @@ pub fn render(c: &Calibration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::Config;
+    use crate::plan::options::Config;
     use crate::results::{SCHEMA_VERSION, Usage, Verified};
     use workloads::{Outcome, Stats};
 

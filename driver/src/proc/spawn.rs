@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::child::{PROTOCOL, TrialReply};
+use crate::proc::child::{PROTOCOL, TrialReply};
 use crate::results::Usage;
 
 /// Set by SIGINT/SIGTERM: stop the current child and the run.

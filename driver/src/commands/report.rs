@@ -11,13 +11,13 @@ use std::path::Path;
 use anyhow::Context;
 use workloads::Workload;
 
-use crate::plots::{self, Chart};
-use crate::reference;
+use crate::analysis::reference;
+use crate::analysis::stats::{Ratio, Verdict};
+use crate::analysis::summary::{self, Cell, Summary};
+use crate::commands::safety::SafetyReport;
+use crate::render::plots::{self, Chart};
+use crate::render::table::mbps;
 use crate::results::{self, Meta, Status, TrialRecord};
-use crate::safety::SafetyReport;
-use crate::stats::{Ratio, Verdict};
-use crate::summary::{self, Cell, Summary};
-use crate::table::mbps;
 
 /// Everything a report is made of, read from a run folder.
 #[derive(Clone, Debug)]
@@ -33,7 +33,7 @@ pub struct RunData {
     /// safety.json, when the folder has one.
     pub safety: Option<SafetyReport>,
     /// audit.json (`ringbench audit`), when the folder has one.
-    pub audit: Option<crate::audit::AuditReport>,
+    pub audit: Option<crate::commands::audit::AuditReport>,
     /// The summary, recomputed from the records.
     pub summary: Summary,
 }
@@ -80,16 +80,16 @@ pub fn load(dir: &Path) -> anyhow::Result<RunData> {
     let (records, warnings) = results::read_trials(dir)?;
     let safety = read_optional::<SafetyReport>(dir, "safety.json")?;
     if let Some(sr) = &safety
-        && sr.schema > crate::safety::SCHEMA
+        && sr.schema > crate::commands::safety::SCHEMA
     {
         anyhow::bail!(
             "{}: safety.json schema {} is newer than this ringbench reads ({})",
             dir.join("safety.json").display(),
             sr.schema,
-            crate::safety::SCHEMA
+            crate::commands::safety::SCHEMA
         );
     }
-    let audit = read_optional::<crate::audit::AuditReport>(dir, "audit.json")?;
+    let audit = read_optional::<crate::commands::audit::AuditReport>(dir, "audit.json")?;
     let order = engine_order(&meta, &records);
     let mut summary = summary::summarise(&records, &order, ranked_rule(&meta));
     if let Some(target) = meta.options.get("target_ci").and_then(|v| v.as_f64()) {
@@ -245,7 +245,10 @@ pub fn write_all(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
             .with_context(|| format!("writing {}", dir.join(name).display()))
     };
     w("summary.json", &serde_json::to_vec_pretty(&d.summary)?)?;
-    w("summary.csv", crate::table::csv(&d.summary).as_bytes())?;
+    w(
+        "summary.csv",
+        crate::render::table::csv(&d.summary).as_bytes(),
+    )?;
     for c in &charts {
         w(&format!("plots/{}.svg", c.stem), c.svg.as_bytes())?;
         w(&format!("plots/{}.png", c.stem), &c.png)?;
@@ -283,7 +286,7 @@ pub fn params_words(meta: &Meta) -> Vec<(String, String)> {
     let size = |k: &str| {
         opt_str(o, k)
             .and_then(|x| x.as_u64())
-            .map(crate::options::human_size)
+            .map(crate::plan::options::human_size)
     };
     if let Some(s) = size("size") {
         v.push(("file size (large/read/write)".into(), s));
@@ -360,7 +363,7 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
     let _ = writeln!(
         o,
         "## Environment\n\n```text\n{}```\n",
-        crate::env::render(&m.environment)
+        crate::sys::env::render(&m.environment)
     );
     let _ = writeln!(o, "| parameter | value |\n|---|---|");
     for (k, v) in params_words(m) {
@@ -437,7 +440,7 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
         out.push_str(&safety_section(sr));
     }
     if let Some(a) = &d.audit {
-        out.push_str(&crate::audit::render_markdown(a));
+        out.push_str(&crate::commands::audit::render_markdown(a));
         out.push('\n');
     }
     out.push_str(&failures_section(d));
@@ -565,7 +568,7 @@ fn results_section(d: &RunData) -> String {
     let s = &d.summary;
     let mut o = String::new();
     let _ = writeln!(o, "## Results\n");
-    let mut keys: Vec<(Workload, crate::options::Config)> = Vec::new();
+    let mut keys: Vec<(Workload, crate::plan::options::Config)> = Vec::new();
     for c in &s.cells {
         if !keys.contains(&(c.workload, c.config)) {
             keys.push((c.workload, c.config));
@@ -750,7 +753,7 @@ pub fn verdict_meaning(kind: &str) -> &'static str {
     }
 }
 
-fn cell_label(sr: &SafetyReport, c: &crate::safety::Cell) -> String {
+fn cell_label(sr: &SafetyReport, c: &crate::commands::safety::Cell) -> String {
     sr.label(c).replace(" (nif)", " (not in flight)")
 }
 
@@ -910,14 +913,14 @@ fn safety_section(sr: &SafetyReport) -> String {
         }
         let _ = writeln!(o);
     }
-    let versions = crate::safety::render_versions(sr, "- ");
+    let versions = crate::commands::safety::render_versions(sr, "- ");
     if !versions.is_empty() {
         let _ = writeln!(
             o,
             "\n**Versions.** Releases of one runtime side by side, per scenario: *agree* = the same kinds of finding (or none) in every release, whatever their frequency; the evidence of each finding is below, and the engine crate's README (\"Versions side by side\") names the source change behind each difference.\n\n{versions}"
         );
     }
-    let flagged: Vec<&crate::safety::Cell> = sr
+    let flagged: Vec<&crate::commands::safety::Cell> = sr
         .cells
         .iter()
         .filter(|c| c.verdict.flagged() || c.findings.iter().any(|f| f.flagged()))
@@ -1026,7 +1029,7 @@ pub fn how_to_choose(d: &RunData) -> String {
     let s = &d.summary;
     let mut o = String::new();
     let _ = writeln!(o, "## How to choose (from this run's data)\n");
-    let mut keys: Vec<(Workload, crate::options::Config)> = Vec::new();
+    let mut keys: Vec<(Workload, crate::plan::options::Config)> = Vec::new();
     for c in &s.cells {
         if !keys.contains(&(c.workload, c.config)) {
             keys.push((c.workload, c.config));
@@ -1255,8 +1258,8 @@ pub fn how_to_choose(d: &RunData) -> String {
                 for e in &sr.engines {
                     if let Some(v) = by_engine.get(e.as_str()) {
                         // An engine that is not a runtime (the unsafe positive control) says so.
-                        let what = match crate::engines::info(e) {
-                            Some(i) if !crate::engines::visible(e) => {
+                        let what = match crate::plan::engines::info(e) {
+                            Some(i) if !crate::plan::engines::visible(e) => {
                                 format!(" (test-support engine, not a runtime: {})", i.summary)
                             }
                             _ => String::new(),
@@ -1299,7 +1302,7 @@ pub fn how_to_choose(d: &RunData) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::options::Config;
+    use crate::plan::options::Config;
     use crate::results::{EngineMeta, Usage, Verified};
     use workloads::{Outcome, Stats};
 
@@ -1313,7 +1316,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn env() -> crate::env::Environment {
+    fn env() -> crate::sys::env::Environment {
         serde_json::from_value(serde_json::json!({
             "host": "testhost", "kernel": "6.1.0", "cpu": "Test CPU", "cores": 2, "memory_bytes": 8u64 << 30,
             "dir": "/scratch", "mount_point": "/", "filesystem": "ext4", "mount_source": "/dev/vda",
@@ -1323,7 +1326,7 @@ pub(crate) mod tests {
         }))
         .or_else(|_| {
             // The environment struct grows; fill what the test does not set from a real capture.
-            let mut e = crate::env::capture(Path::new("/"));
+            let mut e = crate::sys::env::capture(Path::new("/"));
             e.host = "testhost".into();
             Ok::<_, serde_json::Error>(e)
         })
@@ -1613,8 +1616,8 @@ pub(crate) mod tests {
         scenario: &str,
         verdict: workloads::safety::Verdict,
         in_flight: bool,
-    ) -> crate::safety::Cell {
-        crate::safety::Cell {
+    ) -> crate::commands::safety::Cell {
+        crate::commands::safety::Cell {
             engine: engine.into(),
             scenario: scenario.into(),
             findings: if verdict.flagged() {
@@ -1647,7 +1650,7 @@ pub(crate) mod tests {
         use workloads::safety::Verdict as V;
         let mut d = data();
         d.safety = Some(SafetyReport {
-            schema: crate::safety::SCHEMA,
+            schema: crate::commands::safety::SCHEMA,
             deadline_ms: 5000,
             repeats: 1,
             baselines: Default::default(),

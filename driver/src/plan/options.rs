@@ -8,8 +8,8 @@ use std::time::Duration;
 use workloads::Workload;
 use workloads::data::TreeShape;
 
-use crate::cli::RunArgs;
-use crate::engines;
+use crate::cli::args::RunArgs;
+use crate::plan::engines;
 
 /// A bad command-line value, with the flag to fix in its message.
 #[derive(Debug, thiserror::Error)]
@@ -319,7 +319,7 @@ pub fn parse_engines(s: &str) -> Result<Vec<String>, OptionError> {
         // unknown name next to it is the one blamed.
         let names: Vec<String> = if name == "all" {
             all().collect()
-        } else if engines::info(&name).is_none() && !crate::child::is_fault_engine(&name) {
+        } else if engines::info(&name).is_none() && !crate::proc::child::is_fault_engine(&name) {
             return Err(OptionError::Unknown {
                 flag: "--engines",
                 what: "engine",
@@ -368,7 +368,7 @@ pub fn parse_workloads(s: &str) -> Result<Vec<Workload>, OptionError> {
 /// disk"), then the current directory.
 pub fn default_dir() -> (PathBuf, Option<String>) {
     let tmp = std::env::temp_dir();
-    if crate::sysinfo::is_tmpfs(&tmp) {
+    if crate::sys::sysinfo::is_tmpfs(&tmp) {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         let note = format!(
             "{} is a tmpfs (memory, not disk); using {} instead",
@@ -385,8 +385,8 @@ pub fn default_dir() -> (PathBuf, Option<String>) {
 pub fn default_out(suffix: &str) -> PathBuf {
     let base = format!(
         "{}-{}{suffix}",
-        crate::sysinfo::utc_stamp(),
-        crate::sysinfo::hostname()
+        crate::sys::sysinfo::utc_stamp(),
+        crate::sys::sysinfo::hostname()
     );
     // The stamp has one-second resolution: a second command in the same second gets `-2`,
     // `-3`... rather than refusing a folder it did not ask for by name.

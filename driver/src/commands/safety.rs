@@ -36,7 +36,7 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use workloads::safety::{Baseline, Counts, Observation, Params, Verdict};
 
-use crate::engines;
+use crate::plan::engines;
 
 /// The scenario ids, in display order.
 pub const SCENARIOS: &[&str] = workloads::safety::SCENARIOS;
@@ -361,7 +361,7 @@ fn run_jobs(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(j) = jobs.get(i) else { return };
-                    if crate::spawn::interrupted() {
+                    if crate::proc::spawn::interrupted() {
                         return;
                     }
                     let params = Params {
@@ -501,7 +501,7 @@ pub fn run_matrix(opts: &SafetyOptions) -> anyhow::Result<SafetyReport> {
     let seeds: Vec<u64> = (1..=opts.repeats.max(1) as u64).collect();
     let base_id = workloads::safety::BASELINE;
     for engine in &opts.engines {
-        if crate::spawn::interrupted() {
+        if crate::proc::spawn::interrupted() {
             break;
         }
         let probe = engines::probe(engine).expect("validated above");
@@ -582,7 +582,7 @@ pub fn run_matrix(opts: &SafetyOptions) -> anyhow::Result<SafetyReport> {
         write_report(&opts.out_dir, &report)?;
     }
     report.validation = validate(&report);
-    if crate::spawn::interrupted() {
+    if crate::proc::spawn::interrupted() {
         report.interrupted = Some(format!(
             "interrupted after {} of {} cells",
             report.cells.len(),
@@ -716,7 +716,7 @@ fn run_child(mut cmd: Command, deadline: Duration) -> std::io::Result<ChildEnd> 
                 (None, None) => End::Code(-1),
             };
         }
-        let stop = crate::spawn::interrupted();
+        let stop = crate::proc::spawn::interrupted();
         if stop || t.elapsed() >= deadline {
             // SAFETY: signalling the process group we created for this child.
             unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
@@ -739,7 +739,7 @@ fn run_child(mut cmd: Command, deadline: Duration) -> std::io::Result<ChildEnd> 
     })
 }
 
-use crate::spawn::signal_name;
+use crate::proc::spawn::signal_name;
 
 fn tail(s: &str, lines: usize) -> String {
     let v: Vec<&str> = s.lines().collect();

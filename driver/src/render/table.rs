@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::stats::Ratio;
-use crate::summary::{Cell, Summary};
+use crate::analysis::stats::Ratio;
+use crate::analysis::summary::{Cell, Summary};
 
 /// Throughput in MB/s (10^6 bytes per second), the unit of every table.
 pub fn mbps(bps: f64) -> String {
@@ -40,7 +40,7 @@ pub fn render(s: &Summary) -> String {
                 out,
                 "\n{}  (block {}, queue depth {}, files in flight {}, threads {}{})",
                 c.workload,
-                crate::options::human_size(c.config.block_size as u64),
+                crate::plan::options::human_size(c.config.block_size as u64),
                 c.config.queue_depth,
                 c.config.files_in_flight,
                 c.config.threads,

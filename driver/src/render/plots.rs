@@ -14,9 +14,9 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::options::{Config, human_size};
-use crate::reference;
-use crate::summary::{Cell, Summary};
+use crate::analysis::reference;
+use crate::analysis::summary::{Cell, Summary};
+use crate::plan::options::{Config, human_size};
 
 /// Font family name the embedded font is registered under.
 const FONT: &str = "sans-serif";
@@ -72,7 +72,7 @@ pub struct Chart {
 fn init_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let bytes: &'static [u8] = include_bytes!("../assets/DejaVuSans.ttf");
+        let bytes: &'static [u8] = include_bytes!("../../assets/DejaVuSans.ttf");
         if plotters::style::register_font(FONT, FontStyle::Normal, bytes).is_err() {
             panic!("the embedded font does not parse");
         }
@@ -94,7 +94,7 @@ pub fn colour(engine: &str) -> RGBColor {
     if reference::is_reference(engine) {
         return REF;
     }
-    let i = crate::engines::ALL
+    let i = crate::plan::engines::ALL
         .iter()
         .position(|e| *e == engine)
         .unwrap_or_else(|| {
@@ -911,7 +911,7 @@ pub fn cpu(s: &Summary, c: &Config, stem: String) -> Result<Option<Chart>, Box<d
         let points: Vec<Point> = cells_of(s, w, c)
             .filter_map(|x| {
                 let cpu = x.cpu_s_per_gb?;
-                let ci = x.cpu_ci.unwrap_or(crate::stats::Interval {
+                let ci = x.cpu_ci.unwrap_or(crate::analysis::stats::Interval {
                     lo: f64::NAN,
                     hi: f64::NAN,
                     level: 0.0,
@@ -1137,10 +1137,10 @@ mod tests {
     #[test]
     fn colours_are_fixed_per_engine_and_distinct_for_visible_engines() {
         assert_eq!(colour("compio"), colour("compio"));
-        let vis: Vec<&str> = crate::engines::ALL
+        let vis: Vec<&str> = crate::plan::engines::ALL
             .iter()
             .copied()
-            .filter(|e| crate::engines::visible(e))
+            .filter(|e| crate::plan::engines::visible(e))
             .collect();
         let set: BTreeSet<(u8, u8, u8)> = vis
             .iter()

@@ -27,11 +27,11 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use workloads::{Outcome, Stats, TrialPlan, Workload};
 
-use crate::child::{PROTOCOL, TrialReply};
-use crate::options::Config;
+use crate::analysis::stats::{self, Ratio};
+use crate::plan::options::Config;
+use crate::proc::child::{PROTOCOL, TrialReply};
+use crate::proc::spawn::{ChildRun, Exit};
 use crate::results::{Status, TrialRecord};
-use crate::spawn::{ChildRun, Exit};
-use crate::stats::{self, Ratio};
 
 /// The kernel-copy reference row (workload `large`).
 pub const KERNEL_COPY: &str = "kernel-copy";
@@ -199,8 +199,8 @@ pub fn kernel_copy(plan: &TrialPlan) -> io::Result<Outcome> {
     if plan.fsync {
         dst.sync_all()?;
     }
-    crate::reference::close(dst)?;
-    crate::reference::close(src)?;
+    crate::analysis::reference::close(dst)?;
+    crate::analysis::reference::close(src)?;
     let elapsed = start.elapsed();
     let cpu_end = workloads::CpuUsage::now();
     let stats = Stats {
@@ -373,12 +373,12 @@ pub fn fio_cpu(json: &str) -> Option<(f64, f64)> {
 /// JSON to a file in the trial's destination directory (removed with it).
 ///
 /// `cwd` is fio's working directory when the plan's paths are relative to it (see
-/// [`crate::spawn::plan_for_child`]).
+/// [`crate::proc::spawn::plan_for_child`]).
 pub fn run_fio(plan: &TrialPlan, deadline: Duration, cwd: Option<&Path>) -> io::Result<ChildRun> {
     let out = plan.dst.parent().unwrap_or(Path::new(".")).join("fio.json");
     let mut args = fio_args(plan);
     args.push(format!("--output={}", out.display()));
-    let mut run = crate::spawn::run_child(Path::new("fio"), &args, b"", deadline, cwd)?;
+    let mut run = crate::proc::spawn::run_child(Path::new("fio"), &args, b"", deadline, cwd)?;
     let out = cwd.map_or_else(|| out.clone(), |d| d.join(&out));
     let result = match run.exit {
         Exit::Code(0) => match std::fs::read_to_string(&out) {

@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use serde::{Deserialize, Serialize};
 use workloads::{EngineInfo, Outcome, TrialPlan};
 
-use crate::engines;
+use crate::plan::engines;
 
 /// Version tag of the child's result line.
 pub const PROTOCOL: u32 = 1;
@@ -85,8 +85,8 @@ pub fn main() -> i32 {
     }
     let result = match engines::run_trial(base_engine(engine), &spec.plan) {
         // The kernel-copy reference row runs here like an engine (see reference.rs).
-        None if engine == crate::reference::KERNEL_COPY => {
-            crate::reference::kernel_copy(&spec.plan).map_err(|e| e.to_string())
+        None if engine == crate::analysis::reference::KERNEL_COPY => {
+            crate::analysis::reference::kernel_copy(&spec.plan).map_err(|e| e.to_string())
         }
         None => Err(format!("unknown engine {engine:?}")),
         Some(r) => r.map_err(|e| e.to_string()),

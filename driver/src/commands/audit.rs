@@ -39,10 +39,10 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 use workloads::{Route, Routes, TrialPlan, Workload};
 
-use crate::child::{TrialSpec, engine_info};
-use crate::options::RunOptions;
-use crate::scratch::{self, Scratch};
-use crate::spawn::{self, Exit};
+use crate::plan::options::RunOptions;
+use crate::proc::child::{TrialSpec, engine_info};
+use crate::proc::spawn::{self, Exit};
+use crate::sys::scratch::{self, Scratch};
 
 /// Version of `audit.json`.
 pub const AUDIT_SCHEMA: u32 = 1;
@@ -148,7 +148,7 @@ pub struct AuditOptions {
 impl AuditOptions {
     /// Validate `audit`'s arguments (engine and workload names, sizes) through `run`'s own
     /// validation, so the trials are planned exactly as `run` plans them.
-    pub fn from_args(a: &crate::cli::AuditArgs) -> anyhow::Result<AuditOptions> {
+    pub fn from_args(a: &crate::cli::args::AuditArgs) -> anyhow::Result<AuditOptions> {
         let mut argv: Vec<std::ffi::OsString> = [
             "ringbench",
             "run",
@@ -184,19 +184,19 @@ impl AuditOptions {
             argv.push("--dir".into());
             argv.push(d.clone().into_os_string());
         }
-        let cli = crate::cli::Cli::try_parse_from(&argv)
+        let cli = crate::cli::args::Cli::try_parse_from(&argv)
             .map_err(|e| anyhow::anyhow!("{}", e.to_string().lines().next().unwrap_or("")))?;
-        let crate::cli::Command::Run(run_args) = cli.command else {
+        let crate::cli::args::Command::Run(run_args) = cli.command else {
             unreachable!("parsed a run command")
         };
         let run = RunOptions::from_args(&run_args)?;
-        let secs = crate::options::parse_num("--timeout", &a.timeout, 1, 3600)?;
+        let secs = crate::plan::options::parse_num("--timeout", &a.timeout, 1, 3600)?;
         Ok(AuditOptions {
             run,
             out: a
                 .out
                 .clone()
-                .unwrap_or_else(|| crate::options::default_out("-audit")),
+                .unwrap_or_else(|| crate::plan::options::default_out("-audit")),
             strace: a.strace.clone(),
             deadline: Duration::from_secs(secs),
             keep_traces: a.keep_traces,
@@ -412,7 +412,7 @@ pub fn check_strace(strace: &Path, exe: &Path) -> anyhow::Result<String> {
 /// Run the audit: every runnable engine on every workload, one traced child each.
 pub fn run(o: &AuditOptions) -> anyhow::Result<AuditReport> {
     // Bad input first: a --dir that cannot hold the scratch directory is named before strace.
-    crate::scratch::check_parent(&o.run.dir)?;
+    crate::sys::scratch::check_parent(&o.run.dir)?;
     let exe = std::env::current_exe().context("locating the ringbench binary")?;
     let strace_version = check_strace(&o.strace, &exe)?;
     let r = &o.run;
@@ -431,7 +431,7 @@ fn run_in(
     strace_version: String,
 ) -> anyhow::Result<AuditReport> {
     let r = &o.run;
-    scratch.check_space(crate::runner::needed_bytes(r))?;
+    scratch.check_space(crate::commands::runner::needed_bytes(r))?;
     std::fs::create_dir_all(&o.out)
         .with_context(|| format!("--out {}: cannot create it", o.out.display()))?;
     let traces = o.out.join("traces");
@@ -441,7 +441,7 @@ fn run_in(
     let config = r.configs[0];
     let mut report = AuditReport {
         schema: AUDIT_SCHEMA,
-        started: crate::sysinfo::utc_rfc3339(),
+        started: crate::sys::sysinfo::utc_rfc3339(),
         strace: strace_version,
         method: METHOD.into(),
         parameters: AuditParams {
@@ -461,7 +461,9 @@ fn run_in(
     };
     let mut runnable = Vec::new();
     for name in &r.engines {
-        match crate::engines::probe(crate::child::base_engine(name)).expect("validated engine") {
+        match crate::plan::engines::probe(crate::proc::child::base_engine(name))
+            .expect("validated engine")
+        {
             Ok(()) => runnable.push(name.clone()),
             Err(reason) => {
                 eprintln!("skipping engine {name}: {reason}");
@@ -486,7 +488,7 @@ fn run_in(
         eprintln!("warning: {}", l.describe());
     }
     eprintln!("preparing datasets in {}", scratch.path().display());
-    let srcs = crate::runner::prepare_sources(r, scratch)?;
+    let srcs = crate::commands::runner::prepare_sources(r, scratch)?;
     let roots = Roots::of(scratch.path());
     let trace_file = scratch.path().join("trace.txt");
     let mut index = 0;
@@ -498,7 +500,7 @@ fn run_in(
             }
             let dst = scratch.trial_dst(index)?;
             index += 1;
-            let plan = crate::runner::plan_for(r, &srcs, w, &config, &dst);
+            let plan = crate::commands::runner::plan_for(r, &srcs, w, &config, &dst);
             let _ = std::fs::remove_file(&trace_file);
             let mut cell = audit_one(o, exe, engine, &plan, &trace_file, &roots);
             if o.keep_traces && trace_file.exists() {
@@ -1285,8 +1287,8 @@ pub fn render_markdown(r: &AuditReport) -> String {
     let _ = writeln!(
         s,
         "Tiny trials: {} single file, {} blocks, queue depth {}, {} small files, tree {}x{}x{}, fsync {}; traced with {} on {}.\n",
-        crate::options::human_size(p.size),
-        crate::options::human_size(p.block_size as u64),
+        crate::plan::options::human_size(p.size),
+        crate::plan::options::human_size(p.block_size as u64),
         p.queue_depth,
         p.files,
         p.tree[0],

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::sysinfo;
+use crate::sys::sysinfo;
 
 /// The block device under the run directory.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -99,7 +99,7 @@ pub fn capture(dir: &Path) -> Environment {
 /// nothing in `dir` is created, touched or removed. When no scratch directory can be made
 /// there, why is recorded in `dir_problem` and O_DIRECT is not probed.
 pub fn capture_outside(dir: &Path) -> Environment {
-    match crate::scratch::Scratch::create(dir) {
+    match crate::sys::scratch::Scratch::create(dir) {
         Ok(scratch) => {
             let mut e = capture_with(dir, Some(scratch.path()));
             if let Err(err) = scratch.remove() {
@@ -213,7 +213,7 @@ pub fn render(e: &Environment) -> String {
     line("host", e.host.clone());
     line("kernel", e.kernel.clone());
     line("cpu", format!("{} ({} cores)", e.cpu, e.cores));
-    line("memory", crate::options::human_size(e.memory_bytes));
+    line("memory", crate::plan::options::human_size(e.memory_bytes));
     line("dir", e.dir.clone());
     line(
         "filesystem",
@@ -226,7 +226,7 @@ pub fn render(e: &Environment) -> String {
     line(
         "free",
         e.free_bytes
-            .map_or("unknown".into(), crate::options::human_size),
+            .map_or("unknown".into(), crate::plan::options::human_size),
     );
     line(
         "io_uring",
@@ -250,7 +250,7 @@ pub fn render(e: &Environment) -> String {
         e.memlock_limit.map_or("unlimited".into(), |b| {
             format!(
                 "{} (RLIMIT_MEMLOCK soft limit)",
-                crate::options::human_size(b)
+                crate::plan::options::human_size(b)
             )
         }),
     );

@@ -13,8 +13,8 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use workloads::{Outcome, Workload};
 
-use crate::env::Environment;
-use crate::options::Config;
+use crate::plan::options::Config;
+use crate::sys::env::Environment;
 
 /// Version of the files' schema; bumped on any incompatible change.
 ///
@@ -335,7 +335,7 @@ pub fn read_meta(dir: &Path) -> anyhow::Result<Meta> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::Config;
+    use crate::plan::options::Config;
 
     fn record(index: usize) -> TrialRecord {
         TrialRecord {

@@ -1,0 +1,5 @@
+//! What to run: validated run options (sizes, engines, workloads, profiles) and the engine
+//! registry.
+
+pub mod engines;
+pub mod options;

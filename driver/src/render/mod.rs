@@ -1,0 +1,6 @@
+//! Rendering: the terminal table and CSV, progress lines, and plots. Takes analysed data and
+//! returns text or bytes.
+
+pub mod plots;
+pub mod progress;
+pub mod table;
