@@ -390,7 +390,7 @@ pub fn mark_convergence(s: &mut Summary, target: f64) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::analysis::stats::MIN_VERDICT_LEVEL;
-    use crate::commands::report::tests::trial;
+    use crate::results::fixtures::trial;
     use workloads::data::Rng;
 
     fn summary_of(runs: &[(&str, Vec<Option<f64>>)]) -> Summary {

@@ -39,8 +39,9 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 use workloads::{Route, Routes, TrialPlan, Workload};
 
+use crate::plan::faults::engine_info;
 use crate::plan::options::RunOptions;
-use crate::proc::child::{TrialSpec, engine_info};
+use crate::proc::child::TrialSpec;
 use crate::proc::spawn::{self, Exit};
 use crate::sys::scratch::{self, Scratch};
 
@@ -461,7 +462,7 @@ fn run_in(
     };
     let mut runnable = Vec::new();
     for name in &r.engines {
-        match crate::plan::engines::probe(crate::proc::child::base_engine(name))
+        match crate::plan::engines::probe(crate::plan::faults::base_engine(name))
             .expect("validated engine")
         {
             Ok(()) => runnable.push(name.clone()),
@@ -1287,8 +1288,8 @@ pub fn render_markdown(r: &AuditReport) -> String {
     let _ = writeln!(
         s,
         "Tiny trials: {} single file, {} blocks, queue depth {}, {} small files, tree {}x{}x{}, fsync {}; traced with {} on {}.\n",
-        crate::plan::options::human_size(p.size),
-        crate::plan::options::human_size(p.block_size as u64),
+        crate::sys::units::human_size(p.size),
+        crate::sys::units::human_size(p.block_size as u64),
         p.queue_depth,
         p.files,
         p.tree[0],

@@ -41,8 +41,9 @@ use crate::analysis::reference;
 use crate::analysis::stats::{self, CONFIDENCE, MIN_VERDICT_LEVEL, Ratio};
 use crate::analysis::summary::Summary;
 use crate::cli::args::{CalibrateArgs, Cli, Command};
-use crate::plan::options::{self, human_size, parse_size};
+use crate::plan::options::{self, parse_size};
 use crate::results::{Status, TrialRecord};
+use crate::sys::units::human_size;
 
 /// Version of calibrate.json's schema.
 pub const CALIBRATE_SCHEMA: u32 = 1;

@@ -286,7 +286,7 @@ pub fn params_words(meta: &Meta) -> Vec<(String, String)> {
     let size = |k: &str| {
         opt_str(o, k)
             .and_then(|x| x.as_u64())
-            .map(crate::plan::options::human_size)
+            .map(crate::sys::units::human_size)
     };
     if let Some(s) = size("size") {
         v.push(("file size (large/read/write)".into(), s));
@@ -1302,19 +1302,10 @@ pub fn how_to_choose(d: &RunData) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::plan::options::Config;
-    use crate::results::{EngineMeta, Usage, Verified};
-    use workloads::{Outcome, Stats};
+    use crate::results::EngineMeta;
 
-    pub(crate) fn config() -> Config {
-        Config {
-            block_size: 128 << 10,
-            queue_depth: 8,
-            files_in_flight: 8,
-            threads: 1,
-            cancel_bp: 0,
-        }
-    }
+    // Shared with the analysis tests, which cannot reach up here.
+    pub(crate) use crate::results::fixtures::trial;
 
     fn env() -> crate::sys::env::Environment {
         serde_json::from_value(serde_json::json!({
@@ -1355,67 +1346,6 @@ pub(crate) mod tests {
             environment: env(),
             engines: engines.iter().map(|e| engine(e, true)).collect(),
             notes: vec![],
-        }
-    }
-
-    /// A synthetic trial: fixed bytes and elapsed time, so throughput is exact.
-    pub(crate) fn trial(
-        index: usize,
-        round: u32,
-        engine: &str,
-        w: Workload,
-        mbps: f64,
-    ) -> TrialRecord {
-        let bytes = 4_000_000u64;
-        let elapsed_ns = (bytes as f64 / (mbps * 1e6) * 1e9) as u64;
-        // The slow engine runs one op at a time, the fast one keeps eight in flight: their
-        // latencies must never share a table.
-        let mut stats = Stats {
-            max_in_flight: if engine == "slow" { 1 } else { 8 },
-            ..Stats::default()
-        };
-        for k in 0..20u64 {
-            stats.read_latency.record(10_000 + 1000 * k + (mbps as u64));
-            stats.write_latency.record(20_000 + 1000 * k);
-        }
-        let outcome = Outcome {
-            elapsed_ns,
-            bytes,
-            files: 1,
-            stats,
-            detail: None,
-            cancel: Default::default(),
-            cpu: Some(workloads::CpuUsage {
-                user_s: 0.001 * mbps / 100.0,
-                sys_s: 0.002,
-                ..Default::default()
-            }),
-        };
-        TrialRecord {
-            schema: results::SCHEMA_VERSION,
-            index,
-            round,
-            warmup: false,
-            engine: engine.into(),
-            workload: w,
-            config: config(),
-            status: Status::Ok,
-            error: None,
-            verified: Verified::Yes,
-            verify_detail: None,
-            cache: "dropped".into(),
-            direct: false,
-            throughput: Some(outcome.bytes_per_sec()),
-            outcome: Some(outcome),
-            // The whole child: the timed section's CPU plus a fixed start-up cost.
-            usage: Usage {
-                user_s: 0.001 * mbps / 100.0 + 0.01,
-                sys_s: 0.002,
-                max_rss_kib: 4096,
-                voluntary_cs: 1,
-                involuntary_cs: 1,
-            },
-            child_wall_s: 0.1,
         }
     }
 

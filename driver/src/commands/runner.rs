@@ -11,8 +11,9 @@ use workloads::data::{self, Rng};
 use workloads::{RuntimeConfig, TrialPlan, Workload};
 
 use crate::analysis::summary::{self, Summary};
+use crate::plan::faults::engine_info;
 use crate::plan::options::{CacheMode, Config, RunOptions};
-use crate::proc::child::{TrialSpec, engine_info};
+use crate::proc::child::TrialSpec;
 use crate::proc::spawn::{self, Exit, INTERRUPTED};
 use crate::render::progress::{Mode, Progress, Trial};
 use crate::results::{EngineMeta, Meta, RunWriter, SCHEMA_VERSION, Status, TrialRecord, Verified};
@@ -202,7 +203,7 @@ fn run_in(
     let mut runnable = Vec::new();
     for name in &o.engines {
         let info = engine_info(name).expect("validated engine");
-        let probe = crate::plan::engines::probe(crate::proc::child::base_engine(name))
+        let probe = crate::plan::engines::probe(crate::plan::faults::base_engine(name))
             .expect("validated engine");
         if let Err(reason) = &probe {
             progress.note(&format!("skipping engine {name}: {reason}"));

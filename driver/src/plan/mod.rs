@@ -2,4 +2,5 @@
 //! registry.
 
 pub mod engines;
+pub mod faults;
 pub mod options;

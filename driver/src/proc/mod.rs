@@ -2,4 +2,5 @@
 //! rusage, interrupt handling, and the trial child's side of the protocol.
 
 pub mod child;
+pub mod kernel_copy;
 pub mod spawn;

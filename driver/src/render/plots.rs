@@ -16,7 +16,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::analysis::reference;
 use crate::analysis::summary::{Cell, Summary};
-use crate::plan::options::{Config, human_size};
+use crate::plan::options::Config;
+use crate::sys::units::human_size;
 
 /// Font family name the embedded font is registered under.
 const FONT: &str = "sans-serif";

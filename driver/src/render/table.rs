@@ -40,7 +40,7 @@ pub fn render(s: &Summary) -> String {
                 out,
                 "\n{}  (block {}, queue depth {}, files in flight {}, threads {}{})",
                 c.workload,
-                crate::plan::options::human_size(c.config.block_size as u64),
+                crate::sys::units::human_size(c.config.block_size as u64),
                 c.config.queue_depth,
                 c.config.files_in_flight,
                 c.config.threads,

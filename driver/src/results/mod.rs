@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use workloads::{Outcome, Workload};
 
 use crate::plan::options::Config;
+// Measured by the supervisor, stored in every trial record.
+pub use crate::proc::spawn::Usage;
 use crate::sys::env::Environment;
 
 /// Version of the files' schema; bumped on any incompatible change.
@@ -64,24 +66,6 @@ pub struct Meta {
     pub engines: Vec<EngineMeta>,
     /// Notes a reader must see (warm cache, defaulted directory, direct ignored, ...).
     pub notes: Vec<String>,
-}
-
-/// Resource usage of a trial's whole child — start-up, dataset checks and everything else the
-/// child did, not only its timed section — from the kernel's accounting (`wait4`). The timed
-/// section's own CPU is `Outcome::cpu`.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Usage {
-    /// User CPU seconds, whole child.
-    pub user_s: f64,
-    /// System CPU seconds, whole child.
-    pub sys_s: f64,
-    /// Peak resident set, KiB: the trial child's own (VmHWM, as it reports it; see
-    /// `TrialReply::peak_rss_kib`), else wait4's, which includes the driver's peak at exec.
-    pub max_rss_kib: u64,
-    /// Voluntary context switches.
-    pub voluntary_cs: u64,
-    /// Involuntary context switches.
-    pub involuntary_cs: u64,
 }
 
 /// How a trial ended.
@@ -330,6 +314,84 @@ pub fn read_meta(dir: &Path) -> anyhow::Result<Meta> {
         );
     }
     serde_json::from_value(v).map_err(|e| corrupt(e.to_string()))
+}
+
+/// Test data shared by the tests of this layer and the layers above.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+    use workloads::Stats;
+
+    pub(crate) fn config() -> Config {
+        Config {
+            block_size: 128 << 10,
+            queue_depth: 8,
+            files_in_flight: 8,
+            threads: 1,
+            cancel_bp: 0,
+        }
+    }
+
+    /// A synthetic trial: fixed bytes and elapsed time, so throughput is exact.
+    pub(crate) fn trial(
+        index: usize,
+        round: u32,
+        engine: &str,
+        w: Workload,
+        mbps: f64,
+    ) -> TrialRecord {
+        let bytes = 4_000_000u64;
+        let elapsed_ns = (bytes as f64 / (mbps * 1e6) * 1e9) as u64;
+        // The slow engine runs one op at a time, the fast one keeps eight in flight: their
+        // latencies must never share a table.
+        let mut stats = Stats {
+            max_in_flight: if engine == "slow" { 1 } else { 8 },
+            ..Stats::default()
+        };
+        for k in 0..20u64 {
+            stats.read_latency.record(10_000 + 1000 * k + (mbps as u64));
+            stats.write_latency.record(20_000 + 1000 * k);
+        }
+        let outcome = Outcome {
+            elapsed_ns,
+            bytes,
+            files: 1,
+            stats,
+            detail: None,
+            cancel: Default::default(),
+            cpu: Some(workloads::CpuUsage {
+                user_s: 0.001 * mbps / 100.0,
+                sys_s: 0.002,
+                ..Default::default()
+            }),
+        };
+        TrialRecord {
+            schema: SCHEMA_VERSION,
+            index,
+            round,
+            warmup: false,
+            engine: engine.into(),
+            workload: w,
+            config: config(),
+            status: Status::Ok,
+            error: None,
+            verified: Verified::Yes,
+            verify_detail: None,
+            cache: "dropped".into(),
+            direct: false,
+            throughput: Some(outcome.bytes_per_sec()),
+            outcome: Some(outcome),
+            // The whole child: the timed section's CPU plus a fixed start-up cost.
+            usage: Usage {
+                user_s: 0.001 * mbps / 100.0 + 0.01,
+                sys_s: 0.002,
+                max_rss_kib: 4096,
+                voluntary_cs: 1,
+                involuntary_cs: 1,
+            },
+            child_wall_s: 0.1,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -213,7 +213,7 @@ pub fn render(e: &Environment) -> String {
     line("host", e.host.clone());
     line("kernel", e.kernel.clone());
     line("cpu", format!("{} ({} cores)", e.cpu, e.cores));
-    line("memory", crate::plan::options::human_size(e.memory_bytes));
+    line("memory", crate::sys::units::human_size(e.memory_bytes));
     line("dir", e.dir.clone());
     line(
         "filesystem",
@@ -226,7 +226,7 @@ pub fn render(e: &Environment) -> String {
     line(
         "free",
         e.free_bytes
-            .map_or("unknown".into(), crate::plan::options::human_size),
+            .map_or("unknown".into(), crate::sys::units::human_size),
     );
     line(
         "io_uring",
@@ -250,7 +250,7 @@ pub fn render(e: &Environment) -> String {
         e.memlock_limit.map_or("unlimited".into(), |b| {
             format!(
                 "{} (RLIMIT_MEMLOCK soft limit)",
-                crate::plan::options::human_size(b)
+                crate::sys::units::human_size(b)
             )
         }),
     );

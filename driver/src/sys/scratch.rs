@@ -152,8 +152,8 @@ impl Scratch {
                 bail!(
                     "--dir {}: not enough free space: the run needs about {} and {} is free (lower --size/--files)",
                     self.root.parent().unwrap_or(&self.root).display(),
-                    crate::plan::options::human_size(want),
-                    crate::plan::options::human_size(free)
+                    crate::sys::units::human_size(want),
+                    crate::sys::units::human_size(free)
                 );
             }
         }
