@@ -4,6 +4,7 @@
 //! 130/143 interrupted by SIGINT/SIGTERM (results so far kept).
 
 pub mod args;
+pub mod convert;
 
 use clap::Parser;
 
@@ -109,7 +110,7 @@ fn argv() -> Vec<String> {
 }
 
 fn cmd_run(a: &args::RunArgs) -> anyhow::Result<i32> {
-    let o = options::RunOptions::from_args(a)?;
+    let o = options::RunOptions::from_request(&a.into())?;
     spawn::install_signal_handlers();
     let (end, summary) = runner::run(&o, argv())?;
     // --json: the summary and nothing else on stdout; --quiet: no table either. A reader that

@@ -35,7 +35,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
 use serde::{Deserialize, Serialize};
 use workloads::{Route, Routes, TrialPlan, Workload};
 
@@ -144,65 +143,6 @@ pub struct AuditOptions {
     pub deadline: Duration,
     /// Copy the raw traces into `out/traces/`.
     pub keep_traces: bool,
-}
-
-impl AuditOptions {
-    /// Validate `audit`'s arguments (engine and workload names, sizes) through `run`'s own
-    /// validation, so the trials are planned exactly as `run` plans them.
-    pub fn from_args(a: &crate::cli::args::AuditArgs) -> anyhow::Result<AuditOptions> {
-        let mut argv: Vec<std::ffi::OsString> = [
-            "ringbench",
-            "run",
-            "--profile",
-            "quick",
-            "--repeat",
-            "1",
-            "--warmup",
-            "0",
-            "--cache",
-            "warm",
-        ]
-        .iter()
-        .map(|s| s.into())
-        .collect();
-        let pairs = [
-            ("--engines", &a.engines),
-            ("--workloads", &a.workloads),
-            ("--size", &a.size),
-            ("--files", &a.files),
-            ("--block-size", &a.block_size),
-            ("--queue-depth", &a.queue_depth),
-            ("--tree-depth", &a.tree_depth),
-            ("--tree-fanout", &a.tree_fanout),
-            ("--tree-files", &a.tree_files),
-        ];
-        for (flag, v) in pairs {
-            argv.push(flag.into());
-            argv.push(v.into());
-        }
-        // The path as given, not as displayed: a name that is not UTF-8 is still a name.
-        if let Some(d) = &a.dir {
-            argv.push("--dir".into());
-            argv.push(d.clone().into_os_string());
-        }
-        let cli = crate::cli::args::Cli::try_parse_from(&argv)
-            .map_err(|e| anyhow::anyhow!("{}", e.to_string().lines().next().unwrap_or("")))?;
-        let crate::cli::args::Command::Run(run_args) = cli.command else {
-            unreachable!("parsed a run command")
-        };
-        let run = RunOptions::from_args(&run_args)?;
-        let secs = crate::plan::options::parse_num("--timeout", &a.timeout, 1, 3600)?;
-        Ok(AuditOptions {
-            run,
-            out: a
-                .out
-                .clone()
-                .unwrap_or_else(|| crate::plan::options::default_out("-audit")),
-            strace: a.strace.clone(),
-            deadline: Duration::from_secs(secs),
-            keep_traces: a.keep_traces,
-        })
-    }
 }
 
 /// `audit.json`: every engine × workload cell, with the method and parameters.
