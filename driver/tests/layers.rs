@@ -130,14 +130,17 @@ fn no_module_imports_a_layer_above_its_own() {
             checked += 1;
         }
     }
-    assert!(checked > 20, "only {checked} files found under src/<layer>/");
+    assert!(
+        checked > 20,
+        "only {checked} files found under src/<layer>/"
+    );
     assert!(errors.is_empty(), "upward imports:\n{}", errors.join("\n"));
 }
 
 #[test]
 fn every_module_of_the_library_is_a_layer() {
-    let lib = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs"))
-        .unwrap();
+    let lib =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")).unwrap();
     let mods: Vec<&str> = lib
         .lines()
         .filter_map(|l| l.trim().strip_prefix("pub mod "))
@@ -163,10 +166,7 @@ fn every_module_of_the_library_is_a_layer() {
 #[test]
 fn the_checker_sees_upward_imports() {
     // Plain paths, groups (one line and several), and nested groups.
-    assert_eq!(
-        upward("results", "use crate::plan::options::Config;\n"),
-        []
-    );
+    assert_eq!(upward("results", "use crate::plan::options::Config;\n"), []);
     assert_eq!(
         upward("results", "use crate::cli::args::RunArgs;\n"),
         [(1, "cli".to_string())]

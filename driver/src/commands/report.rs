@@ -46,8 +46,7 @@ pub fn ranked_rule(meta: &Meta) -> impl Fn(&str) -> bool + '_ {
         meta.engines
             .iter()
             .find(|m| m.name == e)
-            .and_then(|m| m.info.pointer("/caps/does_io").and_then(|v| v.as_bool()))
-            .unwrap_or(false)
+            .is_some_and(|m| m.info.caps.does_io)
     };
     let only_synthetic = meta
         .engines
@@ -407,14 +406,12 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
             .get(&e.runtime)
             .map(|v| format!(" {v}"))
             .unwrap_or_default();
-        let route = |k: &str| {
-            e.info
-                .pointer(&format!("/routes/{k}"))
-                .and_then(|v| v.as_str())
-                .unwrap_or("?")
-                .to_string()
+        let route = |r: Option<workloads::Route>| {
+            r.and_then(|r| serde_json::to_value(r).ok())
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_else(|| "?".into())
         };
-        let model = e.info.get("model").and_then(|v| v.as_str()).unwrap_or("?");
+        let model = e.info.model.as_deref().unwrap_or("?");
         let status = if e.available && d.records.iter().any(|r| r.engine == e.name) {
             "ran".to_string()
         } else if e.available {
@@ -427,8 +424,8 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
             "| {} | {}{ver} | {model} | {} / {} | {} |",
             e.name,
             e.runtime,
-            route("read"),
-            route("write"),
+            route(e.info.routes.read),
+            route(e.info.routes.write),
             esc(&status)
         );
     }
@@ -1331,7 +1328,7 @@ pub(crate) mod tests {
             summary: String::new(),
             available: true,
             reason: None,
-            info: serde_json::json!({"caps": {"does_io": does_io}, "model": "blocking", "routes": {"read": "inline", "write": "inline"}}),
+            info: serde_json::from_value(serde_json::json!({"caps": {"does_io": does_io}, "model": "blocking", "routes": {"read": "inline", "write": "inline"}})).unwrap(),
         }
     }
 

@@ -217,7 +217,7 @@ fn run_in(
             summary: info.summary.into(),
             available: probe.is_ok(),
             reason: probe.err(),
-            info: serde_json::to_value(info).unwrap_or_default(),
+            info: (&info).into(),
         });
     }
     // Reference rows (kernel-copy, fio) run in the same rounds as the engines (reference.rs);

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use workloads::{Outcome, Workload};
+use workloads::{EngineInfo, Outcome, Route, Workload};
 
 use crate::plan::options::Config;
 // Measured by the supervisor, stored in every trial record.
@@ -42,7 +42,102 @@ pub struct EngineMeta {
     /// Why not, when it did not.
     pub reason: Option<String>,
     /// Capabilities and op routes (`workloads::EngineInfo`).
-    pub info: serde_json::Value,
+    #[serde(default)]
+    pub info: EngineInfoRecord,
+}
+
+/// An engine's static description as meta.json keeps it: `workloads::EngineInfo` with owned
+/// fields, so it reads back (`EngineInfo` is made of `&'static str`s and only serializes).
+/// Written exactly as `EngineInfo` serializes (a test holds every registered engine to that);
+/// a field an older file lacks reads as its default (no capability, no route, no model).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct EngineInfoRecord {
+    /// Stable id.
+    pub name: String,
+    /// The runtime crate.
+    pub runtime: String,
+    /// One line for `ringbench list`.
+    pub summary: String,
+    /// Scheduling model, as `workloads::Model` names it (`blocking`, `thread-per-core`...).
+    pub model: Option<String>,
+    /// Capability flags.
+    pub caps: CapsRecord,
+    /// The route of each op.
+    pub routes: RoutesRecord,
+}
+
+/// `workloads::Caps`, read back.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct CapsRecord {
+    /// Uses io_uring at all.
+    pub io_uring: bool,
+    /// Can open files with `O_DIRECT`.
+    pub o_direct: bool,
+    /// Ops of one task really overlap.
+    pub concurrent_ops: bool,
+    /// Dropping an in-flight op's future cancels it in the kernel.
+    pub cancel_on_drop: bool,
+    /// Performs real I/O (false only for the null engine).
+    pub does_io: bool,
+}
+
+/// `workloads::Routes`, read back; an op an older file does not name is `None`.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct RoutesRecord {
+    /// `open`.
+    pub open: Option<Route>,
+    /// `read_at`.
+    pub read: Option<Route>,
+    /// `write_at`.
+    pub write: Option<Route>,
+    /// `sync` (fsync).
+    pub sync: Option<Route>,
+    /// `close`.
+    pub close: Option<Route>,
+    /// `mkdir`.
+    pub mkdir: Option<Route>,
+    /// `metadata` (statx).
+    pub metadata: Option<Route>,
+    /// `set_mode` (chmod).
+    pub set_mode: Option<Route>,
+    /// `read_dir`.
+    pub read_dir: Option<Route>,
+}
+
+impl From<&EngineInfo> for EngineInfoRecord {
+    fn from(i: &EngineInfo) -> EngineInfoRecord {
+        let r = i.routes;
+        EngineInfoRecord {
+            name: i.name.into(),
+            runtime: i.runtime.into(),
+            summary: i.summary.into(),
+            // The name serde gives the variant, so the record reads as `EngineInfo` writes.
+            model: serde_json::to_value(i.model)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from)),
+            caps: CapsRecord {
+                io_uring: i.caps.io_uring,
+                o_direct: i.caps.o_direct,
+                concurrent_ops: i.caps.concurrent_ops,
+                cancel_on_drop: i.caps.cancel_on_drop,
+                does_io: i.caps.does_io,
+            },
+            routes: RoutesRecord {
+                open: Some(r.open),
+                read: Some(r.read),
+                write: Some(r.write),
+                sync: Some(r.sync),
+                close: Some(r.close),
+                mkdir: Some(r.mkdir),
+                metadata: Some(r.metadata),
+                set_mode: Some(r.set_mode),
+                read_dir: Some(r.read_dir),
+            },
+        }
+    }
 }
 
 /// meta.json.
@@ -397,6 +492,29 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn engine_info_is_written_as_workloads_writes_it_and_reads_back() {
+        for name in crate::plan::engines::ALL {
+            let info = crate::plan::engines::info(name).unwrap();
+            let rec = EngineInfoRecord::from(&info);
+            assert_eq!(
+                serde_json::to_value(&rec).unwrap(),
+                serde_json::to_value(info).unwrap(),
+                "{name}"
+            );
+            let back: EngineInfoRecord =
+                serde_json::from_str(&serde_json::to_string(&rec).unwrap()).unwrap();
+            assert_eq!(back, rec);
+        }
+        // An older, shorter record still reads, with what it lacks at its default.
+        let old: EngineInfoRecord =
+            serde_json::from_str(r#"{"caps": {"does_io": true}, "routes": {"read": "ring"}}"#)
+                .unwrap();
+        assert!(old.caps.does_io && !old.caps.io_uring);
+        assert_eq!(old.routes.read, Some(Route::Ring));
+        assert_eq!(old.routes.write, None);
+    }
     use crate::plan::options::Config;
 
     fn record(index: usize) -> TrialRecord {
