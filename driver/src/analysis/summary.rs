@@ -269,7 +269,7 @@ pub fn summarise(
                 max_bps: thr.iter().copied().fold(f64::NAN, f64::max),
                 ci,
                 rel_ci,
-                noisy: thr.len() < 2 || rel_ci > 0.10,
+                noisy: stats::is_noisy(thr.len(), rel_ci),
                 cpu_s_per_gb: (!cpu.is_empty()).then(|| stats::median(&cpu)),
                 cpu_ci: (!cpu.is_empty()).then(|| stats::median_ci(&cpu, CONFIDENCE)),
                 child_cpu_s_per_gb: (!child_cpu.is_empty()).then(|| stats::median(&child_cpu)),
@@ -318,7 +318,7 @@ pub fn summarise(
         cells.extend(key_cells);
     }
     Summary {
-        schema: crate::results::SCHEMA_VERSION,
+        schema: crate::results::schema::SUMMARY.current,
         confidence: CONFIDENCE,
         cells,
     }

@@ -433,10 +433,10 @@ fn cmd_report(a: &args::ReportArgs) -> anyhow::Result<i32> {
         );
     }
     if let Some(f) = &a.safety {
-        report::adopt::<safety::SafetyReport>(&a.dir, f, "--safety", "safety.json")?;
+        report::adopt::<safety::SafetyReport>(&a.dir, f, "--safety", results::schema::SAFETY)?;
     }
     if let Some(f) = &a.audit {
-        report::adopt::<audit::AuditReport>(&a.dir, f, "--audit", "audit.json")?;
+        report::adopt::<audit::AuditReport>(&a.dir, f, "--audit", results::schema::AUDIT)?;
     }
     let path = report::write_all(&a.dir)?;
     // What is missing is in the report's notes; say so where the user is looking, too.

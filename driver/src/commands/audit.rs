@@ -45,7 +45,7 @@ use crate::proc::spawn::{self, Exit};
 use crate::sys::scratch::{self, Scratch};
 
 /// Version of `audit.json`.
-pub const AUDIT_SCHEMA: u32 = 1;
+pub const AUDIT_SCHEMA: u32 = crate::results::schema::AUDIT.current;
 
 /// The system calls traced. A `?` prefix lets strace ignore names this architecture lacks.
 const TRACED: &[&str] = &[

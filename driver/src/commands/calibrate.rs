@@ -44,7 +44,7 @@ use crate::results::{Status, TrialRecord};
 use crate::sys::units::human_size;
 
 /// Version of calibrate.json's schema.
-pub const CALIBRATE_SCHEMA: u32 = 1;
+pub const CALIBRATE_SCHEMA: u32 = crate::results::schema::CALIBRATE.current;
 
 /// Target: the best io_uring engine's read/write throughput over fio's, at least this.
 pub const FIO_TARGET: f64 = 0.95;
@@ -52,8 +52,7 @@ pub const FIO_TARGET: f64 = 0.95;
 pub const KERNEL_COPY_TARGET: f64 = 1.0;
 /// Target: the harness's time per op over a 4 KiB read's on the fastest engine, below this.
 pub const HARNESS_TARGET: f64 = 0.01;
-/// A cell or ratio whose interval is wider than ±this share of its median is flagged noisy.
-pub const NOISY: f64 = 0.10;
+pub use crate::analysis::stats::NOISY;
 /// RSS "grows with the file size" when the larger file's lowest peak RSS exceeds the smaller
 /// file's highest by more than this share of the extra bytes moved: a trial that kept even 1%
 /// of what it copied resident is caught; allocator and page-table jitter (tens of KiB) is not.
@@ -256,7 +255,7 @@ impl Figure {
             level: ci.level,
             n: v.len(),
             rel_ci,
-            noisy: v.len() < 2 || rel_ci > NOISY,
+            noisy: stats::is_noisy(v.len(), rel_ci),
         })
     }
 
@@ -269,7 +268,7 @@ impl Figure {
             level: r.ci.level,
             n: r.rounds,
             rel_ci,
-            noisy: r.rounds < 2 || rel_ci > NOISY,
+            noisy: stats::is_noisy(r.rounds as usize, rel_ci),
         }
     }
 }
@@ -1233,14 +1232,14 @@ pub fn render(c: &Calibration) -> String {
 mod tests {
     use super::*;
     use crate::plan::options::Config;
-    use crate::results::{SCHEMA_VERSION, Usage, Verified};
+    use crate::results::{Usage, Verified, schema};
     use workloads::{Outcome, Stats};
 
     fn rec(engine: &str, w: Workload, round: u32, bps: f64, reads: u64, rss: u64) -> TrialRecord {
         let bytes = 1u64 << 26;
         let elapsed_ns = (bytes as f64 / bps * 1e9) as u64;
         TrialRecord {
-            schema: SCHEMA_VERSION,
+            schema: schema::TRIALS.current,
             index: 0,
             round,
             warmup: false,

@@ -77,18 +77,8 @@ pub fn engine_order(meta: &Meta, records: &[TrialRecord]) -> Vec<String> {
 pub fn load(dir: &Path) -> anyhow::Result<RunData> {
     let meta = results::read_meta(dir)?;
     let (records, warnings) = results::read_trials(dir)?;
-    let safety = read_optional::<SafetyReport>(dir, "safety.json")?;
-    if let Some(sr) = &safety
-        && sr.schema > crate::commands::safety::SCHEMA
-    {
-        anyhow::bail!(
-            "{}: safety.json schema {} is newer than this ringbench reads ({})",
-            dir.join("safety.json").display(),
-            sr.schema,
-            crate::commands::safety::SCHEMA
-        );
-    }
-    let audit = read_optional::<crate::commands::audit::AuditReport>(dir, "audit.json")?;
+    let safety = read_optional::<SafetyReport>(dir, results::schema::SAFETY)?;
+    let audit = read_optional::<crate::commands::audit::AuditReport>(dir, results::schema::AUDIT)?;
     let order = engine_order(&meta, &records);
     let mut summary = summary::summarise(&records, &order, ranked_rule(&meta));
     if let Some(target) = meta.options.get("target_ci").and_then(|v| v.as_f64()) {
@@ -203,13 +193,19 @@ pub fn charts(d: &RunData) -> anyhow::Result<Vec<Chart>> {
 /// present must parse.
 fn read_optional<T: serde::de::DeserializeOwned>(
     dir: &Path,
-    name: &str,
+    schema: results::schema::Schema,
 ) -> anyhow::Result<Option<T>> {
+    let name = schema.file;
     match std::fs::read(dir.join(name)) {
-        Ok(bytes) => Ok(Some(
-            serde_json::from_slice::<T>(&bytes)
-                .with_context(|| format!("{}: {name} is corrupt", dir.display()))?,
-        )),
+        Ok(bytes) => {
+            let corrupt = || format!("{}: {name} is corrupt", dir.display());
+            let v: serde_json::Value = serde_json::from_slice(&bytes).with_context(corrupt)?;
+            // Another schema is named as such, not as corrupt.
+            if let Err(why) = schema.check(&v) {
+                anyhow::bail!("{}: {why}", dir.join(name).display());
+            }
+            Ok(Some(serde_json::from_value::<T>(v).with_context(corrupt)?))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(anyhow::anyhow!(
             "{}: cannot read it: {e}",
@@ -224,13 +220,18 @@ pub fn adopt<T: serde::de::DeserializeOwned>(
     dir: &Path,
     file: &Path,
     flag: &str,
-    name: &str,
+    schema: results::schema::Schema,
 ) -> anyhow::Result<()> {
+    let name = schema.file;
     results::read_meta(dir)?;
     let bytes =
         std::fs::read(file).with_context(|| format!("{flag} {}: cannot read", file.display()))?;
-    serde_json::from_slice::<T>(&bytes)
-        .with_context(|| format!("{flag} {}: not a ringbench {name}", file.display()))?;
+    let not_ours = || format!("{flag} {}: not a ringbench {name}", file.display());
+    let v: serde_json::Value = serde_json::from_slice(&bytes).with_context(not_ours)?;
+    if let Err(why) = schema.check(&v) {
+        anyhow::bail!("{flag} {}: {why}", file.display());
+    }
+    serde_json::from_value::<T>(v).with_context(not_ours)?;
     results::write_atomic(&dir.join(name), &bytes)
         .with_context(|| format!("writing {}", dir.join(name).display()))
 }
@@ -1334,7 +1335,7 @@ pub(crate) mod tests {
 
     pub(crate) fn meta(engines: &[&str]) -> Meta {
         Meta {
-            schema: results::SCHEMA_VERSION,
+            schema: results::schema::META.current,
             started: "2026-01-01T00:00:00Z".into(),
             finished: Some("2026-01-01T00:01:00Z".into()),
             interrupted: false,

@@ -16,7 +16,7 @@ use crate::plan::options::{CacheMode, Config, RunOptions};
 use crate::proc::child::TrialSpec;
 use crate::proc::spawn::{self, Exit, INTERRUPTED};
 use crate::render::progress::{Mode, Progress, Trial};
-use crate::results::{EngineMeta, Meta, RunWriter, SCHEMA_VERSION, Status, TrialRecord, Verified};
+use crate::results::{EngineMeta, Meta, RunWriter, Status, TrialRecord, Verified, schema};
 use crate::sys::scratch::{self, Scratch};
 
 /// How a run ended, for the exit code.
@@ -240,7 +240,7 @@ fn run_in(
     );
     shown.dedup();
     let mut meta = Meta {
-        schema: SCHEMA_VERSION,
+        schema: schema::META.current,
         started: crate::sys::sysinfo::utc_rfc3339(),
         finished: None,
         interrupted: false,
@@ -458,7 +458,7 @@ fn run_one(
     let does_io = engine_info(engine).is_some_and(|i| i.caps.does_io)
         || engine == crate::analysis::reference::KERNEL_COPY;
     let mut rec = TrialRecord {
-        schema: SCHEMA_VERSION,
+        schema: schema::TRIALS.current,
         index,
         round,
         warmup: round < o.warmup,

@@ -41,7 +41,7 @@ use crate::plan::engines;
 pub const SCENARIOS: &[&str] = workloads::safety::SCENARIOS;
 
 /// Version of `safety.json`. 2: repeats with frequencies, baselines, validation by controls.
-pub const SCHEMA: u32 = 2;
+pub const SCHEMA: u32 = crate::results::schema::SAFETY.current;
 
 /// Whether `id` is a scenario the child accepts (listed or hidden test support).
 pub fn known_scenario(id: &str) -> bool {

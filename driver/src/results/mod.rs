@@ -18,15 +18,7 @@ use crate::plan::options::Config;
 pub use crate::proc::spawn::Usage;
 use crate::sys::env::Environment;
 
-/// Version of the files' schema; bumped on any incompatible change.
-///
-/// 2: `cpu_s_per_gb` in summaries is CPU over the timed section (`outcome.cpu`, read by the
-/// trial child itself), no longer the whole child's (now `child_cpu_s_per_gb`).
-pub const SCHEMA_VERSION: u32 = 2;
-
-/// Versions this ringbench reads. A version-1 folder differs only in lacking `outcome.cpu`:
-/// its summary is recomputed with the timed CPU absent ("–") and the whole-child figure kept.
-pub const READABLE_SCHEMAS: &[u32] = &[1, SCHEMA_VERSION];
+pub mod schema;
 
 /// One engine as the run saw it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -358,10 +350,18 @@ pub fn read_trials(dir: &Path) -> anyhow::Result<(Vec<TrialRecord>, Vec<String>)
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<TrialRecord>(line) {
+        // A line of another schema is not read as this one's layout.
+        let parsed = serde_json::from_str::<serde_json::Value>(line)
+            .map_err(|e| format!("{e}; truncated or corrupt"))
+            .and_then(|v| schema::TRIALS.check(&v).map(|()| v))
+            .and_then(|v| {
+                serde_json::from_value::<TrialRecord>(v)
+                    .map_err(|e| format!("{e}; truncated or corrupt"))
+            });
+        match parsed {
             Ok(r) => out.push(r),
             Err(e) => warnings.push(format!(
-                "trials.jsonl line {}: skipped, unreadable ({e}; truncated or corrupt)",
+                "trials.jsonl line {}: skipped, unreadable ({e})",
                 i + 1
             )),
         }
@@ -400,13 +400,8 @@ pub fn read_meta(dir: &Path) -> anyhow::Result<Meta> {
     }
     // The schema first: a newer or older layout is named as such, not as corrupt.
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
-    if let Some(schema) = v.get("schema").and_then(|s| s.as_u64())
-        && !READABLE_SCHEMAS.contains(&(schema as u32))
-    {
-        anyhow::bail!(
-            "{}: schema version {schema} (this ringbench reads {READABLE_SCHEMAS:?})",
-            dir.display()
-        );
+    if let Err(why) = schema::META.check(&v) {
+        anyhow::bail!("{}: {why}", dir.display());
     }
     serde_json::from_value(v).map_err(|e| corrupt(e.to_string()))
 }
@@ -461,7 +456,7 @@ pub(crate) mod fixtures {
             }),
         };
         TrialRecord {
-            schema: SCHEMA_VERSION,
+            schema: schema::TRIALS.current,
             index,
             round,
             warmup: false,
@@ -519,7 +514,7 @@ mod tests {
 
     fn record(index: usize) -> TrialRecord {
         TrialRecord {
-            schema: SCHEMA_VERSION,
+            schema: schema::TRIALS.current,
             index,
             round: 0,
             warmup: false,
@@ -563,6 +558,26 @@ mod tests {
         assert_eq!(recs, vec![record(0), record(1)]);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("line 3"), "{warnings:?}");
+    }
+
+    #[test]
+    fn a_line_of_another_schema_is_skipped_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut newer = record(1);
+        newer.schema = schema::TRIALS.current + 1;
+        let text = format!(
+            "{}\n{}\n",
+            serde_json::to_string(&record(0)).unwrap(),
+            serde_json::to_string(&newer).unwrap()
+        );
+        fs::write(dir.path().join("trials.jsonl"), text).unwrap();
+        let (recs, warnings) = read_trials(dir.path()).unwrap();
+        assert_eq!(recs, vec![record(0)]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("line 2") && warnings[0].contains("schema version"),
+            "{warnings:?}"
+        );
     }
 
     #[test]
