@@ -526,12 +526,8 @@ fn audit_one(
     };
     let text = std::fs::read_to_string(trace_file).unwrap_or_default();
     let trace = parse_trace(&text, roots);
-    if matches!(child.exit, Exit::Timeout | Exit::Interrupted) {
-        // strace was killed; its tracee lives on detached. End it by the pid the trace names.
-        if let Some(pid) = trace.main_pid {
-            kill_if_trial(pid, exe);
-        }
-    }
+    // strace and its tracee share the process group the supervisor made: at a deadline or an
+    // interrupt both were killed, so no tracee is left to find by pid.
     if matches!(child.exit, Exit::Interrupted) {
         cell.status = "interrupted".into();
         cell.error = Some("the audit was interrupted during this trial".into());
@@ -576,21 +572,6 @@ fn audit_one(
     cell.status = "ok".into();
     fill_cell(&mut cell, &trace, &info.routes, plan);
     cell
-}
-
-/// SIGKILL `pid` if it is still our `__trial` child (checked through /proc, by its id only).
-fn kill_if_trial(pid: u32, exe: &Path) {
-    let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-        return;
-    };
-    let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
-    let ours = args.first().is_some_and(|a| {
-        Path::new(std::ffi::OsStr::new(std::str::from_utf8(a).unwrap_or(""))) == exe
-    }) && args.get(1).is_some_and(|a| *a == b"__trial");
-    if ours {
-        // SAFETY: plain syscall on a process id we verified is our own trial child.
-        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-    }
 }
 
 fn fill_cell(cell: &mut AuditCell, t: &Trace, routes: &Routes, plan: &TrialPlan) {
