@@ -2,13 +2,13 @@
 //! child process with a deadline — and the hidden child side, `ringbench __safety ENGINE
 //! SCENARIO`.
 //!
-//! # Contract for wiring (main.rs / cli.rs)
+//! # Contract for wiring (`cli/mod.rs`, `bin/ringbench.rs`)
 //!
 //! * Hidden child subcommand `ringbench __safety ENGINE SCENARIO` → `std::process::exit(
 //!   safety::child_main(&engine, &scenario))`. It runs the scenario in-process and prints one
 //!   JSON line ([`ChildReply`]) on stdout; exit 0 when that line was printed, 2 on an unknown
 //!   engine or scenario. The binary must install the quarantining allocator, or the memory
-//!   oracle is off (the cells then say so in their evidence):
+//!   oracle is off (the cells then say so in their evidence; `bin/ringbench.rs` does):
 //!   `#[global_allocator] static ALLOC: workloads::alloc::Quarantine = workloads::alloc::Quarantine::new();`
 //! * `ringbench safety` → [`run_matrix`] with [`SafetyOptions`] (`exe` =
 //!   `std::env::current_exe()`), then [`print_matrix`]. Defaults: engines
