@@ -268,7 +268,7 @@ impl Figure {
             level: r.ci.level,
             n: r.rounds,
             rel_ci,
-            noisy: stats::is_noisy(r.rounds as usize, rel_ci),
+            noisy: stats::is_noisy(r.rounds, rel_ci),
         }
     }
 }
