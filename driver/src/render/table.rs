@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::stats::Ratio;
-use crate::summary::{Cell, Summary};
+use crate::analysis::stats::Ratio;
+use crate::analysis::summary::{Cell, Summary};
 
 /// Throughput in MB/s (10^6 bytes per second), the unit of every table.
 pub fn mbps(bps: f64) -> String {

@@ -11,14 +11,14 @@
 
 use plotters::style::RGBColor;
 
-use crate::reference;
+use crate::analysis::reference;
 
 /// Family name the embedded font is registered under in plotters (which measures text with it)
 /// and the one SVG text asks for.
 pub const FONT: &str = "sans-serif";
 /// The embedded font: text is measured and rasterised with the same glyphs on every machine,
 /// fonts installed or not.
-pub const FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+pub const FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 /// Its family name inside the file (what resvg's font database matches).
 pub const FONT_FAMILY: &str = "DejaVu Sans";
 /// The `font-family` SVG text gets: the embedded font first; Verdana (the metrics DejaVu Sans
@@ -185,9 +185,9 @@ pub fn look(engine: &str) -> Look {
         "monoio" => Look::solid(BLUE, Shape::Pentagon),
         "glommio" => Look::solid(PURPLE, Shape::Hexagon),
         "safer-ring" => Look::variant(BLUE, Shape::Circle),
-        e if crate::engines::other_release(e) => {
+        e if crate::plan::engines::other_release(e) => {
             // Another release of a runtime: its family's colour, hollow, a shape by label.
-            let base = look(crate::engines::runtime_family(e));
+            let base = look(crate::plan::engines::runtime_family(e));
             let h = hash(e);
             Look::variant(base.colour, SHAPES[h % SHAPES.len()])
         }
@@ -287,10 +287,10 @@ mod tests {
 
     #[test]
     fn visible_engines_differ_in_colour_shape_or_fill() {
-        let vis: Vec<&str> = crate::engines::ALL
+        let vis: Vec<&str> = crate::plan::engines::ALL
             .iter()
             .copied()
-            .filter(|e| crate::engines::visible(e))
+            .filter(|e| crate::plan::engines::visible(e))
             .collect();
         let set: BTreeSet<_> = vis
             .iter()
@@ -303,13 +303,13 @@ mod tests {
         // Shape alone tells the default selection apart (greyscale).
         let shapes: BTreeSet<_> = vis
             .iter()
-            .filter(|e| crate::engines::default_selected(e))
+            .filter(|e| crate::plan::engines::default_selected(e))
             .map(|e| (look(e).shape, look(e).hollow))
             .collect();
         assert_eq!(
             shapes.len(),
             vis.iter()
-                .filter(|e| crate::engines::default_selected(e))
+                .filter(|e| crate::plan::engines::default_selected(e))
                 .count()
         );
         assert_eq!(look("compio@0.16").colour, look("compio").colour);

@@ -1,6 +1,8 @@
-//! Running one trial in a child process: spec in on stdin, one JSON line out on stdout, a
-//! deadline enforced by a watchdog, and the child's resource usage taken from the kernel
-//! (`wait4`) — so a crash, a hang, garbage or silence is recorded and the run goes on.
+//! Running children: [`supervise`], the one supervisor every child goes through (process
+//! group, deadline, output cap, rusage, interrupts), and the trial child on top of it
+//! ([`run_child`]): spec in on stdin, one JSON line out on stdout, the child's resource usage
+//! taken from the kernel (`wait4`) — so a crash, a hang, garbage or silence is recorded and
+//! the run goes on.
 
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
@@ -9,8 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::child::{PROTOCOL, TrialReply};
-use crate::results::Usage;
+use crate::proc::child::{PROTOCOL, TrialReply};
 
 /// Set by SIGINT/SIGTERM: stop the current child and the run.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -68,6 +69,24 @@ pub fn install_signal_handlers() {
             libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
     }
+}
+
+/// Resource usage of a trial's whole child — start-up, dataset checks and everything else the
+/// child did, not only its timed section — from the kernel's accounting (`wait4`). The timed
+/// section's own CPU is `Outcome::cpu`.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct Usage {
+    /// User CPU seconds, whole child.
+    pub user_s: f64,
+    /// System CPU seconds, whole child.
+    pub sys_s: f64,
+    /// Peak resident set, KiB: the trial child's own (VmHWM, as it reports it; see
+    /// `TrialReply::peak_rss_kib`), else wait4's, which includes the driver's peak at exec.
+    pub max_rss_kib: u64,
+    /// Voluntary context switches.
+    pub voluntary_cs: u64,
+    /// Involuntary context switches.
+    pub involuntary_cs: u64,
 }
 
 /// How the child ended.
@@ -136,12 +155,8 @@ pub fn signal_name(sig: i32) -> String {
     }
 }
 
-/// Run `exe args` with `input` on stdin under a deadline.
-///
-/// The child leads a process group of its own: at the deadline or on an interrupt the whole
-/// group is killed (a traced trial under strace, fio's job processes), and once the child has
-/// exited whatever it left in its group is killed before it is reaped, so nothing of a trial
-/// outlives it. (Ctrl-C at a terminal then reaches only the driver, which stops the child.)
+/// Run `exe args` with `input` on stdin under a deadline ([`supervise`]), and read the
+/// trial child's reply line from what it printed.
 ///
 /// `cwd`, when given, is the child's working directory: a trial whose paths are not UTF-8 (a
 /// `--dir` with such a name) gets them relative to its scratch directory, since JSON strings
@@ -153,11 +168,74 @@ pub fn run_child<A: AsRef<std::ffi::OsStr>>(
     deadline: Duration,
     cwd: Option<&std::path::Path>,
 ) -> std::io::Result<ChildRun> {
-    let start = Instant::now();
     let mut cmd = Command::new(exe);
+    cmd.args(args);
     if let Some(d) = cwd {
         cmd.current_dir(d);
     }
+    let Finished {
+        exit,
+        stdout,
+        stderr,
+        usage,
+        wall,
+    } = supervise(cmd, Some(input), deadline)?;
+    let text = String::from_utf8_lossy(&stdout);
+    let reply = text
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<TrialReply>(l).ok())
+        .filter(|r| r.ringbench_trial == PROTOCOL);
+    let garbage =
+        (reply.is_none() && !text.trim().is_empty()).then(|| text.chars().take(200).collect());
+    let stderr = {
+        let s = String::from_utf8_lossy(&stderr);
+        let tail: Vec<&str> = s.lines().rev().take(5).collect();
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    };
+    Ok(ChildRun {
+        exit,
+        reply,
+        garbage,
+        stderr,
+        usage,
+        wall,
+    })
+}
+
+/// What a supervised child left: how it ended, its output (each stream capped at
+/// [`CAPTURE_LIMIT`]), the kernel's accounting of it, and its wall time.
+#[derive(Debug)]
+pub struct Finished {
+    /// How it ended.
+    pub exit: Exit,
+    /// Its stdout, up to the cap.
+    pub stdout: Vec<u8>,
+    /// Its stderr, up to the cap.
+    pub stderr: Vec<u8>,
+    /// Kernel accounting of the child (`wait4`).
+    pub usage: Usage,
+    /// Wall time from spawn to exit.
+    pub wall: Duration,
+}
+
+/// The one supervisor of every child the driver starts (trials, fio, strace, safety cells):
+/// run `cmd` with `input` on stdin (`None`: stdin is /dev/null) under a deadline.
+///
+/// The child leads a process group of its own: at the deadline or on an interrupt
+/// ([`INTERRUPTED`]) the whole group is killed (a traced trial under strace, fio's job
+/// processes, whatever a scenario started), and once the child has exited whatever it left in
+/// its group is killed before it is reaped, so nothing of a child outlives it. (Ctrl-C at a
+/// terminal then reaches only the driver, which stops the child.) Each output stream is read
+/// by a thread of its own and capped, so a child that floods its output can neither fill the
+/// driver's memory nor block on a full pipe. The child dies with the driver
+/// (`PR_SET_PDEATHSIG`).
+pub fn supervise(
+    mut cmd: Command,
+    input: Option<&[u8]>,
+    deadline: Duration,
+) -> std::io::Result<Finished> {
+    let start = Instant::now();
     // A driver killed with SIGKILL cannot stop its children: the kernel does, for the child
     // itself (a grandchild, such as strace's tracee, is left to its own parent).
     let parent = std::process::id() as libc::pid_t;
@@ -172,18 +250,23 @@ pub fn run_child<A: AsRef<std::ffi::OsStr>>(
         });
     }
     let mut child = cmd
-        .args(args)
-        .stdin(Stdio::piped())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()?;
     let pid = child.id() as libc::pid_t;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let input = input.to_vec();
+    let stdin = child.stdin.take();
+    let input = input.unwrap_or_default().to_vec();
     // Feed stdin from a thread: a child that never reads must not block us.
     let feeder = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
+        if let Some(mut stdin) = stdin {
+            let _ = stdin.write_all(&input);
+        }
     });
     let mut out = child.stdout.take().expect("piped stdout");
     let mut err = child.stderr.take().expect("piped stderr");
@@ -288,23 +371,9 @@ pub fn run_child<A: AsRef<std::ffi::OsStr>>(
         voluntary_cs: ru.ru_nvcsw as u64,
         involuntary_cs: ru.ru_nivcsw as u64,
     };
-    let text = String::from_utf8_lossy(&stdout);
-    let reply = text
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str::<TrialReply>(l).ok())
-        .filter(|r| r.ringbench_trial == PROTOCOL);
-    let garbage =
-        (reply.is_none() && !text.trim().is_empty()).then(|| text.chars().take(200).collect());
-    let stderr = {
-        let s = String::from_utf8_lossy(&stderr);
-        let tail: Vec<&str> = s.lines().rev().take(5).collect();
-        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-    };
-    Ok(ChildRun {
+    Ok(Finished {
         exit,
-        reply,
-        garbage,
+        stdout,
         stderr,
         usage,
         wall,

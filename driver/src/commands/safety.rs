@@ -2,13 +2,13 @@
 //! child process with a deadline — and the hidden child side, `ringbench __safety ENGINE
 //! SCENARIO`.
 //!
-//! # Contract for wiring (main.rs / cli.rs)
+//! # Contract for wiring (`cli/mod.rs`, `bin/ringbench.rs`)
 //!
 //! * Hidden child subcommand `ringbench __safety ENGINE SCENARIO` → `std::process::exit(
 //!   safety::child_main(&engine, &scenario))`. It runs the scenario in-process and prints one
 //!   JSON line ([`ChildReply`]) on stdout; exit 0 when that line was printed, 2 on an unknown
 //!   engine or scenario. The binary must install the quarantining allocator, or the memory
-//!   oracle is off (the cells then say so in their evidence):
+//!   oracle is off (the cells then say so in their evidence; `bin/ringbench.rs` does):
 //!   `#[global_allocator] static ALLOC: workloads::alloc::Quarantine = workloads::alloc::Quarantine::new();`
 //! * `ringbench safety` → [`run_matrix`] with [`SafetyOptions`] (`exe` =
 //!   `std::env::current_exe()`), then [`print_matrix`]. Defaults: engines
@@ -25,24 +25,23 @@
 //! signal a `crash`. Nothing here knows what an engine is expected to do.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use workloads::safety::{Baseline, Counts, Observation, Params, Verdict};
 
-use crate::engines;
+use crate::plan::engines;
 
 /// The scenario ids, in display order.
 pub const SCENARIOS: &[&str] = workloads::safety::SCENARIOS;
 
 /// Version of `safety.json`. 2: repeats with frequencies, baselines, validation by controls.
-pub const SCHEMA: u32 = 2;
+pub const SCHEMA: u32 = crate::results::schema::SAFETY.current;
 
 /// Whether `id` is a scenario the child accepts (listed or hidden test support).
 pub fn known_scenario(id: &str) -> bool {
@@ -361,7 +360,7 @@ fn run_jobs(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(j) = jobs.get(i) else { return };
-                    if crate::spawn::interrupted() {
+                    if crate::proc::spawn::interrupted() {
                         return;
                     }
                     let params = Params {
@@ -501,7 +500,7 @@ pub fn run_matrix(opts: &SafetyOptions) -> anyhow::Result<SafetyReport> {
     let seeds: Vec<u64> = (1..=opts.repeats.max(1) as u64).collect();
     let base_id = workloads::safety::BASELINE;
     for engine in &opts.engines {
-        if crate::spawn::interrupted() {
+        if crate::proc::spawn::interrupted() {
             break;
         }
         let probe = engines::probe(engine).expect("validated above");
@@ -582,7 +581,7 @@ pub fn run_matrix(opts: &SafetyOptions) -> anyhow::Result<SafetyReport> {
         write_report(&opts.out_dir, &report)?;
     }
     report.validation = validate(&report);
-    if crate::spawn::interrupted() {
+    if crate::proc::spawn::interrupted() {
         report.interrupted = Some(format!(
             "interrupted after {} of {} cells",
             report.cells.len(),
@@ -669,77 +668,14 @@ fn skipped(engine: &str, scenario: &str, reason: String) -> Cell {
     }
 }
 
-/// How a child ended.
-#[derive(Debug)]
-enum End {
-    Code(i32),
-    Signal(i32),
-    Deadline,
-    /// Killed because the command was interrupted: not a result.
-    Interrupted,
+/// Run a `__safety` child under the driver's one supervisor ([`spawn::supervise`]): its own
+/// process group (the deadline kills anything it started too, which would otherwise hold the
+/// output pipes open), stdin at /dev/null, output capped.
+fn run_child(cmd: Command, deadline: Duration) -> std::io::Result<Finished> {
+    spawn::supervise(cmd, None, deadline)
 }
 
-#[derive(Debug)]
-struct ChildEnd {
-    end: End,
-    stdout: String,
-    stderr: String,
-    wall: Duration,
-}
-
-/// Run `cmd` with piped output, killing it at `deadline`.
-fn run_child(mut cmd: Command, deadline: Duration) -> std::io::Result<ChildEnd> {
-    use std::os::unix::process::{CommandExt, ExitStatusExt};
-    let t = Instant::now();
-    // Its own process group, so the deadline kills anything it started too (which would
-    // otherwise hold the output pipes open).
-    let mut child = cmd
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let pump = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = r.read_to_end(&mut v);
-            String::from_utf8_lossy(&v).into_owned()
-        })
-    };
-    let out = pump(Box::new(child.stdout.take().expect("piped")));
-    let err = pump(Box::new(child.stderr.take().expect("piped")));
-    let end = loop {
-        if let Some(st) = child.try_wait()? {
-            break match (st.code(), st.signal()) {
-                (Some(c), _) => End::Code(c),
-                (None, Some(s)) => End::Signal(s),
-                (None, None) => End::Code(-1),
-            };
-        }
-        let stop = crate::spawn::interrupted();
-        if stop || t.elapsed() >= deadline {
-            // SAFETY: signalling the process group we created for this child.
-            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
-            let _ = child.kill();
-            let _ = child.wait();
-            break if stop {
-                End::Interrupted
-            } else {
-                End::Deadline
-            };
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let wall = t.elapsed();
-    Ok(ChildEnd {
-        end,
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-        wall,
-    })
-}
-
-use crate::spawn::signal_name;
+use crate::proc::spawn::{self, Exit, Finished, signal_name};
 
 fn tail(s: &str, lines: usize) -> String {
     let v: Vec<&str> = s.lines().collect();
@@ -747,27 +683,28 @@ fn tail(s: &str, lines: usize) -> String {
 }
 
 /// Turn how a child ended, and what it printed, into a cell.
-fn cell_from(engine: &str, scenario: &str, c: &ChildEnd, deadline: Duration) -> Cell {
+fn cell_from(engine: &str, scenario: &str, c: &Finished, deadline: Duration) -> Cell {
+    let stdout = String::from_utf8_lossy(&c.stdout);
+    let stderr = String::from_utf8_lossy(&c.stderr);
     let mut cell = skipped(engine, scenario, String::new());
     cell.wall_ms = c.wall.as_secs_f64() * 1e3;
-    cell.stderr_tail = tail(&c.stderr, 12);
-    let reply = c
-        .stdout
+    cell.stderr_tail = tail(&stderr, 12);
+    let reply = stdout
         .lines()
         .rev()
         .find_map(|l| serde_json::from_str::<ChildReply>(l.trim()).ok());
-    cell.exit = match c.end {
-        End::Code(n) => format!("exit {n}"),
-        End::Signal(s) => format!("signal {}", signal_name(s)),
-        End::Deadline => format!("killed at the {} ms deadline", deadline.as_millis()),
-        End::Interrupted => "killed: the command was interrupted".into(),
+    cell.exit = match c.exit {
+        Exit::Code(n) => format!("exit {n}"),
+        Exit::Signal(s) => format!("signal {}", signal_name(s)),
+        Exit::Timeout => format!("killed at the {} ms deadline", deadline.as_millis()),
+        Exit::Interrupted => "killed: the command was interrupted".into(),
     };
-    cell.verdict = match (&c.end, reply) {
-        (End::Deadline, _) => {
+    cell.verdict = match (&c.exit, reply) {
+        (Exit::Timeout, _) => {
             cell.evidence.push(format!(
                 "still running after {} ms (the data it waited for had been supplied long before): killed; last phase on stderr: {}",
                 deadline.as_millis(),
-                c.stderr
+                stderr
                     .lines()
                     .rev()
                     .find_map(|l| l.strip_prefix("safety phase: "))
@@ -775,8 +712,7 @@ fn cell_from(engine: &str, scenario: &str, c: &ChildEnd, deadline: Duration) -> 
             ));
             Verdict::Hang {
                 after_ms: deadline.as_millis() as u64,
-                during: c
-                    .stderr
+                during: stderr
                     .lines()
                     .rev()
                     .find_map(|l| l.strip_prefix("safety phase: "))
@@ -784,18 +720,18 @@ fn cell_from(engine: &str, scenario: &str, c: &ChildEnd, deadline: Duration) -> 
                 released_by_data: Some(false),
             }
         }
-        (End::Interrupted, _) => Verdict::Skipped {
+        (Exit::Interrupted, _) => Verdict::Skipped {
             reason: "interrupted".into(),
         },
-        (End::Signal(s), _) => {
+        (Exit::Signal(s), _) => {
             cell.evidence
                 .push(format!("the child died by {}", signal_name(*s)));
             Verdict::Crash {
                 signal: Some(signal_name(*s)),
-                detail: tail(&c.stderr, 3),
+                detail: tail(&stderr, 3),
             }
         }
-        (End::Code(0), Some(ChildReply::Observed(o))) => {
+        (Exit::Code(0), Some(ChildReply::Observed(o))) => {
             cell.in_flight = Some(o.in_flight);
             cell.memory_oracle = Some(o.memory_oracle);
             cell.counts = Some(o.counts.clone());
@@ -806,8 +742,8 @@ fn cell_from(engine: &str, scenario: &str, c: &ChildEnd, deadline: Duration) -> 
             cell.findings = o.findings.clone();
             o.verdict.clone()
         }
-        (End::Code(0), Some(ChildReply::Skipped { reason })) => Verdict::Skipped { reason },
-        (End::Code(0), Some(ChildReply::Panicked { message })) => {
+        (Exit::Code(0), Some(ChildReply::Skipped { reason })) => Verdict::Skipped { reason },
+        (Exit::Code(0), Some(ChildReply::Panicked { message })) => {
             cell.evidence
                 .push(format!("the scenario panicked: {message}"));
             Verdict::Crash {
@@ -815,12 +751,12 @@ fn cell_from(engine: &str, scenario: &str, c: &ChildEnd, deadline: Duration) -> 
                 detail: format!("panic: {message}"),
             }
         }
-        (End::Code(n), _) => {
+        (Exit::Code(n), _) => {
             cell.evidence
                 .push(format!("the child exited with {n} without a valid reply"));
             Verdict::Crash {
                 signal: None,
-                detail: format!("exit {n}: {}", tail(&c.stderr, 3)),
+                detail: format!("exit {n}: {}", tail(&stderr, 3)),
             }
         }
     };
@@ -1092,6 +1028,7 @@ pub fn failing<'a>(report: &'a SafetyReport, kinds: &[String]) -> Vec<(&'a Cell,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     fn cell_with(engine: &str, scenario: &str, verdict: Verdict) -> Cell {
         let mut c = skipped(engine, scenario, String::new());

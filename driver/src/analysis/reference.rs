@@ -22,19 +22,19 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use workloads::{Outcome, Stats, TrialPlan, Workload};
 
-use crate::child::{PROTOCOL, TrialReply};
-use crate::options::Config;
+use crate::analysis::stats::{self, Ratio};
+use crate::plan::options::Config;
+use crate::proc::child::{PROTOCOL, TrialReply};
+use crate::proc::spawn::{ChildRun, Exit};
 use crate::results::{Status, TrialRecord};
-use crate::spawn::{ChildRun, Exit};
-use crate::stats::{self, Ratio};
 
-/// The kernel-copy reference row (workload `large`).
-pub const KERNEL_COPY: &str = "kernel-copy";
+// The kernel-copy reference row (workload `large`) runs in the trial child.
+pub use crate::proc::kernel_copy::{KERNEL_COPY, kernel_copy};
 /// The fio reference row (workloads `read`, `write` and `randread`).
 pub const FIO: &str = "fio";
 
@@ -138,105 +138,6 @@ pub fn plan_rows(
         );
     }
     (rows, notes)
-}
-
-/// Copy `plan.src` to `plan.dst` with `copy_file_range(2)`, as `cp` does: the kernel's copy,
-/// timed from the first open to the last close (fsync included when the plan asks), like an
-/// engine's `large` trial. Runs in the trial child.
-pub fn kernel_copy(plan: &TrialPlan) -> io::Result<Outcome> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
-    if plan.workload != Workload::Large {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "kernel-copy runs the large workload only",
-        ));
-    }
-    let flags = if plan.direct { libc::O_DIRECT } else { 0 };
-    let cpu_start = workloads::CpuUsage::now();
-    let start = Instant::now();
-    let src = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags)
-        .open(&plan.src)?;
-    let dst = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .custom_flags(flags)
-        .open(&plan.dst)?;
-    let mut left = src.metadata()?.len();
-    let mut copied = 0u64;
-    let mut calls = 0u64;
-    let mut lat = workloads::Histogram::default();
-    while left > 0 {
-        let t = Instant::now();
-        // SAFETY: two open descriptors; null offsets use and advance the file positions.
-        let n = unsafe {
-            libc::copy_file_range(
-                src.as_raw_fd(),
-                std::ptr::null_mut(),
-                dst.as_raw_fd(),
-                std::ptr::null_mut(),
-                left as usize,
-                0,
-            )
-        };
-        calls += 1;
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("copy_file_range returned 0 with {left} bytes left"),
-            ));
-        }
-        lat.record(t.elapsed().as_nanos() as u64);
-        copied += n as u64;
-        left -= n as u64;
-    }
-    if plan.fsync {
-        dst.sync_all()?;
-    }
-    crate::reference::close(dst)?;
-    crate::reference::close(src)?;
-    let elapsed = start.elapsed();
-    let cpu_end = workloads::CpuUsage::now();
-    let stats = Stats {
-        reads: calls,
-        writes: calls,
-        bytes_read: copied,
-        bytes_written: copied,
-        other_ops: 4 + u64::from(plan.fsync),
-        write_latency: lat,
-        // One synchronous call at a time.
-        max_in_flight: 1,
-        ..Stats::default()
-    };
-    Ok(Outcome {
-        elapsed_ns: elapsed.as_nanos() as u64,
-        bytes: copied,
-        files: 1,
-        stats,
-        detail: Some(format!(
-            "copy_file_range: {calls} call(s){}",
-            if plan.direct { ", O_DIRECT" } else { "" }
-        )),
-        cancel: Default::default(),
-        cpu: cpu_start.zip(cpu_end).map(|(a, b)| b.since(a)),
-    })
-}
-
-fn close(f: std::fs::File) -> io::Result<()> {
-    use std::os::fd::IntoRawFd;
-    // SAFETY: we own the descriptor and close it once.
-    if unsafe { libc::close(f.into_raw_fd()) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
 }
 
 /// The fio command line for a `read`, `write` or `randread` plan. `randread` keeps fio's
@@ -382,12 +283,12 @@ pub fn fio_cpu(json: &str) -> Option<(f64, f64)> {
 /// JSON to a file in the trial's destination directory (removed with it).
 ///
 /// `cwd` is fio's working directory when the plan's paths are relative to it (see
-/// [`crate::spawn::plan_for_child`]).
+/// [`crate::proc::spawn::plan_for_child`]).
 pub fn run_fio(plan: &TrialPlan, deadline: Duration, cwd: Option<&Path>) -> io::Result<ChildRun> {
     let out = plan.dst.parent().unwrap_or(Path::new(".")).join("fio.json");
     let mut args = fio_args(plan);
     args.push(format!("--output={}", out.display()));
-    let mut run = crate::spawn::run_child(Path::new("fio"), &args, b"", deadline, cwd)?;
+    let mut run = crate::proc::spawn::run_child(Path::new("fio"), &args, b"", deadline, cwd)?;
     let out = cwd.map_or_else(|| out.clone(), |d| d.join(&out));
     let result = match run.exit {
         Exit::Code(0) => match std::fs::read_to_string(&out) {

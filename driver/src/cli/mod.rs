@@ -1,45 +1,23 @@
-//! `ringbench`: the driver binary. Parses the command line, validates it into options, and
+//! The command line: parses the command line, validates it into options, and
 //! dispatches. Every error ends as one line on stderr and a meaningful exit code:
 //! 0 success, 1 some trials failed (results still written), 2 bad input or a failed run,
 //! 130/143 interrupted by SIGINT/SIGTERM (results so far kept).
 
-mod audit;
-mod calibrate;
-mod child;
-mod cli;
-mod compare;
-mod engines;
-mod env;
-mod options;
-mod plots;
-mod progress;
-mod reference;
-mod report;
-mod results;
-mod runner;
-mod safety;
-mod scratch;
-mod spawn;
-mod stats;
-mod style;
-mod summary;
-mod sysinfo;
-mod table;
+pub mod args;
+pub mod convert;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
+use crate::commands::{audit, calibrate, compare, report, runner, safety};
+use crate::plan::{engines, options};
+use crate::proc::{child, spawn};
+use crate::render::table;
+use crate::results;
+use crate::sys::{env, scratch};
+use args::{Cli, Command};
 
-// The quarantining allocator: a pass-through to the system allocator until a safety scenario
-// arms it (then freed blocks are poisoned and kept, so kernel writes after free are caught).
-#[global_allocator]
-static ALLOC: workloads::alloc::Quarantine = workloads::alloc::Quarantine::new();
-
-fn main() {
-    std::process::exit(real_main());
-}
-
-fn real_main() -> i32 {
+/// Parse the command line, run the subcommand, and return the process's exit code.
+pub fn real_main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -131,8 +109,8 @@ fn argv() -> Vec<String> {
         .collect()
 }
 
-fn cmd_run(a: &cli::RunArgs) -> anyhow::Result<i32> {
-    let o = options::RunOptions::from_args(a)?;
+fn cmd_run(a: &args::RunArgs) -> anyhow::Result<i32> {
+    let o = options::RunOptions::from_request(&a.into())?;
     spawn::install_signal_handlers();
     let (end, summary) = runner::run(&o, argv())?;
     // --json: the summary and nothing else on stdout; --quiet: no table either. A reader that
@@ -173,7 +151,7 @@ fn cmd_run(a: &cli::RunArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn cmd_list(a: &cli::ListArgs) -> anyhow::Result<()> {
+fn cmd_list(a: &args::ListArgs) -> anyhow::Result<()> {
     let mut text = String::new();
     macro_rules! say {
         ($($t:tt)*) => {{
@@ -230,7 +208,7 @@ fn cmd_list(a: &cli::ListArgs) -> anyhow::Result<()> {
     out(&text)
 }
 
-fn cmd_env(a: &cli::EnvArgs) -> anyhow::Result<()> {
+fn cmd_env(a: &args::EnvArgs) -> anyhow::Result<()> {
     let dir = a.dir.clone().unwrap_or_else(|| options::default_dir().0);
     match std::fs::metadata(&dir) {
         Ok(m) if m.is_dir() => {}
@@ -249,7 +227,7 @@ fn cmd_env(a: &cli::EnvArgs) -> anyhow::Result<()> {
     }
 }
 
-fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
+fn cmd_safety(a: &args::SafetyArgs) -> anyhow::Result<i32> {
     let engines: Vec<String> = if a.engines.trim() == "all" {
         safety::default_engines()
     } else if a.engines.trim() == "all-versions" {
@@ -384,7 +362,7 @@ fn cmd_safety(a: &cli::SafetyArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn cmd_calibrate(a: &cli::CalibrateArgs) -> anyhow::Result<i32> {
+fn cmd_calibrate(a: &args::CalibrateArgs) -> anyhow::Result<i32> {
     let o = calibrate::CalibrateOptions::from_args(a)?;
     spawn::install_signal_handlers();
     let (cal, code) = calibrate::run(&o, argv())?;
@@ -414,7 +392,7 @@ fn cmd_calibrate(a: &cli::CalibrateArgs) -> anyhow::Result<i32> {
     Ok(code)
 }
 
-fn cmd_audit(a: &cli::AuditArgs) -> anyhow::Result<i32> {
+fn cmd_audit(a: &args::AuditArgs) -> anyhow::Result<i32> {
     let o = audit::AuditOptions::from_args(a)?;
     spawn::install_signal_handlers();
     let report = audit::run(&o)?;
@@ -444,7 +422,7 @@ fn cmd_audit(a: &cli::AuditArgs) -> anyhow::Result<i32> {
     Ok(if bad { 1 } else { 0 })
 }
 
-fn cmd_report(a: &cli::ReportArgs) -> anyhow::Result<i32> {
+fn cmd_report(a: &args::ReportArgs) -> anyhow::Result<i32> {
     // Incomplete data is refused before anything is written (nothing adopted either).
     let missing = report::missing_in(&a.dir)?;
     if !missing.is_empty() && !a.allow_incomplete {
@@ -455,10 +433,10 @@ fn cmd_report(a: &cli::ReportArgs) -> anyhow::Result<i32> {
         );
     }
     if let Some(f) = &a.safety {
-        report::adopt::<safety::SafetyReport>(&a.dir, f, "--safety", "safety.json")?;
+        report::adopt::<safety::SafetyReport>(&a.dir, f, "--safety", results::schema::SAFETY)?;
     }
     if let Some(f) = &a.audit {
-        report::adopt::<audit::AuditReport>(&a.dir, f, "--audit", "audit.json")?;
+        report::adopt::<audit::AuditReport>(&a.dir, f, "--audit", results::schema::AUDIT)?;
     }
     let path = report::write_all(&a.dir)?;
     // What is missing is in the report's notes; say so where the user is looking, too.
@@ -470,7 +448,7 @@ fn cmd_report(a: &cli::ReportArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn cmd_compare(a: &cli::CompareArgs) -> anyhow::Result<i32> {
+fn cmd_compare(a: &args::CompareArgs) -> anyhow::Result<i32> {
     let out = a
         .out
         .clone()

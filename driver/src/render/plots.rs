@@ -3,7 +3,7 @@
 //! layout on every machine, fonts installed or not. Exporters return bytes; `report.rs` writes
 //! the files.
 //!
-//! The look (font, sizes, palette, markers, dashes, hatches) is in [`crate::style`]. Every
+//! The look (font, sizes, palette, markers, dashes, hatches) is in [`crate::render::style`]. Every
 //! figure is a title, a subtitle saying what the marks mean (the interval's confidence level
 //! among them), panels, and one legend below the panels (never over data).
 
@@ -17,10 +17,10 @@ use plotters::style::FontStyle;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use workloads::units;
 
-use crate::options::Config;
-use crate::reference;
-use crate::style::{self, CAPTION, FONT, LABEL, Look, PANEL_W, SMALL};
-use crate::summary::{Cell, Summary};
+use crate::analysis::reference;
+use crate::analysis::summary::{Cell, Summary};
+use crate::plan::options::Config;
+use crate::render::style::{self, CAPTION, FONT, LABEL, Look, PANEL_W, SMALL};
 
 type R = Result<(), Box<dyn Error>>;
 
@@ -1721,7 +1721,7 @@ pub fn cpu(s: &Summary, c: &Config, stem: String) -> Result<Option<Chart>, Box<d
         let points: Vec<Point> = cells_of(s, w, c)
             .filter_map(|x| {
                 let cpu = x.cpu_s_per_gb?;
-                let ci = x.cpu_ci.unwrap_or(crate::stats::Interval {
+                let ci = x.cpu_ci.unwrap_or(crate::analysis::stats::Interval {
                     lo: f64::NAN,
                     hi: f64::NAN,
                     level: 0.0,

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::sysinfo;
+use crate::sys::sysinfo;
 
 /// The block device under the run directory.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -99,7 +99,7 @@ pub fn capture(dir: &Path) -> Environment {
 /// nothing in `dir` is created, touched or removed. When no scratch directory can be made
 /// there, why is recorded in `dir_problem` and O_DIRECT is not probed.
 pub fn capture_outside(dir: &Path) -> Environment {
-    match crate::scratch::Scratch::create(dir) {
+    match crate::sys::scratch::Scratch::create(dir) {
         Ok(scratch) => {
             let mut e = capture_with(dir, Some(scratch.path()));
             if let Err(err) = scratch.remove() {

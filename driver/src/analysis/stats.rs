@@ -24,6 +24,15 @@ pub const CONFIDENCE: f64 = 0.95;
 /// rounds": three rounds that happen to agree are too weak a reason to rank runtimes.
 pub const MIN_VERDICT_LEVEL: f64 = 0.85;
 
+/// A cell or ratio whose interval is wider than ±this share of its median is noisy.
+pub const NOISY: f64 = 0.10;
+
+/// The one noise rule (summaries, calibration): an interval wider than ±[`NOISY`] of its
+/// median (`rel_ci`, the relative half-width), or fewer than two samples to have one.
+pub fn is_noisy(samples: usize, rel_ci: f64) -> bool {
+    samples < 2 || rel_ci > NOISY
+}
+
 /// A confidence interval and the confidence level it actually achieves.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
@@ -171,6 +180,14 @@ pub fn paired_ratio(pairs: &[(f64, f64)]) -> Option<Ratio> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn noise_is_an_interval_over_ten_percent_or_a_single_sample() {
+        assert!(!is_noisy(5, 0.10));
+        assert!(is_noisy(5, 0.1001));
+        assert!(is_noisy(1, 0.0));
+        assert!(!is_noisy(2, 0.0));
+    }
     use workloads::data::Rng;
 
     fn uniform(r: &mut Rng) -> f64 {

@@ -1,15 +1,16 @@
-//! Validated options: clap's strings become domain values here, and every bad input becomes
-//! one [`OptionError`] whose message names the flag to fix. Nothing past this module sees
-//! clap types.
+//! Validated options: a [`RunRequest`] (what was asked, as given: the command line's values,
+//! or what audit and calibrate ask for) becomes [`RunOptions`] here, and every bad input
+//! becomes one [`OptionError`] whose message names the flag to fix. No clap type reaches this
+//! layer: `cli` turns its arguments into a request.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use workloads::Workload;
 use workloads::data::TreeShape;
 
-use crate::cli::RunArgs;
-use crate::engines;
+use crate::plan::engines;
 
 /// A bad command-line value, with the flag to fix in its message.
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +152,153 @@ pub struct RunOptions {
     pub json: bool,
 }
 
+/// What a run is asked to do, before validation: every value as given (strings, so the error
+/// can quote it), `None` where the profile decides. `ringbench run`'s arguments convert into
+/// one (`cli`); audit and calibrate build theirs directly. [`RunRequest::default`] is a bare
+/// `ringbench run` (a test in `cli` checks the two agree).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRequest {
+    /// `--dir`.
+    pub dir: Option<PathBuf>,
+    /// `--out`.
+    pub out: Option<PathBuf>,
+    /// `--profile`.
+    pub profile: String,
+    /// `--engines`.
+    pub engines: String,
+    /// `--workloads`.
+    pub workloads: String,
+    /// `--repeat`.
+    pub repeat: Option<u32>,
+    /// `--warmup`.
+    pub warmup: Option<u32>,
+    /// `--size`.
+    pub size: Option<String>,
+    /// `--block-size`.
+    pub block_size: Option<String>,
+    /// `--queue-depth`.
+    pub queue_depth: Option<String>,
+    /// `--files`.
+    pub files: Option<String>,
+    /// `--files-in-flight`.
+    pub files_in_flight: Option<String>,
+    /// `--threads`.
+    pub threads: Option<String>,
+    /// `--tree-depth`.
+    pub tree_depth: Option<String>,
+    /// `--tree-fanout`.
+    pub tree_fanout: Option<String>,
+    /// `--tree-files`.
+    pub tree_files: Option<String>,
+    /// `--ring-entries`.
+    pub ring_entries: Option<String>,
+    /// `--cancel-rate`.
+    pub cancel_rate: Option<String>,
+    /// `--target-ci`.
+    pub target_ci: Option<String>,
+    /// `--max-time`.
+    pub max_time: Option<String>,
+    /// `--seed`.
+    pub seed: String,
+    /// `--direct`.
+    pub direct: bool,
+    /// `--no-fsync`.
+    pub no_fsync: bool,
+    /// `--cache`.
+    pub cache: String,
+    /// `--trial-timeout`.
+    pub trial_timeout: Option<String>,
+    /// `--quiet`.
+    pub quiet: bool,
+    /// `--json`.
+    pub json: bool,
+}
+
+impl Default for RunRequest {
+    fn default() -> Self {
+        RunRequest {
+            dir: None,
+            out: None,
+            profile: "quick".into(),
+            engines: "all".into(),
+            workloads: "all".into(),
+            repeat: None,
+            warmup: None,
+            size: None,
+            block_size: None,
+            queue_depth: None,
+            files: None,
+            files_in_flight: None,
+            threads: None,
+            tree_depth: None,
+            tree_fanout: None,
+            tree_files: None,
+            ring_entries: None,
+            cancel_rate: None,
+            target_ci: None,
+            max_time: None,
+            seed: "1".into(),
+            direct: false,
+            no_fsync: false,
+            cache: "drop".into(),
+            trial_timeout: None,
+            quiet: false,
+            json: false,
+        }
+    }
+}
+
+impl RunRequest {
+    /// The `ringbench run` arguments that ask for this request (after `run`), for the
+    /// record of what ran (calibrate shows and stores each phase's); only values that differ
+    /// from a bare `run` are given, except `--cache`, always shown. Paths stay as given (a path
+    /// need not be UTF-8).
+    pub fn args(&self) -> Vec<OsString> {
+        fn pair(a: &mut Vec<OsString>, name: &str, v: Option<impl Into<OsString>>) {
+            if let Some(v) = v {
+                a.push(name.into());
+                a.push(v.into());
+            }
+        }
+        fn switch(a: &mut Vec<OsString>, name: &str, on: bool) {
+            if on {
+                a.push(name.into());
+            }
+        }
+        let d = RunRequest::default();
+        let differs = |v: &String, d: &String| (v != d).then(|| v.clone());
+        let a = &mut Vec::new();
+        pair(a, "--out", self.out.clone());
+        switch(a, "--direct", self.direct);
+        pair(a, "--cache", Some(self.cache.clone()));
+        pair(a, "--dir", self.dir.clone());
+        switch(a, "--quiet", self.quiet);
+        pair(a, "--workloads", differs(&self.workloads, &d.workloads));
+        pair(a, "--engines", differs(&self.engines, &d.engines));
+        pair(a, "--size", self.size.clone());
+        pair(a, "--block-size", self.block_size.clone());
+        pair(a, "--queue-depth", self.queue_depth.clone());
+        pair(a, "--repeat", self.repeat.map(|r| r.to_string()));
+        pair(a, "--warmup", self.warmup.map(|w| w.to_string()));
+        pair(a, "--profile", differs(&self.profile, &d.profile));
+        pair(a, "--files", self.files.clone());
+        pair(a, "--files-in-flight", self.files_in_flight.clone());
+        pair(a, "--threads", self.threads.clone());
+        pair(a, "--tree-depth", self.tree_depth.clone());
+        pair(a, "--tree-fanout", self.tree_fanout.clone());
+        pair(a, "--tree-files", self.tree_files.clone());
+        pair(a, "--ring-entries", self.ring_entries.clone());
+        pair(a, "--cancel-rate", self.cancel_rate.clone());
+        pair(a, "--target-ci", self.target_ci.clone());
+        pair(a, "--max-time", self.max_time.clone());
+        pair(a, "--seed", differs(&self.seed, &d.seed));
+        pair(a, "--trial-timeout", self.trial_timeout.clone());
+        switch(a, "--no-fsync", self.no_fsync);
+        switch(a, "--json", self.json);
+        std::mem::take(a)
+    }
+}
+
 /// A path in a record, shown lossily when it is not UTF-8 (serde's own impl refuses it, which
 /// would lose the whole record).
 pub fn lossy_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
@@ -281,7 +429,7 @@ pub fn parse_engines(s: &str) -> Result<Vec<String>, OptionError> {
         // unknown name next to it is the one blamed.
         let names: Vec<String> = if name == "all" {
             all().collect()
-        } else if engines::info(&name).is_none() && !crate::child::is_fault_engine(&name) {
+        } else if engines::info(&name).is_none() && !crate::plan::faults::is_fault_engine(&name) {
             return Err(OptionError::Unknown {
                 flag: "--engines",
                 what: "engine",
@@ -330,7 +478,7 @@ pub fn parse_workloads(s: &str) -> Result<Vec<Workload>, OptionError> {
 /// disk"), then the current directory.
 pub fn default_dir() -> (PathBuf, Option<String>) {
     let tmp = std::env::temp_dir();
-    if crate::sysinfo::is_tmpfs(&tmp) {
+    if crate::sys::sysinfo::is_tmpfs(&tmp) {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         let note = format!(
             "{} is a tmpfs (memory, not disk); using {} instead",
@@ -347,8 +495,8 @@ pub fn default_dir() -> (PathBuf, Option<String>) {
 pub fn default_out(suffix: &str) -> PathBuf {
     let base = format!(
         "{}-{}{suffix}",
-        crate::sysinfo::utc_stamp(),
-        crate::sysinfo::hostname()
+        crate::sys::sysinfo::utc_stamp(),
+        crate::sys::sysinfo::hostname()
     );
     // The stamp has one-second resolution: a second command in the same second gets `-2`,
     // `-3`... rather than refusing a folder it did not ask for by name.
@@ -365,8 +513,8 @@ pub fn default_out(suffix: &str) -> PathBuf {
 }
 
 impl RunOptions {
-    /// Validate `run`'s arguments.
-    pub fn from_args(a: &RunArgs) -> Result<RunOptions, OptionError> {
+    /// Validate a run request.
+    pub fn from_request(a: &RunRequest) -> Result<RunOptions, OptionError> {
         let p = profile(&a.profile)?;
         let engines = parse_engines(&a.engines)?;
         let workloads = parse_workloads(&a.workloads)?;
@@ -612,13 +760,14 @@ mod tests {
     }
 
     #[test]
-    fn sizes() {
-        assert_eq!(parse_size("--size", "4096").unwrap(), 4096);
+    fn a_bad_size_names_its_flag() {
         assert_eq!(parse_size("--size", "64M").unwrap(), 64 << 20);
         assert_eq!(parse_size("--size", "2GiB").unwrap(), 2 << 30);
         assert_eq!(parse_size("--size", "128k").unwrap(), 128 << 10);
         assert!(parse_size("--size", "abc").is_err());
         assert!(parse_size("--size", "12Q").is_err());
         assert!(parse_size("--size", "99999999999999999999T").is_err());
+        let e = parse_size("--block-size", "12Q").unwrap_err().to_string();
+        assert!(e.starts_with("--block-size \"12Q\": unknown unit"), "{e}");
     }
 }

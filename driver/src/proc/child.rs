@@ -8,9 +8,10 @@
 use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
-use workloads::{EngineInfo, Outcome, TrialPlan};
+use workloads::{Outcome, TrialPlan};
 
-use crate::engines;
+use crate::plan::engines;
+use crate::plan::faults::base_engine;
 
 /// Version tag of the child's result line.
 pub const PROTOCOL: u32 = 1;
@@ -38,33 +39,6 @@ pub struct TrialReply {
     pub peak_rss_kib: Option<u64>,
 }
 
-/// Hidden engines that fault on purpose, and the real engine each runs otherwise.
-const FAULTS: &[(&str, &str)] = &[
-    ("null-crash", "null"),   // aborts mid-trial (SIGABRT)
-    ("null-hang", "null"),    // never finishes
-    ("null-garbage", "null"), // prints a line that is not a result
-    ("null-silent", "null"),  // exits 0 without printing anything
-    ("std-corrupt", "std"),   // runs std, then flips a byte of the destination
-];
-
-/// Whether `name` is a fault-injection engine.
-pub fn is_fault_engine(name: &str) -> bool {
-    FAULTS.iter().any(|(f, _)| *f == name)
-}
-
-/// The engine whose code a (possibly fault) engine name runs.
-pub fn base_engine(name: &str) -> &str {
-    FAULTS
-        .iter()
-        .find(|(f, _)| *f == name)
-        .map_or(name, |(_, b)| b)
-}
-
-/// Static info of any runnable engine name.
-pub fn engine_info(name: &str) -> Option<EngineInfo> {
-    engines::info(base_engine(name))
-}
-
 /// Entry point of `ringbench __trial`; returns the exit code.
 pub fn main() -> i32 {
     let mut input = String::new();
@@ -85,8 +59,8 @@ pub fn main() -> i32 {
     }
     let result = match engines::run_trial(base_engine(engine), &spec.plan) {
         // The kernel-copy reference row runs here like an engine (see reference.rs).
-        None if engine == crate::reference::KERNEL_COPY => {
-            crate::reference::kernel_copy(&spec.plan).map_err(|e| e.to_string())
+        None if engine == crate::proc::kernel_copy::KERNEL_COPY => {
+            crate::proc::kernel_copy::kernel_copy(&spec.plan).map_err(|e| e.to_string())
         }
         None => Err(format!("unknown engine {engine:?}")),
         Some(r) => r.map_err(|e| e.to_string()),

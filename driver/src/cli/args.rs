@@ -1,4 +1,4 @@
-//! The command line, as clap sees it. Types here stop at the clap boundary: `options.rs`
+//! The command line, as clap sees it. Types here stop at the clap boundary: `convert.rs`
 //! turns them into validated domain options (hyperfine's split).
 
 use std::path::PathBuf;

@@ -21,13 +21,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use workloads::Workload;
 
-use crate::options::Config;
-use crate::plots::{self, Ratio, RatioPanel, RatioRow};
-use crate::report::{self, RunData};
+use crate::analysis::stats::{Interval, Verdict};
+use crate::analysis::summary::Cell;
+use crate::commands::report::{self, RunData};
+use crate::plan::options::Config;
+use crate::render::plots::{self, Ratio, RatioPanel, RatioRow};
+use crate::render::table::mbps;
 use crate::results;
-use crate::stats::{Interval, Verdict};
-use crate::summary::Cell;
-use crate::table::mbps;
 
 /// Parameters (meta.options keys) that must be equal, with the flag that sets each.
 const MUST_MATCH: &[(&str, &str)] = &[
@@ -278,7 +278,7 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
             if !ratios.is_empty() {
                 ratio_rows.push(RatioRow {
                     label: e.to_string(),
-                    look: crate::style::look(e),
+                    look: crate::render::style::look(e),
                     ratios,
                 });
             }
@@ -370,7 +370,7 @@ pub fn run(dirs: &[PathBuf], out: &Path, allow_incomplete: bool) -> anyhow::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::data;
+    use crate::commands::report::tests::data;
 
     fn iv(lo: f64, hi: f64) -> Interval {
         Interval {

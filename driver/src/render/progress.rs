@@ -241,7 +241,7 @@ fn draw(g: &mut State) {
         Some((t, since)) => (t.label(), Some(since.elapsed())),
         None => (String::new(), None),
     };
-    let label = if crate::spawn::INTERRUPTED.load(Ordering::SeqCst) {
+    let label = if crate::proc::spawn::INTERRUPTED.load(Ordering::SeqCst) {
         "interrupted: stopping the trial and cleaning up".to_string()
     } else {
         label
@@ -323,7 +323,7 @@ pub fn trial_line(
     let what = match (&rec.status, rec.throughput) {
         (Status::Ok, Some(v)) => format!(
             "{} MB/s {}",
-            crate::table::mbps(v),
+            crate::render::table::mbps(v),
             if rec.verified == Verified::Yes {
                 "verified"
             } else {

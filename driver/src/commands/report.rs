@@ -11,13 +11,13 @@ use std::path::Path;
 use anyhow::Context;
 use workloads::Workload;
 
-use crate::plots::{self, Chart};
-use crate::reference;
+use crate::analysis::reference;
+use crate::analysis::stats::{Ratio, Verdict};
+use crate::analysis::summary::{self, Cell, Summary};
+use crate::commands::safety::SafetyReport;
+use crate::render::plots::{self, Chart};
+use crate::render::table::mbps;
 use crate::results::{self, Meta, Status, TrialRecord};
-use crate::safety::SafetyReport;
-use crate::stats::{Ratio, Verdict};
-use crate::summary::{self, Cell, Summary};
-use crate::table::mbps;
 
 /// Everything a report is made of, read from a run folder.
 #[derive(Clone, Debug)]
@@ -33,7 +33,7 @@ pub struct RunData {
     /// safety.json, when the folder has one.
     pub safety: Option<SafetyReport>,
     /// audit.json (`ringbench audit`), when the folder has one.
-    pub audit: Option<crate::audit::AuditReport>,
+    pub audit: Option<crate::commands::audit::AuditReport>,
     /// The summary, recomputed from the records.
     pub summary: Summary,
 }
@@ -44,16 +44,15 @@ pub struct RunData {
 /// synthetic engines (the null engine's A/A checks) ranks them among themselves.
 pub fn ranked_rule(meta: &Meta) -> impl Fn(&str) -> bool + '_ {
     let floor = |e: &str| {
-        meta.engines.iter().any(|m| {
-            m.name == e && m.info.pointer("/model").and_then(|v| v.as_str()) == Some("floor")
-        })
+        meta.engines
+            .iter()
+            .any(|m| m.name == e && m.info.model.as_deref() == Some("floor"))
     };
     let does_io = |e: &str| {
         meta.engines
             .iter()
             .find(|m| m.name == e)
-            .and_then(|m| m.info.pointer("/caps/does_io").and_then(|v| v.as_bool()))
-            .unwrap_or(false)
+            .is_some_and(|m| m.info.caps.does_io)
     };
     let only_synthetic = meta
         .engines
@@ -86,18 +85,8 @@ pub fn engine_order(meta: &Meta, records: &[TrialRecord]) -> Vec<String> {
 pub fn load(dir: &Path) -> anyhow::Result<RunData> {
     let meta = results::read_meta(dir)?;
     let (records, warnings) = results::read_trials(dir)?;
-    let safety = read_optional::<SafetyReport>(dir, "safety.json")?;
-    if let Some(sr) = &safety
-        && sr.schema > crate::safety::SCHEMA
-    {
-        anyhow::bail!(
-            "{}: safety.json schema {} is newer than this ringbench reads ({})",
-            dir.join("safety.json").display(),
-            sr.schema,
-            crate::safety::SCHEMA
-        );
-    }
-    let audit = read_optional::<crate::audit::AuditReport>(dir, "audit.json")?;
+    let safety = read_optional::<SafetyReport>(dir, results::schema::SAFETY)?;
+    let audit = read_optional::<crate::commands::audit::AuditReport>(dir, results::schema::AUDIT)?;
     let order = engine_order(&meta, &records);
     let mut summary = summary::summarise(&records, &order, ranked_rule(&meta));
     if let Some(target) = meta.options.get("target_ci").and_then(|v| v.as_f64()) {
@@ -212,13 +201,19 @@ pub fn charts(d: &RunData) -> anyhow::Result<Vec<Chart>> {
 /// present must parse.
 fn read_optional<T: serde::de::DeserializeOwned>(
     dir: &Path,
-    name: &str,
+    schema: results::schema::Schema,
 ) -> anyhow::Result<Option<T>> {
+    let name = schema.file;
     match std::fs::read(dir.join(name)) {
-        Ok(bytes) => Ok(Some(
-            serde_json::from_slice::<T>(&bytes)
-                .with_context(|| format!("{}: {name} is corrupt", dir.display()))?,
-        )),
+        Ok(bytes) => {
+            let corrupt = || format!("{}: {name} is corrupt", dir.display());
+            let v: serde_json::Value = serde_json::from_slice(&bytes).with_context(corrupt)?;
+            // Another schema is named as such, not as corrupt.
+            if let Err(why) = schema.check(&v) {
+                anyhow::bail!("{}: {why}", dir.join(name).display());
+            }
+            Ok(Some(serde_json::from_value::<T>(v).with_context(corrupt)?))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(anyhow::anyhow!(
             "{}: cannot read it: {e}",
@@ -233,13 +228,18 @@ pub fn adopt<T: serde::de::DeserializeOwned>(
     dir: &Path,
     file: &Path,
     flag: &str,
-    name: &str,
+    schema: results::schema::Schema,
 ) -> anyhow::Result<()> {
+    let name = schema.file;
     results::read_meta(dir)?;
     let bytes =
         std::fs::read(file).with_context(|| format!("{flag} {}: cannot read", file.display()))?;
-    serde_json::from_slice::<T>(&bytes)
-        .with_context(|| format!("{flag} {}: not a ringbench {name}", file.display()))?;
+    let not_ours = || format!("{flag} {}: not a ringbench {name}", file.display());
+    let v: serde_json::Value = serde_json::from_slice(&bytes).with_context(not_ours)?;
+    if let Err(why) = schema.check(&v) {
+        anyhow::bail!("{flag} {}: {why}", file.display());
+    }
+    serde_json::from_value::<T>(v).with_context(not_ours)?;
     results::write_atomic(&dir.join(name), &bytes)
         .with_context(|| format!("writing {}", dir.join(name).display()))
 }
@@ -253,7 +253,10 @@ pub fn write_all(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
             .with_context(|| format!("writing {}", dir.join(name).display()))
     };
     w("summary.json", &serde_json::to_vec_pretty(&d.summary)?)?;
-    w("summary.csv", crate::table::csv(&d.summary).as_bytes())?;
+    w(
+        "summary.csv",
+        crate::render::table::csv(&d.summary).as_bytes(),
+    )?;
     for c in &charts {
         w(&format!("plots/{}.svg", c.stem), c.svg.as_bytes())?;
         w(&format!("plots/{}.png", c.stem), &c.png)?;
@@ -368,7 +371,7 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
     let _ = writeln!(
         o,
         "## Environment\n\n```text\n{}```\n",
-        crate::env::render(&m.environment)
+        crate::sys::env::render(&m.environment)
     );
     let _ = writeln!(o, "| parameter | value |\n|---|---|");
     for (k, v) in params_words(m) {
@@ -412,14 +415,12 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
             .get(&e.runtime)
             .map(|v| format!(" {v}"))
             .unwrap_or_default();
-        let route = |k: &str| {
-            e.info
-                .pointer(&format!("/routes/{k}"))
-                .and_then(|v| v.as_str())
-                .unwrap_or("?")
-                .to_string()
+        let route = |r: Option<workloads::Route>| {
+            r.and_then(|r| serde_json::to_value(r).ok())
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_else(|| "?".into())
         };
-        let model = e.info.get("model").and_then(|v| v.as_str()).unwrap_or("?");
+        let model = e.info.model.as_deref().unwrap_or("?");
         let status = if e.available && d.records.iter().any(|r| r.engine == e.name) {
             "ran".to_string()
         } else if e.available {
@@ -432,8 +433,8 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
             "| {} | {}{ver} | {model} | {} / {} | {} |",
             e.name,
             e.runtime,
-            route("read"),
-            route("write"),
+            route(e.info.routes.read),
+            route(e.info.routes.write),
             esc(&status)
         );
     }
@@ -445,7 +446,7 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
         out.push_str(&safety_section(sr));
     }
     if let Some(a) = &d.audit {
-        out.push_str(&crate::audit::render_markdown(a));
+        out.push_str(&crate::commands::audit::render_markdown(a));
         out.push('\n');
     }
     out.push_str(&failures_section(d));
@@ -573,7 +574,7 @@ fn results_section(d: &RunData) -> String {
     let s = &d.summary;
     let mut o = String::new();
     let _ = writeln!(o, "## Results\n");
-    let mut keys: Vec<(Workload, crate::options::Config)> = Vec::new();
+    let mut keys: Vec<(Workload, crate::plan::options::Config)> = Vec::new();
     for c in &s.cells {
         if !keys.contains(&(c.workload, c.config)) {
             keys.push((c.workload, c.config));
@@ -758,13 +759,13 @@ pub fn verdict_meaning(kind: &str) -> &'static str {
     }
 }
 
-fn cell_label(sr: &SafetyReport, c: &crate::safety::Cell) -> String {
+fn cell_label(sr: &SafetyReport, c: &crate::commands::safety::Cell) -> String {
     sr.label(c).replace(" (nif)", " (not in flight)")
 }
 
 /// The safety matrix as a coloured grid.
 pub fn safety_grid(sr: &SafetyReport) -> plots::Grid {
-    let colour = crate::style::verdict;
+    let colour = crate::render::style::verdict;
     let mut cells = Vec::new();
     for e in &sr.engines {
         for sc in &sr.scenarios {
@@ -907,14 +908,14 @@ fn safety_section(sr: &SafetyReport) -> String {
         }
         let _ = writeln!(o);
     }
-    let versions = crate::safety::render_versions(sr, "- ");
+    let versions = crate::commands::safety::render_versions(sr, "- ");
     if !versions.is_empty() {
         let _ = writeln!(
             o,
             "\n**Versions.** Releases of one runtime side by side, per scenario: *agree* = the same kinds of finding (or none) in every release, whatever their frequency; the evidence of each finding is below, and the engine crate's README (\"Versions side by side\") names the source change behind each difference.\n\n{versions}"
         );
     }
-    let flagged: Vec<&crate::safety::Cell> = sr
+    let flagged: Vec<&crate::commands::safety::Cell> = sr
         .cells
         .iter()
         .filter(|c| c.verdict.flagged() || c.findings.iter().any(|f| f.flagged()))
@@ -1023,7 +1024,7 @@ pub fn how_to_choose(d: &RunData) -> String {
     let s = &d.summary;
     let mut o = String::new();
     let _ = writeln!(o, "## How to choose (from this run's data)\n");
-    let mut keys: Vec<(Workload, crate::options::Config)> = Vec::new();
+    let mut keys: Vec<(Workload, crate::plan::options::Config)> = Vec::new();
     for c in &s.cells {
         if !keys.contains(&(c.workload, c.config)) {
             keys.push((c.workload, c.config));
@@ -1252,8 +1253,8 @@ pub fn how_to_choose(d: &RunData) -> String {
                 for e in &sr.engines {
                     if let Some(v) = by_engine.get(e.as_str()) {
                         // An engine that is not a runtime (the unsafe positive control) says so.
-                        let what = match crate::engines::info(e) {
-                            Some(i) if !crate::engines::visible(e) => {
+                        let what = match crate::plan::engines::info(e) {
+                            Some(i) if !crate::plan::engines::visible(e) => {
                                 format!(" (test-support engine, not a runtime: {})", i.summary)
                             }
                             _ => String::new(),
@@ -1296,21 +1297,12 @@ pub fn how_to_choose(d: &RunData) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::options::Config;
-    use crate::results::{EngineMeta, Usage, Verified};
-    use workloads::{Outcome, Stats};
+    use crate::results::EngineMeta;
 
-    pub(crate) fn config() -> Config {
-        Config {
-            block_size: 128 << 10,
-            queue_depth: 8,
-            files_in_flight: 8,
-            threads: 1,
-            cancel_bp: 0,
-        }
-    }
+    // Shared with the analysis tests, which cannot reach up here.
+    pub(crate) use crate::results::fixtures::trial;
 
-    fn env() -> crate::env::Environment {
+    fn env() -> crate::sys::env::Environment {
         serde_json::from_value(serde_json::json!({
             "host": "testhost", "kernel": "6.1.0", "cpu": "Test CPU", "cores": 2, "memory_bytes": 8u64 << 30,
             "dir": "/scratch", "mount_point": "/", "filesystem": "ext4", "mount_source": "/dev/vda",
@@ -1320,7 +1312,7 @@ pub(crate) mod tests {
         }))
         .or_else(|_| {
             // The environment struct grows; fill what the test does not set from a real capture.
-            let mut e = crate::env::capture(Path::new("/"));
+            let mut e = crate::sys::env::capture(Path::new("/"));
             e.host = "testhost".into();
             Ok::<_, serde_json::Error>(e)
         })
@@ -1334,13 +1326,13 @@ pub(crate) mod tests {
             summary: String::new(),
             available: true,
             reason: None,
-            info: serde_json::json!({"caps": {"does_io": does_io}, "model": "blocking", "routes": {"read": "inline", "write": "inline"}}),
+            info: serde_json::from_value(serde_json::json!({"caps": {"does_io": does_io}, "model": "blocking", "routes": {"read": "inline", "write": "inline"}})).unwrap(),
         }
     }
 
     pub(crate) fn meta(engines: &[&str]) -> Meta {
         Meta {
-            schema: results::SCHEMA_VERSION,
+            schema: results::schema::META.current,
             started: "2026-01-01T00:00:00Z".into(),
             finished: Some("2026-01-01T00:01:00Z".into()),
             interrupted: false,
@@ -1349,67 +1341,6 @@ pub(crate) mod tests {
             environment: env(),
             engines: engines.iter().map(|e| engine(e, true)).collect(),
             notes: vec![],
-        }
-    }
-
-    /// A synthetic trial: fixed bytes and elapsed time, so throughput is exact.
-    pub(crate) fn trial(
-        index: usize,
-        round: u32,
-        engine: &str,
-        w: Workload,
-        mbps: f64,
-    ) -> TrialRecord {
-        let bytes = 4_000_000u64;
-        let elapsed_ns = (bytes as f64 / (mbps * 1e6) * 1e9) as u64;
-        // The slow engine runs one op at a time, the fast one keeps eight in flight: their
-        // latencies must never share a table.
-        let mut stats = Stats {
-            max_in_flight: if engine == "slow" { 1 } else { 8 },
-            ..Stats::default()
-        };
-        for k in 0..20u64 {
-            stats.read_latency.record(10_000 + 1000 * k + (mbps as u64));
-            stats.write_latency.record(20_000 + 1000 * k);
-        }
-        let outcome = Outcome {
-            elapsed_ns,
-            bytes,
-            files: 1,
-            stats,
-            detail: None,
-            cancel: Default::default(),
-            cpu: Some(workloads::CpuUsage {
-                user_s: 0.001 * mbps / 100.0,
-                sys_s: 0.002,
-                ..Default::default()
-            }),
-        };
-        TrialRecord {
-            schema: results::SCHEMA_VERSION,
-            index,
-            round,
-            warmup: false,
-            engine: engine.into(),
-            workload: w,
-            config: config(),
-            status: Status::Ok,
-            error: None,
-            verified: Verified::Yes,
-            verify_detail: None,
-            cache: "dropped".into(),
-            direct: false,
-            throughput: Some(outcome.bytes_per_sec()),
-            outcome: Some(outcome),
-            // The whole child: the timed section's CPU plus a fixed start-up cost.
-            usage: Usage {
-                user_s: 0.001 * mbps / 100.0 + 0.01,
-                sys_s: 0.002,
-                max_rss_kib: 4096,
-                voluntary_cs: 1,
-                involuntary_cs: 1,
-            },
-            child_wall_s: 0.1,
         }
     }
 
@@ -1598,7 +1529,7 @@ pub(crate) mod tests {
             assert!(tp.contains(e), "throughput chart lacks {e:?}");
         }
         // Each engine's fixed colour is used for its bar.
-        let c = crate::style::look("fast").colour;
+        let c = crate::render::style::look("fast").colour;
         assert!(
             tp.contains(&format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)),
             "colour of fast missing"
@@ -1610,8 +1541,8 @@ pub(crate) mod tests {
         scenario: &str,
         verdict: workloads::safety::Verdict,
         in_flight: bool,
-    ) -> crate::safety::Cell {
-        crate::safety::Cell {
+    ) -> crate::commands::safety::Cell {
+        crate::commands::safety::Cell {
             engine: engine.into(),
             scenario: scenario.into(),
             findings: if verdict.flagged() {
@@ -1644,7 +1575,7 @@ pub(crate) mod tests {
         use workloads::safety::Verdict as V;
         let mut d = data();
         d.safety = Some(SafetyReport {
-            schema: crate::safety::SCHEMA,
+            schema: crate::commands::safety::SCHEMA,
             deadline_ms: 5000,
             repeats: 1,
             baselines: Default::default(),

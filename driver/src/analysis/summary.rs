@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use workloads::Workload;
 
-use crate::options::Config;
+use crate::analysis::stats::{self, CONFIDENCE, Interval, Ratio, Verdict};
+use crate::plan::options::Config;
 use crate::results::{Status, TrialRecord};
-use crate::stats::{self, CONFIDENCE, Interval, Ratio, Verdict};
 
 /// One row of the summary.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -84,7 +84,7 @@ pub struct Cell {
     /// Per-round ratios against the reference rows of this workload measured in the same
     /// rounds (kernel-copy, fio read, fio write; see reference.rs). Ranked engines only.
     #[serde(default)]
-    pub references: Vec<crate::reference::RefRatio>,
+    pub references: Vec<crate::analysis::reference::RefRatio>,
     /// With `--target-ci`: whether this cell's interval reached the target before the time
     /// budget ran out (absent without `--target-ci`).
     #[serde(default)]
@@ -269,7 +269,7 @@ pub fn summarise(
                 max_bps: thr.iter().copied().fold(f64::NAN, f64::max),
                 ci,
                 rel_ci,
-                noisy: thr.len() < 2 || rel_ci > 0.10,
+                noisy: stats::is_noisy(thr.len(), rel_ci),
                 cpu_s_per_gb: (!cpu.is_empty()).then(|| stats::median(&cpu)),
                 cpu_ci: (!cpu.is_empty()).then(|| stats::median_ci(&cpu, CONFIDENCE)),
                 child_cpu_s_per_gb: (!child_cpu.is_empty()).then(|| stats::median(&child_cpu)),
@@ -308,7 +308,7 @@ pub fn summarise(
                 vs_no_cancel: no_cancel(engine),
                 converged: None,
                 references: if is_ranked {
-                    crate::reference::ratios(&measured, key.0, key.1, engine)
+                    crate::analysis::reference::ratios(&measured, key.0, key.1, engine)
                 } else {
                     Vec::new()
                 },
@@ -318,7 +318,7 @@ pub fn summarise(
         cells.extend(key_cells);
     }
     Summary {
-        schema: crate::results::SCHEMA_VERSION,
+        schema: crate::results::schema::SUMMARY.current,
         confidence: CONFIDENCE,
         cells,
     }
@@ -374,7 +374,7 @@ pub fn assign_groups(cells: &mut [Cell], paired: &dyn Fn(&str, &str) -> Option<R
 pub fn mark_convergence(s: &mut Summary, target: f64) -> Vec<String> {
     let mut missed = Vec::new();
     for c in &mut s.cells {
-        if !(c.ranked || crate::reference::is_reference(&c.engine)) {
+        if !(c.ranked || crate::analysis::reference::is_reference(&c.engine)) {
             continue;
         }
         let ok = c.n > 0 && c.rel_ci <= target && c.ci.level >= CONFIDENCE;
@@ -389,8 +389,8 @@ pub fn mark_convergence(s: &mut Summary, target: f64) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::trial;
-    use crate::stats::MIN_VERDICT_LEVEL;
+    use crate::analysis::stats::MIN_VERDICT_LEVEL;
+    use crate::results::fixtures::trial;
     use workloads::data::Rng;
 
     fn summary_of(runs: &[(&str, Vec<Option<f64>>)]) -> Summary {

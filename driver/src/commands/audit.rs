@@ -35,17 +35,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
 use serde::{Deserialize, Serialize};
 use workloads::{Route, Routes, TrialPlan, Workload};
 
-use crate::child::{TrialSpec, engine_info};
-use crate::options::RunOptions;
-use crate::scratch::{self, Scratch};
-use crate::spawn::{self, Exit};
+use crate::plan::faults::engine_info;
+use crate::plan::options::RunOptions;
+use crate::proc::child::TrialSpec;
+use crate::proc::spawn::{self, Exit};
+use crate::sys::scratch::{self, Scratch};
 
 /// Version of `audit.json`.
-pub const AUDIT_SCHEMA: u32 = 1;
+pub const AUDIT_SCHEMA: u32 = crate::results::schema::AUDIT.current;
 
 /// The system calls traced. A `?` prefix lets strace ignore names this architecture lacks.
 const TRACED: &[&str] = &[
@@ -143,65 +143,6 @@ pub struct AuditOptions {
     pub deadline: Duration,
     /// Copy the raw traces into `out/traces/`.
     pub keep_traces: bool,
-}
-
-impl AuditOptions {
-    /// Validate `audit`'s arguments (engine and workload names, sizes) through `run`'s own
-    /// validation, so the trials are planned exactly as `run` plans them.
-    pub fn from_args(a: &crate::cli::AuditArgs) -> anyhow::Result<AuditOptions> {
-        let mut argv: Vec<std::ffi::OsString> = [
-            "ringbench",
-            "run",
-            "--profile",
-            "quick",
-            "--repeat",
-            "1",
-            "--warmup",
-            "0",
-            "--cache",
-            "warm",
-        ]
-        .iter()
-        .map(|s| s.into())
-        .collect();
-        let pairs = [
-            ("--engines", &a.engines),
-            ("--workloads", &a.workloads),
-            ("--size", &a.size),
-            ("--files", &a.files),
-            ("--block-size", &a.block_size),
-            ("--queue-depth", &a.queue_depth),
-            ("--tree-depth", &a.tree_depth),
-            ("--tree-fanout", &a.tree_fanout),
-            ("--tree-files", &a.tree_files),
-        ];
-        for (flag, v) in pairs {
-            argv.push(flag.into());
-            argv.push(v.into());
-        }
-        // The path as given, not as displayed: a name that is not UTF-8 is still a name.
-        if let Some(d) = &a.dir {
-            argv.push("--dir".into());
-            argv.push(d.clone().into_os_string());
-        }
-        let cli = crate::cli::Cli::try_parse_from(&argv)
-            .map_err(|e| anyhow::anyhow!("{}", e.to_string().lines().next().unwrap_or("")))?;
-        let crate::cli::Command::Run(run_args) = cli.command else {
-            unreachable!("parsed a run command")
-        };
-        let run = RunOptions::from_args(&run_args)?;
-        let secs = crate::options::parse_num("--timeout", &a.timeout, 1, 3600)?;
-        Ok(AuditOptions {
-            run,
-            out: a
-                .out
-                .clone()
-                .unwrap_or_else(|| crate::options::default_out("-audit")),
-            strace: a.strace.clone(),
-            deadline: Duration::from_secs(secs),
-            keep_traces: a.keep_traces,
-        })
-    }
 }
 
 /// `audit.json`: every engine × workload cell, with the method and parameters.
@@ -412,7 +353,7 @@ pub fn check_strace(strace: &Path, exe: &Path) -> anyhow::Result<String> {
 /// Run the audit: every runnable engine on every workload, one traced child each.
 pub fn run(o: &AuditOptions) -> anyhow::Result<AuditReport> {
     // Bad input first: a --dir that cannot hold the scratch directory is named before strace.
-    crate::scratch::check_parent(&o.run.dir)?;
+    crate::sys::scratch::check_parent(&o.run.dir)?;
     let exe = std::env::current_exe().context("locating the ringbench binary")?;
     let strace_version = check_strace(&o.strace, &exe)?;
     let r = &o.run;
@@ -431,7 +372,7 @@ fn run_in(
     strace_version: String,
 ) -> anyhow::Result<AuditReport> {
     let r = &o.run;
-    scratch.check_space(crate::runner::needed_bytes(r))?;
+    scratch.check_space(crate::commands::runner::needed_bytes(r))?;
     std::fs::create_dir_all(&o.out)
         .with_context(|| format!("--out {}: cannot create it", o.out.display()))?;
     let traces = o.out.join("traces");
@@ -441,7 +382,7 @@ fn run_in(
     let config = r.configs[0];
     let mut report = AuditReport {
         schema: AUDIT_SCHEMA,
-        started: crate::sysinfo::utc_rfc3339(),
+        started: crate::sys::sysinfo::utc_rfc3339(),
         strace: strace_version,
         method: METHOD.into(),
         parameters: AuditParams {
@@ -461,7 +402,9 @@ fn run_in(
     };
     let mut runnable = Vec::new();
     for name in &r.engines {
-        match crate::engines::probe(crate::child::base_engine(name)).expect("validated engine") {
+        match crate::plan::engines::probe(crate::plan::faults::base_engine(name))
+            .expect("validated engine")
+        {
             Ok(()) => runnable.push(name.clone()),
             Err(reason) => {
                 eprintln!("skipping engine {name}: {reason}");
@@ -486,7 +429,7 @@ fn run_in(
         eprintln!("warning: {}", l.describe());
     }
     eprintln!("preparing datasets in {}", scratch.path().display());
-    let srcs = crate::runner::prepare_sources(r, scratch)?;
+    let srcs = crate::commands::runner::prepare_sources(r, scratch)?;
     let roots = Roots::of(scratch.path());
     let trace_file = scratch.path().join("trace.txt");
     let mut index = 0;
@@ -498,7 +441,7 @@ fn run_in(
             }
             let dst = scratch.trial_dst(index)?;
             index += 1;
-            let plan = crate::runner::plan_for(r, &srcs, w, &config, &dst);
+            let plan = crate::commands::runner::plan_for(r, &srcs, w, &config, &dst);
             let _ = std::fs::remove_file(&trace_file);
             let mut cell = audit_one(o, exe, engine, &plan, &trace_file, &roots);
             if o.keep_traces && trace_file.exists() {
@@ -583,12 +526,8 @@ fn audit_one(
     };
     let text = std::fs::read_to_string(trace_file).unwrap_or_default();
     let trace = parse_trace(&text, roots);
-    if matches!(child.exit, Exit::Timeout | Exit::Interrupted) {
-        // strace was killed; its tracee lives on detached. End it by the pid the trace names.
-        if let Some(pid) = trace.main_pid {
-            kill_if_trial(pid, exe);
-        }
-    }
+    // strace and its tracee share the process group the supervisor made: at a deadline or an
+    // interrupt both were killed, so no tracee is left to find by pid.
     if matches!(child.exit, Exit::Interrupted) {
         cell.status = "interrupted".into();
         cell.error = Some("the audit was interrupted during this trial".into());
@@ -633,21 +572,6 @@ fn audit_one(
     cell.status = "ok".into();
     fill_cell(&mut cell, &trace, &info.routes, plan);
     cell
-}
-
-/// SIGKILL `pid` if it is still our `__trial` child (checked through /proc, by its id only).
-fn kill_if_trial(pid: u32, exe: &Path) {
-    let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-        return;
-    };
-    let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
-    let ours = args.first().is_some_and(|a| {
-        Path::new(std::ffi::OsStr::new(std::str::from_utf8(a).unwrap_or(""))) == exe
-    }) && args.get(1).is_some_and(|a| *a == b"__trial");
-    if ours {
-        // SAFETY: plain syscall on a process id we verified is our own trial child.
-        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-    }
 }
 
 fn fill_cell(cell: &mut AuditCell, t: &Trace, routes: &Routes, plan: &TrialPlan) {

@@ -10,13 +10,14 @@ use anyhow::Context;
 use workloads::data::{self, Rng};
 use workloads::{RuntimeConfig, TrialPlan, Workload};
 
-use crate::child::{TrialSpec, engine_info};
-use crate::options::{CacheMode, Config, RunOptions};
-use crate::progress::{Mode, Progress, Trial};
-use crate::results::{EngineMeta, Meta, RunWriter, SCHEMA_VERSION, Status, TrialRecord, Verified};
-use crate::scratch::{self, Scratch};
-use crate::spawn::{self, Exit, INTERRUPTED};
-use crate::summary::{self, Summary};
+use crate::analysis::summary::{self, Summary};
+use crate::plan::faults::engine_info;
+use crate::plan::options::{CacheMode, Config, RunOptions};
+use crate::proc::child::TrialSpec;
+use crate::proc::spawn::{self, Exit, INTERRUPTED};
+use crate::render::progress::{Mode, Progress, Trial};
+use crate::results::{EngineMeta, Meta, RunWriter, Status, TrialRecord, Verified, schema};
+use crate::sys::scratch::{self, Scratch};
 
 /// How a run ended, for the exit code.
 pub struct RunEnd {
@@ -175,7 +176,7 @@ fn run_in(
     }
     scratch.check_space(needed_bytes(o))?;
     let mut progress = Progress::new(Mode::detect(o.quiet), 0);
-    let environment = crate::env::capture(scratch.path());
+    let environment = crate::sys::env::capture(scratch.path());
     let mut notes = Vec::new();
     if let Some(n) = &o.dir_note {
         notes.push(n.clone());
@@ -202,8 +203,8 @@ fn run_in(
     let mut runnable = Vec::new();
     for name in &o.engines {
         let info = engine_info(name).expect("validated engine");
-        let probe =
-            crate::engines::probe(crate::child::base_engine(name)).expect("validated engine");
+        let probe = crate::plan::engines::probe(crate::plan::faults::base_engine(name))
+            .expect("validated engine");
         if let Err(reason) = &probe {
             progress.note(&format!("skipping engine {name}: {reason}"));
             notes.push(format!("engine {name} skipped: {reason}"));
@@ -216,7 +217,7 @@ fn run_in(
             summary: info.summary.into(),
             available: probe.is_ok(),
             reason: probe.err(),
-            info: serde_json::to_value(info).unwrap_or_default(),
+            info: (&info).into(),
         });
     }
     // Reference rows (kernel-copy, fio) run in the same rounds as the engines (reference.rs);
@@ -225,7 +226,7 @@ fn run_in(
         .iter()
         .any(|e| engine_info(e).is_some_and(|i| i.caps.does_io));
     let (ref_rows, ref_notes) = if any_io {
-        crate::reference::plan_rows(&o.workloads, environment.fio.as_deref())
+        crate::analysis::reference::plan_rows(&o.workloads, environment.fio.as_deref())
     } else {
         (Vec::new(), Vec::new())
     };
@@ -239,8 +240,8 @@ fn run_in(
     );
     shown.dedup();
     let mut meta = Meta {
-        schema: SCHEMA_VERSION,
-        started: crate::sysinfo::utc_rfc3339(),
+        schema: schema::META.current,
+        started: crate::sys::sysinfo::utc_rfc3339(),
         finished: None,
         interrupted: false,
         command: argv,
@@ -307,7 +308,7 @@ fn run_in(
 
     // Which engines are ranked: the same rule `ringbench report` applies to the saved data.
     let rule_meta = meta.clone();
-    let ranked = crate::report::ranked_rule(&rule_meta);
+    let ranked = crate::commands::report::ranked_rule(&rule_meta);
     let mut records: Vec<TrialRecord> = Vec::new();
     let mut failed = 0;
     let planned_rounds = o.warmup + o.repeat;
@@ -394,7 +395,7 @@ fn run_in(
             )
         });
     }
-    meta.finished = Some(crate::sysinfo::utc_rfc3339());
+    meta.finished = Some(crate::sys::sysinfo::utc_rfc3339());
     meta.interrupted = interrupted;
     if let Some(e) = &stopped {
         meta.notes
@@ -407,7 +408,7 @@ fn run_in(
     }
     finalised?;
     // report.md and the charts, rendered from the files just written (as `ringbench report`).
-    if let Err(e) = crate::report::write_all(writer.dir()) {
+    if let Err(e) = crate::commands::report::write_all(writer.dir()) {
         progress.note(&format!("warning: report not written: {e:#}"));
     }
     Ok((
@@ -422,7 +423,7 @@ fn run_in(
 
 fn write_summary(writer: &RunWriter, s: &Summary) -> anyhow::Result<()> {
     writer.file("summary.json", &serde_json::to_vec_pretty(s)?)?;
-    writer.file("summary.csv", crate::table::csv(s).as_bytes())?;
+    writer.file("summary.csv", crate::render::table::csv(s).as_bytes())?;
     Ok(())
 }
 
@@ -447,17 +448,17 @@ fn run_one(
         plan: child_plan.clone(),
     };
     let input = serde_json::to_vec(&spec)?;
-    let child = if engine == crate::reference::FIO {
-        crate::reference::run_fio(&child_plan, o.trial_timeout, cwd.as_deref())
+    let child = if engine == crate::analysis::reference::FIO {
+        crate::analysis::reference::run_fio(&child_plan, o.trial_timeout, cwd.as_deref())
             .context("starting fio")?
     } else {
         spawn::run_child(exe, &["__trial"], &input, o.trial_timeout, cwd.as_deref())
             .context("starting a trial child")?
     };
     let does_io = engine_info(engine).is_some_and(|i| i.caps.does_io)
-        || engine == crate::reference::KERNEL_COPY;
+        || engine == crate::analysis::reference::KERNEL_COPY;
     let mut rec = TrialRecord {
-        schema: SCHEMA_VERSION,
+        schema: schema::TRIALS.current,
         index,
         round,
         warmup: round < o.warmup,

@@ -24,7 +24,7 @@ impl Scratch {
         // skipped, so nothing already in --dir is ever reused or removed.
         let base = format!(
             "ringbench-{}-{}",
-            crate::sysinfo::utc_stamp(),
+            crate::sys::sysinfo::utc_stamp(),
             std::process::id()
         );
         for attempt in 0..100 {
@@ -146,7 +146,7 @@ impl Scratch {
 
     /// Refuse to start when the planned data would not fit (with 10% headroom).
     pub fn check_space(&self, needed: u64) -> anyhow::Result<()> {
-        if let Some(free) = crate::sysinfo::free_bytes(&self.root) {
+        if let Some(free) = crate::sys::sysinfo::free_bytes(&self.root) {
             let want = needed + needed / 10;
             if free < want {
                 bail!(

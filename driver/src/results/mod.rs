@@ -11,20 +11,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use workloads::{Outcome, Workload};
+use workloads::{EngineInfo, Outcome, Route, Workload};
 
-use crate::env::Environment;
-use crate::options::Config;
+use crate::plan::options::Config;
+// Measured by the supervisor, stored in every trial record.
+pub use crate::proc::spawn::Usage;
+use crate::sys::env::Environment;
 
-/// Version of the files' schema; bumped on any incompatible change.
-///
-/// 2: `cpu_s_per_gb` in summaries is CPU over the timed section (`outcome.cpu`, read by the
-/// trial child itself), no longer the whole child's (now `child_cpu_s_per_gb`).
-pub const SCHEMA_VERSION: u32 = 2;
-
-/// Versions this ringbench reads. A version-1 folder differs only in lacking `outcome.cpu`:
-/// its summary is recomputed with the timed CPU absent ("–") and the whole-child figure kept.
-pub const READABLE_SCHEMAS: &[u32] = &[1, SCHEMA_VERSION];
+pub mod schema;
 
 /// One engine as the run saw it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -40,7 +34,102 @@ pub struct EngineMeta {
     /// Why not, when it did not.
     pub reason: Option<String>,
     /// Capabilities and op routes (`workloads::EngineInfo`).
-    pub info: serde_json::Value,
+    #[serde(default)]
+    pub info: EngineInfoRecord,
+}
+
+/// An engine's static description as meta.json keeps it: `workloads::EngineInfo` with owned
+/// fields, so it reads back (`EngineInfo` is made of `&'static str`s and only serializes).
+/// Written exactly as `EngineInfo` serializes (a test holds every registered engine to that);
+/// a field an older file lacks reads as its default (no capability, no route, no model).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct EngineInfoRecord {
+    /// Stable id.
+    pub name: String,
+    /// The runtime crate.
+    pub runtime: String,
+    /// One line for `ringbench list`.
+    pub summary: String,
+    /// Scheduling model, as `workloads::Model` names it (`blocking`, `thread-per-core`...).
+    pub model: Option<String>,
+    /// Capability flags.
+    pub caps: CapsRecord,
+    /// The route of each op.
+    pub routes: RoutesRecord,
+}
+
+/// `workloads::Caps`, read back.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct CapsRecord {
+    /// Uses io_uring at all.
+    pub io_uring: bool,
+    /// Can open files with `O_DIRECT`.
+    pub o_direct: bool,
+    /// Ops of one task really overlap.
+    pub concurrent_ops: bool,
+    /// Dropping an in-flight op's future cancels it in the kernel.
+    pub cancel_on_drop: bool,
+    /// Performs real I/O (false only for the null engine).
+    pub does_io: bool,
+}
+
+/// `workloads::Routes`, read back; an op an older file does not name is `None`.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct RoutesRecord {
+    /// `open`.
+    pub open: Option<Route>,
+    /// `read_at`.
+    pub read: Option<Route>,
+    /// `write_at`.
+    pub write: Option<Route>,
+    /// `sync` (fsync).
+    pub sync: Option<Route>,
+    /// `close`.
+    pub close: Option<Route>,
+    /// `mkdir`.
+    pub mkdir: Option<Route>,
+    /// `metadata` (statx).
+    pub metadata: Option<Route>,
+    /// `set_mode` (chmod).
+    pub set_mode: Option<Route>,
+    /// `read_dir`.
+    pub read_dir: Option<Route>,
+}
+
+impl From<&EngineInfo> for EngineInfoRecord {
+    fn from(i: &EngineInfo) -> EngineInfoRecord {
+        let r = i.routes;
+        EngineInfoRecord {
+            name: i.name.into(),
+            runtime: i.runtime.into(),
+            summary: i.summary.into(),
+            // The name serde gives the variant, so the record reads as `EngineInfo` writes.
+            model: serde_json::to_value(i.model)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from)),
+            caps: CapsRecord {
+                io_uring: i.caps.io_uring,
+                o_direct: i.caps.o_direct,
+                concurrent_ops: i.caps.concurrent_ops,
+                cancel_on_drop: i.caps.cancel_on_drop,
+                does_io: i.caps.does_io,
+            },
+            routes: RoutesRecord {
+                open: Some(r.open),
+                read: Some(r.read),
+                write: Some(r.write),
+                sync: Some(r.sync),
+                close: Some(r.close),
+                mkdir: Some(r.mkdir),
+                metadata: Some(r.metadata),
+                set_mode: Some(r.set_mode),
+                read_dir: Some(r.read_dir),
+            },
+        }
+    }
 }
 
 /// meta.json.
@@ -64,24 +153,6 @@ pub struct Meta {
     pub engines: Vec<EngineMeta>,
     /// Notes a reader must see (warm cache, defaulted directory, direct ignored, ...).
     pub notes: Vec<String>,
-}
-
-/// Resource usage of a trial's whole child — start-up, dataset checks and everything else the
-/// child did, not only its timed section — from the kernel's accounting (`wait4`). The timed
-/// section's own CPU is `Outcome::cpu`.
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Usage {
-    /// User CPU seconds, whole child.
-    pub user_s: f64,
-    /// System CPU seconds, whole child.
-    pub sys_s: f64,
-    /// Peak resident set, KiB: the trial child's own (VmHWM, as it reports it; see
-    /// `TrialReply::peak_rss_kib`), else wait4's, which includes the driver's peak at exec.
-    pub max_rss_kib: u64,
-    /// Voluntary context switches.
-    pub voluntary_cs: u64,
-    /// Involuntary context switches.
-    pub involuntary_cs: u64,
 }
 
 /// How a trial ended.
@@ -279,10 +350,18 @@ pub fn read_trials(dir: &Path) -> anyhow::Result<(Vec<TrialRecord>, Vec<String>)
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<TrialRecord>(line) {
+        // A line of another schema is not read as this one's layout.
+        let parsed = serde_json::from_str::<serde_json::Value>(line)
+            .map_err(|e| format!("{e}; truncated or corrupt"))
+            .and_then(|v| schema::TRIALS.check(&v).map(|()| v))
+            .and_then(|v| {
+                serde_json::from_value::<TrialRecord>(v)
+                    .map_err(|e| format!("{e}; truncated or corrupt"))
+            });
+        match parsed {
             Ok(r) => out.push(r),
             Err(e) => warnings.push(format!(
-                "trials.jsonl line {}: skipped, unreadable ({e}; truncated or corrupt)",
+                "trials.jsonl line {}: skipped, unreadable ({e})",
                 i + 1
             )),
         }
@@ -321,25 +400,121 @@ pub fn read_meta(dir: &Path) -> anyhow::Result<Meta> {
     }
     // The schema first: a newer or older layout is named as such, not as corrupt.
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
-    if let Some(schema) = v.get("schema").and_then(|s| s.as_u64())
-        && !READABLE_SCHEMAS.contains(&(schema as u32))
-    {
-        anyhow::bail!(
-            "{}: schema version {schema} (this ringbench reads {READABLE_SCHEMAS:?})",
-            dir.display()
-        );
+    if let Err(why) = schema::META.check(&v) {
+        anyhow::bail!("{}: {why}", dir.display());
     }
     serde_json::from_value(v).map_err(|e| corrupt(e.to_string()))
+}
+
+/// Test data shared by the tests of this layer and the layers above.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+    use workloads::Stats;
+
+    pub(crate) fn config() -> Config {
+        Config {
+            block_size: 128 << 10,
+            queue_depth: 8,
+            files_in_flight: 8,
+            threads: 1,
+            cancel_bp: 0,
+        }
+    }
+
+    /// A synthetic trial: fixed bytes and elapsed time, so throughput is exact.
+    pub(crate) fn trial(
+        index: usize,
+        round: u32,
+        engine: &str,
+        w: Workload,
+        mbps: f64,
+    ) -> TrialRecord {
+        let bytes = 4_000_000u64;
+        let elapsed_ns = (bytes as f64 / (mbps * 1e6) * 1e9) as u64;
+        // The slow engine runs one op at a time, the fast one keeps eight in flight: their
+        // latencies must never share a table.
+        let mut stats = Stats {
+            max_in_flight: if engine == "slow" { 1 } else { 8 },
+            ..Stats::default()
+        };
+        for k in 0..20u64 {
+            stats.read_latency.record(10_000 + 1000 * k + (mbps as u64));
+            stats.write_latency.record(20_000 + 1000 * k);
+        }
+        let outcome = Outcome {
+            elapsed_ns,
+            bytes,
+            files: 1,
+            stats,
+            detail: None,
+            cancel: Default::default(),
+            cpu: Some(workloads::CpuUsage {
+                user_s: 0.001 * mbps / 100.0,
+                sys_s: 0.002,
+                ..Default::default()
+            }),
+        };
+        TrialRecord {
+            schema: schema::TRIALS.current,
+            index,
+            round,
+            warmup: false,
+            engine: engine.into(),
+            workload: w,
+            config: config(),
+            status: Status::Ok,
+            error: None,
+            verified: Verified::Yes,
+            verify_detail: None,
+            cache: "dropped".into(),
+            direct: false,
+            throughput: Some(outcome.bytes_per_sec()),
+            outcome: Some(outcome),
+            // The whole child: the timed section's CPU plus a fixed start-up cost.
+            usage: Usage {
+                user_s: 0.001 * mbps / 100.0 + 0.01,
+                sys_s: 0.002,
+                max_rss_kib: 4096,
+                voluntary_cs: 1,
+                involuntary_cs: 1,
+            },
+            child_wall_s: 0.1,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::Config;
+
+    #[test]
+    fn engine_info_is_written_as_workloads_writes_it_and_reads_back() {
+        for name in crate::plan::engines::ALL {
+            let info = crate::plan::engines::info(name).unwrap();
+            let rec = EngineInfoRecord::from(&info);
+            assert_eq!(
+                serde_json::to_value(&rec).unwrap(),
+                serde_json::to_value(info).unwrap(),
+                "{name}"
+            );
+            let back: EngineInfoRecord =
+                serde_json::from_str(&serde_json::to_string(&rec).unwrap()).unwrap();
+            assert_eq!(back, rec);
+        }
+        // An older, shorter record still reads, with what it lacks at its default.
+        let old: EngineInfoRecord =
+            serde_json::from_str(r#"{"caps": {"does_io": true}, "routes": {"read": "ring"}}"#)
+                .unwrap();
+        assert!(old.caps.does_io && !old.caps.io_uring);
+        assert_eq!(old.routes.read, Some(Route::Ring));
+        assert_eq!(old.routes.write, None);
+    }
+    use crate::plan::options::Config;
 
     fn record(index: usize) -> TrialRecord {
         TrialRecord {
-            schema: SCHEMA_VERSION,
+            schema: schema::TRIALS.current,
             index,
             round: 0,
             warmup: false,
@@ -383,6 +558,26 @@ mod tests {
         assert_eq!(recs, vec![record(0), record(1)]);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("line 3"), "{warnings:?}");
+    }
+
+    #[test]
+    fn a_line_of_another_schema_is_skipped_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut newer = record(1);
+        newer.schema = schema::TRIALS.current + 1;
+        let text = format!(
+            "{}\n{}\n",
+            serde_json::to_string(&record(0)).unwrap(),
+            serde_json::to_string(&newer).unwrap()
+        );
+        fs::write(dir.path().join("trials.jsonl"), text).unwrap();
+        let (recs, warnings) = read_trials(dir.path()).unwrap();
+        assert_eq!(recs, vec![record(0)]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("line 2") && warnings[0].contains("schema version"),
+            "{warnings:?}"
+        );
     }
 
     #[test]

@@ -33,19 +33,17 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use anyhow::Context;
-use clap::Parser;
 use serde::{Deserialize, Serialize};
 use workloads::{Workload, units};
 
-use crate::cli::{CalibrateArgs, Cli, Command};
-use crate::options::{self, parse_size};
-use crate::reference;
+use crate::analysis::reference;
+use crate::analysis::stats::{self, CONFIDENCE, MIN_VERDICT_LEVEL, Ratio};
+use crate::analysis::summary::Summary;
+use crate::plan::options::{self, RunOptions, RunRequest};
 use crate::results::{Status, TrialRecord};
-use crate::stats::{self, CONFIDENCE, MIN_VERDICT_LEVEL, Ratio};
-use crate::summary::Summary;
 
 /// Version of calibrate.json's schema.
-pub const CALIBRATE_SCHEMA: u32 = 1;
+pub const CALIBRATE_SCHEMA: u32 = crate::results::schema::CALIBRATE.current;
 
 /// Target: the best io_uring engine's read/write throughput over fio's, at least this.
 pub const FIO_TARGET: f64 = 0.95;
@@ -53,8 +51,7 @@ pub const FIO_TARGET: f64 = 0.95;
 pub const KERNEL_COPY_TARGET: f64 = 1.0;
 /// Target: the harness's time per op over a 4 KiB read's on the fastest engine, below this.
 pub const HARNESS_TARGET: f64 = 0.01;
-/// A cell or ratio whose interval is wider than ±this share of its median is flagged noisy.
-pub const NOISY: f64 = 0.10;
+pub use crate::analysis::stats::NOISY;
 /// RSS "grows with the file size" when the larger file's lowest peak RSS exceeds the smaller
 /// file's highest by more than this share of the extra bytes moved: a trial that kept even 1%
 /// of what it copied resident is caught; allocator and page-table jitter (tens of KiB) is not.
@@ -104,143 +101,40 @@ pub struct CalibrateOptions {
 
 /// Whether `name` is an io_uring engine (its `caps.io_uring`).
 pub fn is_io_uring(name: &str) -> bool {
-    crate::engines::info(name).is_some_and(|i| i.caps.io_uring)
+    crate::plan::engines::info(name).is_some_and(|i| i.caps.io_uring)
 }
 
 /// The default engines: every listed io_uring engine, and std as the baseline.
 pub fn default_engines() -> Vec<String> {
-    crate::engines::ALL
+    crate::plan::engines::ALL
         .iter()
-        .filter(|n| crate::engines::default_selected(n) && (is_io_uring(n) || **n == "std"))
+        .filter(|n| crate::plan::engines::default_selected(n) && (is_io_uring(n) || **n == "std"))
         .map(|n| n.to_string())
         .collect()
 }
 
 impl CalibrateOptions {
-    /// Validate `calibrate`'s arguments; every error names the flag to fix.
-    pub fn from_args(a: &CalibrateArgs) -> anyhow::Result<CalibrateOptions> {
-        let engines = if a.engines.trim() == "default" {
-            default_engines()
-        } else {
-            options::parse_engines(&a.engines)?
-        };
-        let phases: Vec<String> = if a.phases.trim() == "all" {
-            PHASES.iter().map(|p| p.to_string()).collect()
-        } else {
-            let mut v = Vec::new();
-            for p in a.phases.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                if !PHASES.contains(&p) {
-                    anyhow::bail!(
-                        "--phases: unknown phase {p:?} (valid: {}, all)",
-                        PHASES.join(", ")
-                    );
-                }
-                if !v.iter().any(|x| x == p) {
-                    v.push(p.to_string());
-                }
-            }
-            if v.is_empty() {
-                anyhow::bail!("--phases {:?}: empty list", a.phases);
-            }
-            v
-        };
-        let size = parse_size("--size", &a.size)?;
-        let block_size = parse_size("--block-size", &a.block_size)?;
-        let harness_size = parse_size("--harness-size", &a.harness_size)?;
-        let harness_block = parse_size("--harness-block-size", &a.harness_block_size)?;
-        let queue_depth: u64 = a
-            .queue_depth
-            .trim()
-            .parse()
-            .ok()
-            .filter(|q| (1..=4096).contains(q))
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--queue-depth {:?}: expected a whole number between 1 and 4096",
-                    a.queue_depth
-                )
-            })?;
-        let memory_sizes: Vec<u64> = a
-            .memory_sizes
-            .split(',')
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| parse_size("--memory-sizes", s))
-            .collect::<Result<_, _>>()?;
-        if memory_sizes.len() != 2 || memory_sizes[0] >= memory_sizes[1] {
-            anyhow::bail!(
-                "--memory-sizes {:?}: expected two sizes, smaller first (e.g. 64M,256M)",
-                a.memory_sizes
-            );
-        }
-        let mut memory_configs = Vec::new();
-        for c in a.memory_configs.split(',').filter(|s| !s.trim().is_empty()) {
-            let bad = || {
-                anyhow::anyhow!(
-                    "--memory-configs {c:?}: expected BLOCKxDEPTH pairs, e.g. 128kx8,1Mx32"
-                )
-            };
-            let (b, q) = c.trim().rsplit_once(['x', 'X']).ok_or_else(bad)?;
-            let b = parse_size("--memory-configs", b)?;
-            let q: u64 = q.parse().ok().filter(|q| *q >= 1).ok_or_else(bad)?;
-            memory_configs.push((b, q));
-        }
-        if memory_configs.len() < 2 {
-            anyhow::bail!(
-                "--memory-configs {:?}: expected at least two BLOCKxDEPTH settings (e.g. 128kx8,1Mx32) so RSS can be set against queue depth x block size",
-                a.memory_configs
-            );
-        }
-        for (flag, v) in [("--repeat", a.repeat), ("--memory-repeat", a.memory_repeat)] {
-            if v == 0 || v > 1000 {
-                anyhow::bail!("--{} {v}: must be between 1 and 1000", &flag[2..]);
-            }
-        }
-        Ok(CalibrateOptions {
-            dir: a.dir.clone(),
-            out: a
-                .out
-                .clone()
-                .unwrap_or_else(|| options::default_out("-calibrate")),
-            engines,
-            phases,
-            size,
-            block_size,
-            queue_depth,
-            repeat: a.repeat,
-            warmup: a.warmup,
-            harness_size,
-            harness_block,
-            memory_sizes,
-            memory_configs,
-            memory_repeat: a.memory_repeat,
-            quiet: a.quiet,
-            json: a.json,
-        })
-    }
-
-    /// The `ringbench run` arguments of each run, `(phase, folder name, arguments after
-    /// "run")`; paths stay as given (a path need not be UTF-8).
-    pub fn runs(&self) -> Vec<(String, String, Vec<OsString>)> {
+    /// The run each phase asks for, `(phase, folder name, request)`: built here as a typed
+    /// request and validated by `run`'s own validation ([`RunOptions::from_request`]), so
+    /// every phase's trials are planned exactly as `ringbench run` would plan them. Paths stay
+    /// as given (a path need not be UTF-8).
+    pub fn runs(&self) -> Vec<(String, String, RunRequest)> {
         let mut out = Vec::new();
-        let mut common = |phase: &str, name: String, cache: &str, extra: Vec<String>| {
-            let mut a: Vec<OsString> = vec![
-                "--out".into(),
-                self.out.join(&name).into_os_string(),
-                "--direct".into(),
-                "--cache".into(),
-                cache.into(),
-            ];
-            if let Some(d) = &self.dir {
-                a.push("--dir".into());
-                a.push(d.clone().into_os_string());
-            }
-            if self.quiet {
-                a.push("--quiet".into());
-            }
-            a.extend(extra.into_iter().map(OsString::from));
-            out.push((phase.to_string(), name, a));
+        let mut common = |phase: &str, name: String, cache: &str, r: RunRequest| {
+            out.push((
+                phase.to_string(),
+                name.clone(),
+                RunRequest {
+                    out: Some(self.out.join(&name)),
+                    direct: true,
+                    cache: cache.into(),
+                    dir: self.dir.clone(),
+                    quiet: self.quiet,
+                    ..r
+                },
+            ));
         };
-        let s = |x: &u64| x.to_string();
+        let s = |x: &u64| Some(x.to_string());
         if self.phases.iter().any(|p| p == "fidelity") {
             // read and write against fio: the source's data is evicted before each trial
             // (fadvise, as fio's own invalidate=1 does) but metadata stays cached, because
@@ -256,22 +150,16 @@ impl CalibrateOptions {
                     "fidelity",
                     name.into(),
                     cache,
-                    vec![
-                        "--workloads".into(),
-                        workloads.into(),
-                        "--engines".into(),
-                        self.engines.join(","),
-                        "--size".into(),
-                        s(&self.size),
-                        "--block-size".into(),
-                        s(&self.block_size),
-                        "--queue-depth".into(),
-                        s(&self.queue_depth),
-                        "--repeat".into(),
-                        self.repeat.to_string(),
-                        "--warmup".into(),
-                        self.warmup.to_string(),
-                    ],
+                    RunRequest {
+                        workloads: workloads.into(),
+                        engines: self.engines.join(","),
+                        size: s(&self.size),
+                        block_size: s(&self.block_size),
+                        queue_depth: s(&self.queue_depth),
+                        repeat: Some(self.repeat),
+                        warmup: Some(self.warmup),
+                        ..RunRequest::default()
+                    },
                 );
             }
         }
@@ -284,22 +172,16 @@ impl CalibrateOptions {
                 "harness",
                 "harness".into(),
                 "fadvise",
-                vec![
-                    "--workloads".into(),
-                    "read".into(),
-                    "--engines".into(),
-                    engines.join(","),
-                    "--size".into(),
-                    s(&self.harness_size),
-                    "--block-size".into(),
-                    s(&self.harness_block),
-                    "--queue-depth".into(),
-                    s(&self.queue_depth),
-                    "--repeat".into(),
-                    self.repeat.to_string(),
-                    "--warmup".into(),
-                    self.warmup.to_string(),
-                ],
+                RunRequest {
+                    workloads: "read".into(),
+                    engines: engines.join(","),
+                    size: s(&self.harness_size),
+                    block_size: s(&self.harness_block),
+                    queue_depth: s(&self.queue_depth),
+                    repeat: Some(self.repeat),
+                    warmup: Some(self.warmup),
+                    ..RunRequest::default()
+                },
             );
         }
         if self.phases.iter().any(|p| p == "memory") {
@@ -314,22 +196,16 @@ impl CalibrateOptions {
                         "memory",
                         name,
                         "drop",
-                        vec![
-                            "--workloads".into(),
-                            "large".into(),
-                            "--engines".into(),
-                            self.engines.join(","),
-                            "--size".into(),
-                            s(size),
-                            "--block-size".into(),
-                            s(b),
-                            "--queue-depth".into(),
-                            s(q),
-                            "--repeat".into(),
-                            self.memory_repeat.to_string(),
-                            "--warmup".into(),
-                            "0".into(),
-                        ],
+                        RunRequest {
+                            workloads: "large".into(),
+                            engines: self.engines.join(","),
+                            size: s(size),
+                            block_size: s(b),
+                            queue_depth: s(q),
+                            repeat: Some(self.memory_repeat),
+                            warmup: Some(0),
+                            ..RunRequest::default()
+                        },
                     );
                 }
             }
@@ -378,7 +254,7 @@ impl Figure {
             level: ci.level,
             n: v.len(),
             rel_ci,
-            noisy: v.len() < 2 || rel_ci > NOISY,
+            noisy: stats::is_noisy(v.len(), rel_ci),
         })
     }
 
@@ -391,7 +267,7 @@ impl Figure {
             level: r.ci.level,
             n: r.rounds,
             rel_ci,
-            noisy: r.rounds < 2 || rel_ci > NOISY,
+            noisy: stats::is_noisy(r.rounds, rel_ci),
         }
     }
 }
@@ -643,13 +519,13 @@ struct PhaseRun {
 pub fn run(o: &CalibrateOptions, argv: Vec<String>) -> anyhow::Result<(Calibration, i32)> {
     crate::results::check_new_out(&o.out)?;
     // --dir is checked before the calibration folder is made: bad input leaves nothing.
-    crate::scratch::check_parent(&o.dir.clone().unwrap_or_else(|| options::default_dir().0))?;
+    crate::sys::scratch::check_parent(&o.dir.clone().unwrap_or_else(|| options::default_dir().0))?;
     std::fs::create_dir_all(&o.out)
         .with_context(|| format!("--out {}: cannot create", o.out.display()))?;
     let mut cal = Calibration {
         schema: CALIBRATE_SCHEMA,
         command: argv,
-        started: crate::sysinfo::utc_rfc3339(),
+        started: crate::sys::sysinfo::utc_rfc3339(),
         finished: None,
         interrupted: false,
         interrupted_by: None,
@@ -666,27 +542,21 @@ pub fn run(o: &CalibrateOptions, argv: Vec<String>) -> anyhow::Result<(Calibrati
     };
     let mut done: Vec<PhaseRun> = Vec::new();
     let mut code = 0;
-    for (phase, folder, args) in o.runs() {
-        if crate::spawn::INTERRUPTED.load(Ordering::SeqCst) {
+    for (phase, folder, request) in o.runs() {
+        if crate::proc::spawn::INTERRUPTED.load(Ordering::SeqCst) {
             break;
         }
-        let mut full: Vec<OsString> = vec!["ringbench".into(), "run".into()];
-        full.extend(args);
-        let shown: Vec<String> = full
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
+        // What ran, for the record and the progress line: the equivalent command.
+        let shown: Vec<String> = ["ringbench".into(), "run".into()]
+            .into_iter()
+            .chain(request.args())
+            .map(|a: OsString| a.to_string_lossy().into_owned())
             .collect();
-        let cli = Cli::try_parse_from(&full)
-            .map_err(|e| anyhow::anyhow!("{}", e.to_string().lines().next().unwrap_or("")))
-            .with_context(|| format!("building the {phase} run"))?;
-        let Command::Run(ra) = cli.command else {
-            unreachable!("parsed as run")
-        };
-        let ro = options::RunOptions::from_args(&ra)?;
+        let ro = RunOptions::from_request(&request)?;
         if !o.quiet {
             eprintln!("ringbench calibrate: {phase}: {}", shown.join(" "));
         }
-        let (end, summary) = crate::runner::run(&ro, shown.clone())
+        let (end, summary) = crate::commands::runner::run(&ro, shown.clone())
             .with_context(|| format!("calibrate phase {phase} ({folder})"))?;
         let (records, _) = crate::results::read_trials(&end.out)?;
         if let Ok(meta) = crate::results::read_meta(&end.out) {
@@ -719,11 +589,11 @@ pub fn run(o: &CalibrateOptions, argv: Vec<String>) -> anyhow::Result<(Calibrati
         });
     }
     analyse(&mut cal, &done, o);
-    cal.finished = Some(crate::sysinfo::utc_rfc3339());
-    cal.interrupted |= crate::spawn::INTERRUPTED.load(Ordering::SeqCst);
+    cal.finished = Some(crate::sys::sysinfo::utc_rfc3339());
+    cal.interrupted |= crate::proc::spawn::INTERRUPTED.load(Ordering::SeqCst);
     if cal.interrupted {
-        code = crate::spawn::interrupted_exit_code();
-        cal.interrupted_by = Some(crate::spawn::interrupted_by_name());
+        code = crate::proc::spawn::interrupted_exit_code();
+        cal.interrupted_by = Some(crate::proc::spawn::interrupted_by_name());
     }
     crate::results::write_atomic(
         &o.out.join("calibrate.json"),
@@ -1360,15 +1230,15 @@ pub fn render(c: &Calibration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::Config;
-    use crate::results::{SCHEMA_VERSION, Usage, Verified};
+    use crate::plan::options::Config;
+    use crate::results::{Usage, Verified, schema};
     use workloads::{Outcome, Stats};
 
     fn rec(engine: &str, w: Workload, round: u32, bps: f64, reads: u64, rss: u64) -> TrialRecord {
         let bytes = 1u64 << 26;
         let elapsed_ns = (bytes as f64 / bps * 1e9) as u64;
         TrialRecord {
-            schema: SCHEMA_VERSION,
+            schema: schema::TRIALS.current,
             index: 0,
             round,
             warmup: false,
@@ -1560,59 +1430,5 @@ mod tests {
         let c = m.cells.iter().find(|c| c.engine == "flat").unwrap();
         assert_eq!(c.buffers_kib, 32);
         assert_eq!(c.per_trial_kib.len(), 3);
-    }
-
-    #[test]
-    fn options_validate_and_plan_runs() {
-        let parse = |extra: &[&str]| {
-            let mut argv = vec!["ringbench", "calibrate"];
-            argv.extend_from_slice(extra);
-            let Command::Calibrate(a) = Cli::try_parse_from(argv).unwrap().command else {
-                panic!("not calibrate")
-            };
-            CalibrateOptions::from_args(&a)
-        };
-        let o = parse(&["--out", "/x/cal"]).unwrap();
-        assert!(o.engines.iter().any(|e| e == "std"));
-        assert!(o.engines.iter().all(|e| e == "std" || is_io_uring(e)));
-        let runs = o.runs();
-        assert_eq!(runs[0].1, "fidelity-rw");
-        assert_eq!(runs[1].1, "fidelity-copy");
-        assert_eq!(runs[2].1, "harness");
-        assert!(
-            runs[2]
-                .2
-                .iter()
-                .map(|a| a.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join(" ")
-                .contains("--engines null,")
-        );
-        assert_eq!(runs.len(), 3 + 4, "two memory sizes x two settings");
-        // Every planned run is a valid `ringbench run` command line.
-        for (_, _, args) in &runs {
-            let mut argv: Vec<OsString> = vec!["ringbench".into(), "run".into()];
-            argv.extend(args.iter().cloned());
-            let Command::Run(ra) = Cli::try_parse_from(&argv).unwrap().command else {
-                panic!("not run")
-            };
-            options::RunOptions::from_args(&ra).unwrap();
-        }
-        assert!(parse(&["--memory-sizes", "256M,64M"]).is_err());
-        assert!(parse(&["--memory-configs", "128k"]).is_err());
-        assert!(
-            parse(&["--phases", "bogus"])
-                .unwrap_err()
-                .to_string()
-                .contains("--phases")
-        );
-        assert!(
-            parse(&["--engines", "nope"])
-                .unwrap_err()
-                .to_string()
-                .contains("--engines")
-        );
-        let o = parse(&["--phases", "harness"]).unwrap();
-        assert_eq!(o.runs().len(), 1);
     }
 }

@@ -1,0 +1,9 @@
+//! Commands: what each subcommand does, wiring the layers below (plan, run children, write
+//! results, analyse, render).
+
+pub mod audit;
+pub mod calibrate;
+pub mod compare;
+pub mod report;
+pub mod runner;
+pub mod safety;

@@ -1,0 +1,6 @@
+//! What to run: validated run options (sizes, engines, workloads, profiles) and the engine
+//! registry.
+
+pub mod engines;
+pub mod faults;
+pub mod options;
