@@ -185,6 +185,9 @@ pub fn look(engine: &str) -> Look {
         "monoio" => Look::solid(BLUE, Shape::Pentagon),
         "glommio" => Look::solid(PURPLE, Shape::Hexagon),
         "safer-ring" => Look::variant(BLUE, Shape::Circle),
+        // The floor (no runtime): black like the std baseline, hollow and dotted, as a
+        // reference-like row.
+        "io-uring-raw" => Look::variant(BLACK, Shape::Diamond),
         e if crate::plan::engines::other_release(e) => {
             // Another release of a runtime: its family's colour, hollow, a shape by label.
             let base = look(crate::plan::engines::runtime_family(e));
