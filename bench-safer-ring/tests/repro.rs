@@ -17,14 +17,18 @@
 
 use std::future::{Future, poll_fn};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use safer_ring::{OwnedBuffer, Ring};
-use workloads::repro::{Seen, raw};
+use workloads::repro::Seen;
+use workloads::repro::raw::{
+    self, Scratch, extra_fds, fds_of, leaked_beyond, payload, poll_all_for, poll_once, proc_path,
+    set_pipe_size,
+};
 
 const FD_SETTLE: Duration = Duration::from_millis(500);
 /// Size of every read (and of the write-drop write).
@@ -121,34 +125,6 @@ async fn timeout<F: Future>(d: Duration, fut: F) -> Option<F::Output> {
     .await
 }
 
-/// Poll `fut` once, from inside the runtime.
-async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
-    poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await
-}
-
-/// Poll every future in `futs` (those still pending) for `d`; the outputs of those that
-/// completed, `None` for those still pending at the end.
-async fn poll_all_for<F: Future + Unpin>(futs: &mut [F], d: Duration) -> Vec<Option<F::Output>> {
-    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
-    let mut timer = std::pin::pin!(sleep(d));
-    poll_fn(|cx| {
-        for (f, o) in futs.iter_mut().zip(out.iter_mut()) {
-            if o.is_none()
-                && let Poll::Ready(v) = Pin::new(f).poll(cx)
-            {
-                *o = Some(v);
-            }
-        }
-        if out.iter().all(Option::is_some) || timer.as_mut().poll(cx).is_ready() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    })
-    .await;
-    out
-}
-
 /// The bytes a completed hot-potato read put in its buffer.
 fn bytes_of(r: safer_ring::Result<(usize, OwnedBuffer)>) -> Option<Vec<u8>> {
     let (n, buf) = r.ok()?;
@@ -167,53 +143,6 @@ async fn read_to_end(ring: &Ring<'_>, fd: RawFd, got: &mut Vec<u8>) -> &'static 
             None => return "a read that waited past the deadline (dropped)",
         }
     }
-}
-
-/// `/proc/self/fd/N` of a raw descriptor.
-fn proc_path(fd: &OwnedFd) -> PathBuf {
-    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-}
-
-/// Recognisable non-zero bytes.
-fn payload(seed: u8, n: usize) -> Vec<u8> {
-    (0..n)
-        .map(|i| ((i * 7 + seed as usize) % 251 + 1) as u8)
-        .collect()
-}
-
-/// Set the pipe's capacity to at least `n` (and 64 KiB); the capacity.
-fn set_pipe_size(fd: &OwnedFd, n: usize) -> usize {
-    // SAFETY: fcntl on a descriptor we own.
-    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, n as libc::c_int) };
-    assert!(r >= n as libc::c_int, "F_SETPIPE_SZ");
-    r as usize
-}
-
-/// Descriptors of this process that point at `path`.
-fn fds_of(path: &Path) -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| {
-            d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-                .filter(|l| l == path)
-                .count()
-        })
-        .unwrap_or(0)
-}
-
-/// Descriptors still open beyond `before`, after waiting up to [`FD_SETTLE`] for late closes.
-fn extra_fds(before: i64) -> i64 {
-    raw::fds_settled(before, FD_SETTLE) - before
-}
-
-/// A scratch directory of this process.
-fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "ringbench-repro-safer-ring-{}-{tag}-{:?}",
-        std::process::id(),
-        Instant::now()
-    ));
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,7 +171,7 @@ fn reads_dropped(n: usize, entries: u32, by_timeout: bool, cancel: bool) -> Run 
     let file = std::fs::File::open(proc_path(&r)).expect("open the pipe's read end");
     drop(r); // the reopened read end is the only reader now
     let fd = file.as_raw_fd();
-    let data = payload(1, len);
+    let data = payload(len, 1);
     let (got, pending, completed, how) = rt.block_on(async {
         let mut got = Vec::new();
         let (mut pending, mut completed) = (0, 0);
@@ -260,7 +189,7 @@ fn reads_dropped(n: usize, entries: u32, by_timeout: bool, cancel: bool) -> Run 
             let mut futs: Vec<_> = (0..n)
                 .map(|_| Box::pin(ring.read_at_owned(fd, OwnedBuffer::new(BLOCK), 0)))
                 .collect();
-            for o in poll_all_for(&mut futs, WINDOW).await {
+            for o in poll_all_for(&mut futs, sleep(WINDOW)).await {
                 match o {
                     Some(r) => {
                         completed += 1;
@@ -281,7 +210,7 @@ fn reads_dropped(n: usize, entries: u32, by_timeout: bool, cancel: bool) -> Run 
     drop(rt);
     drop(ring);
     Run {
-        leaked: extra_fds(before),
+        leaked: extra_fds(before, FD_SETTLE),
         lost: (len as u64).saturating_sub(got.len() as u64),
         pending,
         completed,
@@ -352,10 +281,10 @@ fn write_drop_run(cancel: bool) -> (i64, usize, usize, bool) {
         .write(true)
         .open(proc_path(&w))
         .expect("open the pipe's write end");
-    raw::write_all(&w, &payload(2, cap));
+    raw::write_all(&w, &payload(cap, 2));
     drop(w); // the reopened write end is the only writer: end of stream when it closes
     let fd = file.as_raw_fd();
-    let data = payload(3, BLOCK);
+    let data = payload(BLOCK, 3);
     let drainer =
         |r: OwnedFd| std::thread::spawn(move || raw::drain(&r, Duration::from_millis(200)));
     let (out, pending) = rt.block_on(async {
@@ -366,7 +295,7 @@ fn write_drop_run(cancel: bool) -> (i64, usize, usize, bool) {
             BLOCK,
         ))];
         if cancel {
-            let pending = poll_all_for(&mut futs, WINDOW).await[0].is_none();
+            let pending = poll_all_for(&mut futs, sleep(WINDOW)).await[0].is_none();
             drop(futs);
             sleep(TURN).await;
             let d = drainer(r);
@@ -388,7 +317,7 @@ fn write_drop_run(cancel: bool) -> (i64, usize, usize, bool) {
     let out = out.join().expect("drainer");
     drop(rt);
     drop(ring);
-    (extra_fds(before), cap, out.len(), pending)
+    (extra_fds(before, FD_SETTLE), cap, out.len(), pending)
 }
 
 /// `write-drop`: bytes past the fill, from a write whose future was dropped, are a ghost write.
@@ -431,7 +360,7 @@ fn drop_then(close: bool, cancel: bool) -> (i64, u64, Vec<String>) {
     let mut notes = Vec::new();
     let before = raw::fds();
     let (r, w) = raw::pipe();
-    let data = payload(4, 2 * BLOCK);
+    let data = payload(2 * BLOCK, 4);
     let ring = Ring::new(64).expect("ring");
     let rt = tokio_rt();
     let file = std::fs::File::open(proc_path(&r)).expect("open the pipe's read end");
@@ -440,7 +369,7 @@ fn drop_then(close: bool, cancel: bool) -> (i64, u64, Vec<String>) {
     rt.block_on(async {
         if cancel {
             let mut futs = [Box::pin(ring.read_at_owned(fd, OwnedBuffer::new(BLOCK), 0))];
-            if let Some(r) = poll_all_for(&mut futs, WINDOW).await.pop().flatten() {
+            if let Some(r) = poll_all_for(&mut futs, sleep(WINDOW)).await.pop().flatten() {
                 got.extend(bytes_of(r).unwrap_or_default());
                 notes.push("the read completed before the drop".into());
             }
@@ -472,7 +401,7 @@ fn drop_then(close: bool, cancel: bool) -> (i64, u64, Vec<String>) {
         got.len()
     ));
     let lost = (data.len() as u64).saturating_sub(got.len() as u64);
-    (extra_fds(before), lost, notes)
+    (extra_fds(before, FD_SETTLE), lost, notes)
 }
 
 fn drop_then_seen(close: bool) -> Seen {
@@ -512,7 +441,7 @@ fn read_race_run(cancel: bool) -> (i64, u64, Option<bool>, String) {
     let rt = tokio_rt();
     let file = std::fs::File::open(proc_path(&r)).expect("open the pipe's read end");
     let fd = file.as_raw_fd();
-    let data = payload(5, BLOCK);
+    let data = payload(BLOCK, 5);
     let mut w = Some(w);
     let (mut got, raced, second) = rt.block_on(async {
         let mut got = Vec::new();
@@ -549,7 +478,7 @@ fn read_race_run(cancel: bool) -> (i64, u64, Option<bool>, String) {
     drop(r);
     let lost = (BLOCK as u64).saturating_sub(got.len() as u64);
     (
-        extra_fds(before),
+        extra_fds(before, FD_SETTLE),
         lost,
         raced,
         format!(
@@ -586,11 +515,11 @@ static OPEN_RING: OnceLock<Ring<'static>> = OnceLock::new();
 /// (always O_RDWR: compat.rs:412-428, so no O_RDONLY half); 8 dropped right after their first
 /// poll (a), 8 once their descriptor is visible in `/proc/self/fd` (b). The file's descriptors
 /// left open, and whether (b) raced (`None`: every open completed during its first poll).
-fn open_race_run(cancel: bool) -> (usize, usize, usize, Option<bool>) {
+fn open_race_run(cancel: bool) -> (i64, i64, usize, Option<bool>) {
     let ring = OPEN_RING.get_or_init(|| Ring::new(64).expect("ring"));
-    let dir = scratch("open");
+    let dir = Scratch::new("safer-ring", "open");
     let path = dir.join("file");
-    std::fs::write(&path, payload(6, BLOCK)).expect("4 KiB file");
+    std::fs::write(&path, payload(BLOCK, 6)).expect("4 KiB file");
     let path = path.canonicalize().expect("canonical path");
     let p = path.to_str().expect("utf-8 path").to_string();
     let rt = tokio_rt();
@@ -640,7 +569,7 @@ fn open_race_run(cancel: bool) -> (usize, usize, usize, Option<bool>) {
         std::thread::sleep(Duration::from_millis(2));
     }
     let left = fds_of(&path);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     (left, left_a, first, raced)
 }
 
@@ -653,7 +582,7 @@ fn open_race() -> Seen {
     let (twin, ..) = open_race_run(false);
     let (left, left_a, first, raced) = open_race_run(true);
     Seen {
-        leaked_fds: left as i64 - twin as i64,
+        leaked_fds: left - twin,
         raced,
         notes: vec![format!(
             "16 compat::File::open (O_RDWR: safer-ring's only open): {first} completed during \
@@ -670,9 +599,9 @@ fn open_race() -> Seen {
 /// so there is none to drop. Ghost bytes per case, and whether (b) raced.
 fn write_timeout_run(cancel: bool) -> (i64, u64, u64, u64, Option<bool>, String) {
     const LEN: usize = 64 * 1024;
-    let dir = scratch("write");
+    let dir = Scratch::new("safer-ring", "write");
     let (pa, pb) = (dir.join("a"), dir.join("b"));
-    let (da, db) = (payload(7, LEN), payload(8, LEN));
+    let (da, db) = (payload(LEN, 7), payload(LEN, 8));
     let before = raw::fds();
     let ring = Ring::new(64).expect("ring");
     let rt = tokio_rt();
@@ -728,9 +657,9 @@ fn write_timeout_run(cancel: bool) -> (i64, u64, u64, u64, Option<bool>, String)
     drop((fa, fb));
     drop(rt);
     drop(ring);
-    let leaked = extra_fds(before);
+    let leaked = extra_fds(before, FD_SETTLE);
     let (ga, gb) = (landed(&pa, &da), landed(&pb, &db));
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     (leaked, at_drop_a, ga, gb, raced, note)
 }
 
@@ -786,7 +715,7 @@ fn baseline() -> i64 {
         unsafe { libc::close(fd) };
         drop((c, l, rt, ring));
     }
-    raw::fds_settled(before, FD_SETTLE) - before
+    extra_fds(before, FD_SETTLE)
 }
 
 /// `accept-drop`: 4 `accept_safe` polled once (no client: pending) and given a turn; 4 clients
@@ -838,10 +767,6 @@ fn accept_drop() -> Seen {
         turn(&rt, Duration::from_millis(60));
         drop((c, l, rt, ring));
     }
-    let after = raw::fds_settled(before + base, FD_SETTLE);
-    seen.leaked_fds = after - before - base;
-    seen.notes.push(format!(
-        "descriptors: {before} before, {after} after, {base} left by the same steps without a drop"
-    ));
+    leaked_beyond(before, base, FD_SETTLE, &mut seen);
     seen
 }

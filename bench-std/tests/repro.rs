@@ -9,22 +9,13 @@ use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use workloads::repro::{Seen, raw};
+use workloads::repro::Seen;
+use workloads::repro::raw::{self, payload, proc_path};
 
 const BLOCK: usize = 4096;
 /// When a helper supplies what a blocking call waits for.
 const HELPER_AFTER: Duration = Duration::from_millis(50);
 const FD_SETTLE: Duration = Duration::from_millis(500);
-
-fn proc_path(fd: &OwnedFd) -> String {
-    format!("/proc/self/fd/{}", fd.as_raw_fd())
-}
-
-fn payload(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
 
 /// Descriptors left by the same steps with nothing to drop: a pipe end opened, read, closed.
 fn baseline() -> i64 {
@@ -38,7 +29,7 @@ fn baseline() -> i64 {
         let mut v = Vec::new();
         f.read_to_end(&mut v).expect("read");
     }
-    raw::fds_settled(before, FD_SETTLE) - before
+    raw::extra_fds(before, FD_SETTLE)
 }
 
 fn leaked(before: i64, seen: &mut Seen) {

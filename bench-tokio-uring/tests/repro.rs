@@ -13,11 +13,8 @@
 //! submission queue (`on_thread_park`) and reaps completions.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
-use std::future::Future;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::task::Poll;
@@ -25,7 +22,11 @@ use std::time::{Duration, Instant};
 
 use bench_tokio_uring::TokioUringEngine;
 use tokio_uring::fs::{File, OpenOptions};
-use workloads::repro::{Seen, raw};
+use workloads::repro::Seen;
+use workloads::repro::raw::{
+    self, Feeder, Scratch, fd_table, fds_of, leaked_since, payload, poll_once, proc_path,
+    set_pipe_size, wait_until, within,
+};
 
 /// Size of every op's buffer.
 const BLOCK: usize = 4096;
@@ -70,26 +71,6 @@ async fn sleep(d: Duration) {
     tokio::time::sleep(d).await
 }
 
-/// Poll `f` once, inside the runtime.
-async fn poll_once<F: Future + ?Sized>(f: &mut Pin<Box<F>>) -> Poll<F::Output> {
-    std::future::poll_fn(|cx| Poll::Ready(f.as_mut().poll(cx))).await
-}
-
-/// Poll `f` until it is ready or the runtime's timer of `d` fires first.
-async fn within<F: Future + ?Sized>(f: &mut Pin<Box<F>>, d: Duration) -> Option<F::Output> {
-    let mut t = Box::pin(sleep(d));
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(v) = f.as_mut().poll(cx) {
-            return Poll::Ready(Some(v));
-        }
-        if t.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        Poll::Pending
-    })
-    .await
-}
-
 /// Give the runtime turns (1 ms sleeps) until `cond` holds or `deadline` passes; whether it held.
 async fn turns_until(mut cond: impl FnMut() -> bool, deadline: Duration) -> bool {
     let t = Instant::now();
@@ -119,137 +100,6 @@ async fn read_to_eof(f: &File) -> Vec<u8> {
             Ok(b) => got.extend_from_slice(&b),
             Err(e) => panic!("reading the rest through the same handle: {e}"),
         }
-    }
-}
-
-// ---- oracle helpers (std, libc, workloads::repro::raw) ----
-
-/// `/proc/self/fd/N`: how a pipe end is opened through the runtime.
-fn proc_path(fd: &OwnedFd) -> PathBuf {
-    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-}
-
-/// A payload of `n` bytes with no zero byte (so a file's unwritten hole never matches it).
-fn payload(n: usize, seed: u8) -> Vec<u8> {
-    (0..n)
-        .map(|i| ((i as u32).wrapping_mul(31).wrapping_add(u32::from(seed)) % 251 + 1) as u8)
-        .collect()
-}
-
-fn set_pipe_size(fd: &OwnedFd, n: usize) {
-    // SAFETY: F_SETPIPE_SZ on a pipe we own.
-    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, n as libc::c_int) };
-    assert!(
-        r >= n as libc::c_int,
-        "F_SETPIPE_SZ: {}",
-        std::io::Error::last_os_error()
-    );
-}
-
-/// Descriptor number -> target, to name what is left over.
-fn fd_table() -> BTreeMap<i32, String> {
-    let mut t = BTreeMap::new();
-    for e in std::fs::read_dir("/proc/self/fd")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        if let Some(n) = e.file_name().to_str().and_then(|s| s.parse().ok()) {
-            let target = std::fs::read_link(e.path())
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            t.insert(n, target);
-        }
-    }
-    t
-}
-
-/// Descriptors open now that were not (or were something else) in `before`, in words.
-fn new_fds(before: &BTreeMap<i32, String>) -> String {
-    let v: Vec<String> = fd_table()
-        .into_iter()
-        .filter(|(k, v)| before.get(k) != Some(v) && !v.ends_with("/fd"))
-        .map(|(k, v)| format!("{k} -> {v}"))
-        .collect();
-    if v.is_empty() {
-        "none".into()
-    } else {
-        v.join(", ")
-    }
-}
-
-/// Descriptors of this process open on `path`.
-fn fds_of(path: &Path) -> i64 {
-    fd_table()
-        .values()
-        .filter(|t| Path::new(t.as_str()) == path)
-        .count() as i64
-}
-
-/// Wait (plain sleeps, outside any runtime) until `cond` holds or `deadline` passes.
-fn wait_raw(mut cond: impl FnMut() -> bool, deadline: Duration) -> bool {
-    let t = Instant::now();
-    while !cond() {
-        if t.elapsed() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_micros(200));
-    }
-    true
-}
-
-/// Descriptors leaked since `before` (after up to [`FD_SETTLE`] for late closes), and their
-/// names.
-fn leaked_since(before: i64, table: &BTreeMap<i32, String>) -> (i64, String) {
-    let n = raw::fds_settled(before, FD_SETTLE) - before;
-    (n, new_fds(table))
-}
-
-/// A scratch directory of this child, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(what: &str) -> Scratch {
-        let p = std::env::temp_dir().join(format!(
-            "ringbench-repro-tokio-uring-{what}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).expect("scratch dir");
-        Scratch(p.canonicalize().expect("canonical scratch path"))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Writes `data` into a pipe's write end on a helper thread when told to, or by itself after
-/// [`FALLBACK`] — so a wait that only ends once data arrives shows as a hang (the fallback
-/// fed it) instead of hanging the reproducer. Closes the write end afterwards.
-struct Feeder {
-    go: mpsc::Sender<()>,
-    thread: std::thread::JoinHandle<bool>,
-}
-
-impl Feeder {
-    fn spawn(w: OwnedFd, data: Vec<u8>) -> Feeder {
-        let (go, rx) = mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let fallback = rx.recv_timeout(FALLBACK).is_err();
-            raw::write_all(&w, &data);
-            drop(w);
-            fallback
-        });
-        Feeder { go, thread }
-    }
-
-    /// Let it write now (if it has not already); whether its fallback had fired.
-    fn go(self) -> bool {
-        let _ = self.go.send(());
-        self.thread.join().expect("feeder thread")
     }
 }
 
@@ -298,7 +148,7 @@ fn runtime_drop_twin() -> (i64, String) {
         drop(f);
     });
     drop(rt);
-    let out = leaked_since(before, &table);
+    let out = leaked_since(before, &table, FD_SETTLE);
     drop((r, w));
     out
 }
@@ -311,7 +161,7 @@ fn runtime_drop() -> Seen {
     let (r, w) = raw::pipe();
     let sent = payload(2 * BLOCK, 2);
     let (before, table) = (raw::fds(), fd_table());
-    let feeder = Feeder::spawn(w, sent.clone());
+    let feeder = Feeder::spawn(w, sent.clone(), FALLBACK);
     let rt = runtime(256);
     let pending = rt.block_on(async {
         let f = File::open(proc_path(&r)).await.expect("open");
@@ -330,7 +180,7 @@ fn runtime_drop() -> Seen {
     let got = raw::drain(&r, Duration::from_millis(50));
     drop(r);
     // Both pipe ends were open at `before` and are closed now (the feeder closes `w`).
-    let (leaked, names) = leaked_since(before - 2, &table);
+    let (leaked, names) = leaked_since(before - 2, &table, FD_SETTLE);
     // A hang is reported as a hang; bytes that then went nowhere are reported as well (they
     // were taken by the dropped op, not merely late: the drain ran to end of stream).
     seen.hang = fallback;
@@ -360,7 +210,7 @@ fn close_twin() -> (i64, String) {
         f.close().await.expect("close");
     });
     drop(rt);
-    let out = leaked_since(before, &table);
+    let out = leaked_since(before, &table, FD_SETTLE);
     drop((r, w));
     out
 }
@@ -373,7 +223,7 @@ fn close_after_drop() -> Seen {
     let (r, w) = raw::pipe();
     let sent = payload(2 * BLOCK, 3);
     let (before, table) = (raw::fds(), fd_table());
-    let feeder = Feeder::spawn(w, sent.clone());
+    let feeder = Feeder::spawn(w, sent.clone(), FALLBACK);
     let rt = runtime(256);
     let (pending, close_ms, closed) = rt.block_on(async {
         let f = File::open(proc_path(&r)).await.expect("open");
@@ -390,7 +240,7 @@ fn close_after_drop() -> Seen {
     let fallback = feeder.go();
     let got = raw::drain(&r, Duration::from_millis(50));
     drop(r);
-    let (leaked, names) = leaked_since(before - 2, &table);
+    let (leaked, names) = leaked_since(before - 2, &table, FD_SETTLE);
     let missing = sent.len() - got.len().min(sent.len());
     // A close that returned only once the fallback fed the pipe is a hang. The bytes the
     // dropped read took are lost as well (the raw drain ran to end of stream): both reported.
@@ -471,7 +321,7 @@ fn timeout_read() -> Seen {
         let f = File::open(proc_path(&r)).await.expect("open the read end");
         drop(r);
         let mut rd = Box::pin(read(&f));
-        let first = within(&mut rd, WINDOW).await;
+        let first = within(&mut rd, sleep(WINDOW)).await;
         let timer_won = first.is_none();
         drop(rd);
         let mut got = first.and_then(Result::ok).unwrap_or_default();
@@ -509,10 +359,10 @@ fn read_race() -> Seen {
         sleep(WINDOW).await; // submitted; waits on the empty pipe
         raw::write_all(&w, &sent);
         // The read completes in the kernel (task work on this thread): no runtime turn here.
-        let consumed = wait_raw(|| raw::pending(&r) == 0, Duration::from_millis(200));
+        let consumed = wait_until(|| raw::pending(&r) == 0, Duration::from_millis(200));
         drop(rd);
         let mut rd2 = Box::pin(read(&f));
-        let (second, in_time) = match within(&mut rd2, Duration::from_millis(400)).await {
+        let (second, in_time) = match within(&mut rd2, sleep(Duration::from_millis(400))).await {
             Some(res) => (res.expect("second read"), true),
             None => {
                 // Nothing came: end the stream so the second read returns (EOF), not dropped.
@@ -547,8 +397,8 @@ async fn open_mode(path: PathBuf, rw: bool) -> std::io::Result<File> {
 /// their first poll, half (b) once their descriptor is visible in /proc/self/fd.
 fn open_race() -> Seen {
     let mut seen = Seen::default();
-    let dir = Scratch::new("open-race");
-    let path = dir.0.join("file");
+    let dir = Scratch::new("tokio-uring", "open-race");
+    let path = dir.join("file");
     std::fs::write(&path, payload(BLOCK, 6)).expect("create the file");
     // Twin: 16 opens awaited and closed.
     let rt = runtime(256);
@@ -613,7 +463,7 @@ fn shutdown_twin() -> (i64, String) {
         drop(File::open(proc_path(&r)).await.expect("open"));
     });
     drop(rt);
-    let out = leaked_since(before, &table);
+    let out = leaked_since(before, &table, FD_SETTLE);
     drop((r, w));
     out
 }
@@ -626,7 +476,7 @@ fn shutdown_live_task() -> Seen {
     let (r, w) = raw::pipe();
     let sent = payload(BLOCK, 7);
     let (before, table) = (raw::fds(), fd_table());
-    let feeder = Feeder::spawn(w, sent.clone());
+    let feeder = Feeder::spawn(w, sent.clone(), FALLBACK);
     // 0: not started, 1: read issued, 2: read returned (with that many bytes in `took`).
     let state = Rc::new(Cell::new(0u8));
     let took = Rc::new(Cell::new(0usize));
@@ -654,7 +504,7 @@ fn shutdown_live_task() -> Seen {
     let fallback = feeder.go();
     let got = raw::drain(&r, Duration::from_millis(50));
     drop(r);
-    let (leaked, names) = leaked_since(before - 2, &table);
+    let (leaked, names) = leaked_since(before - 2, &table, FD_SETTLE);
     let received = got.len() + took.get();
     seen.hang = fallback;
     seen.lost_bytes = (sent.len() - received.min(sent.len())) as u64;
@@ -699,7 +549,7 @@ fn write_twin(dir: &Path) -> (i64, String) {
         f.close().await.expect("close");
     });
     drop(rt);
-    leaked_since(before, &table)
+    leaked_since(before, &table, FD_SETTLE)
 }
 
 /// `write-timeout-file`: a 64 KiB write at offset 0 of a regular file, dropped (a) right after
@@ -709,10 +559,10 @@ fn write_twin(dir: &Path) -> (i64, String) {
 fn write_timeout_file() -> Seen {
     const LEN: usize = 64 * 1024;
     let mut seen = Seen::default();
-    let dir = Scratch::new("write-timeout");
-    let (pa, pb) = (dir.0.join("a"), dir.0.join("b"));
+    let dir = Scratch::new("tokio-uring", "write-timeout");
+    let (pa, pb) = (dir.join("a"), dir.join("b"));
     let (da, db) = (payload(LEN, 8), payload(LEN, 9));
-    let (twin, twin_names) = write_twin(&dir.0);
+    let (twin, twin_names) = write_twin(dir.path());
     let (before, table) = (raw::fds(), fd_table());
     let rt = runtime(256);
     let ((at_drop_a, end_a), raced, (at_drop_b, end_b)) = rt.block_on(async {
@@ -753,7 +603,7 @@ fn write_timeout_file() -> Seen {
         ((at_drop_a, end_a), raced, (at_drop_b, end_b))
     });
     drop(rt);
-    let (leaked, names) = leaked_since(before, &table);
+    let (leaked, names) = leaked_since(before, &table, FD_SETTLE);
     seen.raced = Some(raced);
     let (ghost_a, ghost_b) = (
         end_a.saturating_sub(at_drop_a),
@@ -788,7 +638,7 @@ fn accept_twin() -> (i64, String) {
         drop(clients);
     });
     drop(rt);
-    leaked_since(before, &table)
+    leaked_since(before, &table, FD_SETTLE)
 }
 
 /// `accept-drop`: 4 accepts pending on a tokio-uring listener; 4 clients connect; once the
@@ -824,7 +674,7 @@ fn accept_drop() -> Seen {
         (pending, raced)
     });
     drop(rt);
-    let (leaked, names) = leaked_since(before, &table);
+    let (leaked, names) = leaked_since(before, &table, FD_SETTLE);
     seen.raced = Some(raced);
     seen.leaked_fds = leaked - twin;
     seen.notes.push(format!(
@@ -879,7 +729,7 @@ fn write_drop_twin() -> (i64, String) {
         }
     });
     drop(rt);
-    leaked_since(before, &table)
+    leaked_since(before, &table, FD_SETTLE)
 }
 
 /// `write-drop`: a 4096 B write to a full pipe, pending, dropped; a runtime turn; a raw reader
@@ -893,7 +743,7 @@ fn write_drop() -> Seen {
     let (pending, cap, drained) = rt.block_on(async {
         let (r, f, cap) = full_pipe().await;
         let mut wr = Box::pin(write(&f, data.clone()));
-        let pending = within(&mut wr, WINDOW).await.is_none();
+        let pending = within(&mut wr, sleep(WINDOW)).await.is_none();
         drop(wr);
         sleep(SETTLE).await;
         let d = drainer(r);
@@ -905,7 +755,7 @@ fn write_drop() -> Seen {
         (pending, cap, d.join().expect("drainer"))
     });
     drop(rt);
-    let (leaked, names) = leaked_since(before, &table);
+    let (leaked, names) = leaked_since(before, &table, FD_SETTLE);
     let past = &drained[cap.min(drained.len())..];
     if pending {
         seen.ghost_bytes = past.len() as u64;
@@ -941,8 +791,8 @@ async fn open_fifo(p: PathBuf) -> std::io::Result<File> {
 /// Twin of `open-drop`: a reader first, then 8 opens of the FIFO awaited and closed (after a
 /// warm-up open of /dev/null, as the scenario does).
 fn open_drop_twin() -> (i64, String) {
-    let dir = Scratch::new("open-drop-twin");
-    let p = fifo(&dir.0);
+    let dir = Scratch::new("tokio-uring", "open-drop-twin");
+    let p = fifo(dir.path());
     let (before, table) = (raw::fds(), fd_table());
     let rt = runtime(256);
     rt.block_on(async {
@@ -960,7 +810,7 @@ fn open_drop_twin() -> (i64, String) {
         drop(reader);
     });
     drop(rt);
-    leaked_since(before, &table)
+    leaked_since(before, &table, FD_SETTLE)
 }
 
 /// `open-drop`: 8 opens of a FIFO with no reader, pending, dropped; a runtime turn; then a
@@ -970,8 +820,8 @@ fn open_drop_twin() -> (i64, String) {
 fn open_drop() -> Seen {
     let mut seen = Seen::default();
     let (twin, twin_names) = open_drop_twin();
-    let dir = Scratch::new("open-drop");
-    let p = fifo(&dir.0);
+    let dir = Scratch::new("tokio-uring", "open-drop");
+    let p = fifo(dir.path());
     let (before, table) = (raw::fds(), fd_table());
     let (go, rx) = mpsc::channel::<()>();
     let path = p.clone();
@@ -1017,7 +867,7 @@ fn open_drop() -> Seen {
     let fifo_fds = fds_of(&p);
     drop(reader);
     drop(rt);
-    let (leaked, names) = leaked_since(before, &table);
+    let (leaked, names) = leaked_since(before, &table, FD_SETTLE);
     seen.hang = fallback;
     seen.leaked_fds = leaked - twin;
     seen.notes.push(format!(

@@ -483,9 +483,19 @@ pub fn agree<E: Engine>(scenario: &str, f: fn() -> Seen) -> Agreement {
     }
 }
 
-/// Raw helpers a reproducer may use for its oracle (they are plain syscalls, no harness).
+/// Raw helpers a reproducer may use for its oracle: std and libc only (plain syscalls,
+/// `/proc/self/fd`, threads, `std::future`), no runtime and no harness, so a reproducer that
+/// uses them still depends on nothing but its runtime's public API. What differs between
+/// reproducers (a scratch directory's name, a fallback delay, a settle time, the runtime's
+/// timer) is a parameter.
 pub mod raw {
     use super::*;
+    use std::collections::BTreeMap;
+    use std::future::Future;
+    use std::path::{Path, PathBuf};
+    use std::pin::Pin;
+    use std::sync::mpsc;
+    use std::task::Poll;
 
     /// Open descriptors of this process (`/proc/self/fd`, minus the listing's own).
     pub fn fds() -> i64 {
@@ -557,5 +567,247 @@ pub mod raw {
             }
             out.extend_from_slice(&buf[..n as usize]);
         }
+    }
+
+    /// `/proc/self/fd/N` of a raw descriptor: how a pipe end (or any descriptor) is reopened
+    /// through a runtime's own `open`.
+    pub fn proc_path(fd: &impl AsRawFd) -> PathBuf {
+        PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+    }
+
+    /// `n` recognisable bytes, different for each `seed`, none of them zero (so a file's
+    /// unwritten hole never matches them).
+    pub fn payload(n: usize, seed: u8) -> Vec<u8> {
+        (0..n)
+            .map(|i| ((i as u32).wrapping_mul(31).wrapping_add(u32::from(seed)) % 251 + 1) as u8)
+            .collect()
+    }
+
+    /// Set a pipe's capacity to at least `n` bytes (`F_SETPIPE_SZ`; the kernel rounds up to a
+    /// power of two pages); the capacity it has now. Panics if the kernel refuses, so a
+    /// scenario never runs on a pipe of the wrong size.
+    pub fn set_pipe_size(fd: &OwnedFd, n: usize) -> usize {
+        // SAFETY: F_SETPIPE_SZ on a pipe the caller owns.
+        let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, n as libc::c_int) };
+        assert!(
+            r >= n as libc::c_int,
+            "F_SETPIPE_SZ: {}",
+            std::io::Error::last_os_error()
+        );
+        r as usize
+    }
+
+    /// Descriptor number -> what it points at (`/proc/self/fd`), to name what is left over.
+    pub fn fd_table() -> BTreeMap<i32, String> {
+        let mut t = BTreeMap::new();
+        for e in std::fs::read_dir("/proc/self/fd")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if let Some(n) = e.file_name().to_str().and_then(|s| s.parse().ok()) {
+                let target = std::fs::read_link(e.path())
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                t.insert(n, target);
+            }
+        }
+        t
+    }
+
+    /// Descriptors open now that were not (or were something else) in `before`, in words
+    /// (`"none"` when there are none); the listing's own descriptor is left out.
+    pub fn new_fds(before: &BTreeMap<i32, String>) -> String {
+        let v: Vec<String> = fd_table()
+            .into_iter()
+            .filter(|(k, v)| before.get(k) != Some(v) && !v.ends_with("/fd"))
+            .map(|(k, v)| format!("{k} -> {v}"))
+            .collect();
+        if v.is_empty() {
+            "none".into()
+        } else {
+            v.join(", ")
+        }
+    }
+
+    /// Descriptors of this process that point at `path` (a file, a FIFO, or a name such as
+    /// `anon_inode:[io_uring]`).
+    pub fn fds_of(path: &Path) -> i64 {
+        fd_table()
+            .values()
+            .filter(|t| Path::new(t.as_str()) == path)
+            .count() as i64
+    }
+
+    /// Descriptors still open beyond `before` after up to `within` for late closes
+    /// ([`fds_settled`]).
+    pub fn extra_fds(before: i64, within: Duration) -> i64 {
+        fds_settled(before, within) - before
+    }
+
+    /// Descriptors leaked since `before` (after up to `within` for late closes) and their
+    /// names, against `table`, the [`fd_table`] taken with `before`.
+    pub fn leaked_since(
+        before: i64,
+        table: &BTreeMap<i32, String>,
+        within: Duration,
+    ) -> (i64, String) {
+        (extra_fds(before, within), new_fds(table))
+    }
+
+    /// Record in `seen` the descriptors open beyond `before` **and** beyond `base` (what the
+    /// same steps leave open without a drop), after up to `within` for late closes, with a
+    /// note of the three counts.
+    pub fn leaked_beyond(before: i64, base: i64, within: Duration, seen: &mut Seen) {
+        let after = fds_settled(before + base, within);
+        seen.leaked_fds = after - before - base;
+        seen.notes.push(format!(
+            "descriptors: {before} before, {after} after, {base} left by the same steps without a drop"
+        ));
+    }
+
+    /// Wait with plain sleeps (outside any runtime) until `cond` holds or `deadline` passes;
+    /// whether it held.
+    pub fn wait_until(mut cond: impl FnMut() -> bool, deadline: Duration) -> bool {
+        let t = Instant::now();
+        while !cond() {
+            if t.elapsed() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        true
+    }
+
+    /// A scratch directory of this process, removed (with what is in it) on drop. Its path is
+    /// canonical, so it compares equal to what `/proc/self/fd` links say.
+    pub struct Scratch(PathBuf);
+
+    impl Scratch {
+        /// `$TMPDIR/ringbench-repro-<engine>-<what>-<pid>`, emptied first.
+        pub fn new(engine: &str, what: &str) -> Scratch {
+            let p = std::env::temp_dir().join(format!(
+                "ringbench-repro-{engine}-{what}-{}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&p);
+            std::fs::create_dir_all(&p).expect("scratch dir");
+            Scratch(p.canonicalize().expect("canonical scratch path"))
+        }
+
+        /// The directory.
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+
+        /// `name` inside the directory.
+        pub fn join(&self, name: impl AsRef<Path>) -> PathBuf {
+            self.0.join(name)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// What a [`Feeder`] is told.
+    enum Feed {
+        /// Write now.
+        Now,
+        /// Do not write; give the write end back.
+        Back,
+    }
+
+    /// Writes `data` into a pipe's write end on a helper thread when told to, or by itself
+    /// after a fallback delay, then closes it: a wait (a drop, a close, a runtime shutdown)
+    /// that only ends once data arrives shows as a hang (the fallback fed it) instead of
+    /// hanging the reproducer.
+    pub struct Feeder {
+        tell: mpsc::Sender<Feed>,
+        thread: std::thread::JoinHandle<(Option<OwnedFd>, bool)>,
+    }
+
+    impl Feeder {
+        /// Start the helper for write end `w`; it writes on its own once `fallback` passed.
+        /// Dropping the feeder untold makes it write at once.
+        pub fn spawn(w: OwnedFd, data: Vec<u8>, fallback: Duration) -> Feeder {
+            let (tell, rx) = mpsc::channel();
+            let thread = std::thread::spawn(move || {
+                let (fed, by_fallback) = match rx.recv_timeout(fallback) {
+                    Ok(Feed::Back) => return (Some(w), false),
+                    Ok(Feed::Now) => (true, false),
+                    Err(_) => (true, true),
+                };
+                if fed {
+                    write_all(&w, &data);
+                }
+                drop(w);
+                (None, by_fallback)
+            });
+            Feeder { tell, thread }
+        }
+
+        /// Let it write now (if it has not already); whether its fallback had fired.
+        pub fn go(self) -> bool {
+            let _ = self.tell.send(Feed::Now);
+            self.thread.join().expect("feeder thread").1
+        }
+
+        /// Stop it: the write end, unwritten, or `None` if the fallback had already written
+        /// the data (the wait needed it) and closed it.
+        pub fn stop(self) -> Option<OwnedFd> {
+            let _ = self.tell.send(Feed::Back);
+            self.thread.join().expect("feeder thread").0
+        }
+    }
+
+    /// Poll `fut` once, from inside the runtime that awaits this.
+    pub async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
+        std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await
+    }
+
+    /// Poll `fut` until it is ready or `timer` (the runtime's own sleep) fires first; its
+    /// output, or `None` with `fut` left as it is.
+    pub async fn within<F: Future + Unpin>(fut: &mut F, timer: impl Future) -> Option<F::Output> {
+        let mut timer = std::pin::pin!(timer);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(v) = Pin::new(&mut *fut).poll(cx) {
+                return Poll::Ready(Some(v));
+            }
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Poll every future in `futs` (those still pending) until all are ready or `timer` (the
+    /// runtime's own sleep) fires; the outputs of those that completed, `None` for those
+    /// still pending at the end.
+    pub async fn poll_all_for<F: Future + Unpin>(
+        futs: &mut [F],
+        timer: impl Future,
+    ) -> Vec<Option<F::Output>> {
+        let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+        let mut timer = std::pin::pin!(timer);
+        std::future::poll_fn(|cx| {
+            for (f, o) in futs.iter_mut().zip(out.iter_mut()) {
+                if o.is_none()
+                    && let Poll::Ready(v) = Pin::new(f).poll(cx)
+                {
+                    *o = Some(v);
+                }
+            }
+            if out.iter().all(Option::is_some) || timer.as_mut().poll(cx).is_ready() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        out
     }
 }

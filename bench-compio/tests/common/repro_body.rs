@@ -3,10 +3,8 @@
 // `ReproEngine`, then `include!`s this file. Written against the API the releases share.
 
 use std::cell::Cell;
-use std::future::Future;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -16,7 +14,11 @@ use rt::driver::ProactorBuilder;
 use rt::fs::{File, OpenOptions};
 use rt::io::{AsyncReadAt, AsyncWriteAt};
 use rt::runtime::{Runtime, RuntimeBuilder};
-use workloads::repro::{Seen, raw};
+use workloads::repro::Seen;
+use workloads::repro::raw::{
+    self, Feeder, Scratch, extra_fds, fds_of, payload, poll_all_for, poll_once, proc_path,
+    set_pipe_size,
+};
 
 /// Size of every read.
 const BLOCK: usize = 4096;
@@ -67,88 +69,6 @@ fn runtime(entries: Option<u32>) -> Runtime {
     }
 }
 
-/// `/proc/self/fd/N` of a raw descriptor (opened through compio, as the scenarios say).
-fn proc_path(fd: &OwnedFd) -> PathBuf {
-    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-}
-
-/// Recognisable non-zero bytes.
-fn payload(seed: u8, n: usize) -> Vec<u8> {
-    (0..n)
-        .map(|i| ((i * 7 + seed as usize) % 251 + 1) as u8)
-        .collect()
-}
-
-fn set_pipe_size(fd: &OwnedFd, n: usize) {
-    let n = n.next_power_of_two().max(64 * 1024) as libc::c_int;
-    // SAFETY: fcntl on a descriptor we own.
-    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, n) };
-    assert!(r >= n, "F_SETPIPE_SZ");
-}
-
-fn dup(fd: &OwnedFd) -> OwnedFd {
-    // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor that we then own.
-    let d = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
-    assert!(d >= 0, "dup");
-    // SAFETY: just created.
-    unsafe { OwnedFd::from_raw_fd(d) }
-}
-
-/// Descriptors of this process that point at `path`.
-fn fds_of(path: &Path) -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| {
-            d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-                .filter(|l| l == path)
-                .count()
-        })
-        .unwrap_or(0)
-}
-
-/// Descriptors still open beyond `before`, after waiting up to [`SETTLE`] for late closes.
-fn extra_fds(before: i64) -> i64 {
-    raw::fds_settled(before, SETTLE) - before
-}
-
-/// A scratch directory of this process.
-fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "ringbench-repro-compio-{}-{tag}-{:?}",
-        std::process::id(),
-        Instant::now()
-    ));
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
-}
-
-/// Poll `fut` once, from inside the runtime.
-async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
-    std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await
-}
-
-/// Poll every future in `futs` (those still pending) for `d` of compio's timer; the outputs
-/// of those that completed, `None` for those still pending at the end.
-async fn poll_all_for<F: Future + Unpin>(futs: &mut [F], d: Duration) -> Vec<Option<F::Output>> {
-    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
-    let mut timer = std::pin::pin!(rt::time::sleep(d));
-    std::future::poll_fn(|cx| {
-        for (f, o) in futs.iter_mut().zip(out.iter_mut()) {
-            if o.is_none()
-                && let Poll::Ready(v) = Pin::new(f).poll(cx)
-            {
-                *o = Some(v);
-            }
-        }
-        if out.iter().all(Option::is_some) || timer.as_mut().poll(cx).is_ready() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    })
-    .await;
-    out
-}
-
 /// Runtime turns (compio's timer) until `cond` holds or [`DEADLINE`] passes; whether it held.
 async fn turns_until(mut cond: impl FnMut() -> bool) -> bool {
     let t = Instant::now();
@@ -174,34 +94,6 @@ async fn read_to_end(file: &File, got: &mut Vec<u8>) -> &'static str {
     }
 }
 
-/// A helper thread that writes `data` to `w` (and closes it) after [`FALLBACK`] unless told
-/// not to first: it feeds a wait that only ends once data arrives. `join` says whether it
-/// wrote, and gives the write end back if it did not.
-struct Feeder {
-    stop: std::sync::mpsc::Sender<()>,
-    thread: std::thread::JoinHandle<Option<OwnedFd>>,
-}
-
-impl Feeder {
-    fn start(w: OwnedFd, data: Vec<u8>) -> Feeder {
-        let (stop, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || match rx.recv_timeout(FALLBACK) {
-            Ok(()) => Some(w),
-            Err(_) => {
-                raw::write_all(&w, &data);
-                None
-            }
-        });
-        Feeder { stop, thread }
-    }
-
-    /// `Err(())` if the helper wrote the data (the wait needed it), else the write end.
-    fn join(self) -> Result<OwnedFd, ()> {
-        let _ = self.stop.send(());
-        self.thread.join().expect("feeder").ok_or(())
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Slow path: reads of an empty pipe dropped while waiting.
 
@@ -221,13 +113,13 @@ fn reads_dropped(n: usize, entries: Option<u32>, by_timeout: bool, cancel: bool)
     let before = raw::fds();
     let (r, w) = raw::pipe();
     let len = (n + 1) * BLOCK;
-    set_pipe_size(&w, len);
+    set_pipe_size(&w, len.next_power_of_two().max(64 * 1024));
     let rt = runtime(entries);
     let file = rt
         .block_on(File::open(proc_path(&r)))
         .expect("open the pipe through compio");
     drop(r); // compio's handle is the only reader now
-    let data = payload(1, len);
+    let data = payload(len, 1);
     let (got, pending, completed, how) = rt.block_on(async {
         let mut got = Vec::new();
         let (mut pending, mut completed) = (0, 0);
@@ -250,7 +142,7 @@ fn reads_dropped(n: usize, entries: Option<u32>, by_timeout: bool, cancel: bool)
             let mut futs: Vec<_> = (0..n)
                 .map(|_| Box::pin(file.read_at(Vec::with_capacity(BLOCK), 0)))
                 .collect();
-            for o in poll_all_for(&mut futs, WINDOW).await {
+            for o in poll_all_for(&mut futs, rt::time::sleep(WINDOW)).await {
                 match o {
                     Some(BufResult(r, b)) => {
                         completed += 1;
@@ -272,7 +164,7 @@ fn reads_dropped(n: usize, entries: Option<u32>, by_timeout: bool, cancel: bool)
     });
     drop(rt);
     Run {
-        leaked: extra_fds(before),
+        leaked: extra_fds(before, SETTLE),
         lost: (len as u64).saturating_sub(got.len() as u64),
         pending,
         completed,
@@ -339,7 +231,7 @@ fn drop_then(close: bool, cancel: bool) -> (i64, u64, Option<String>, Vec<String
     let mut notes = Vec::new();
     let before = raw::fds();
     let (r, w) = raw::pipe();
-    let data = payload(2, 2 * BLOCK);
+    let data = payload(2 * BLOCK, 2);
     let rt = runtime(None);
     let file = rt
         .block_on(File::open(proc_path(&r)))
@@ -349,7 +241,7 @@ fn drop_then(close: bool, cancel: bool) -> (i64, u64, Option<String>, Vec<String
     let feeder = rt.block_on(async {
         if cancel {
             let mut futs = [Box::pin(file.read_at(Vec::with_capacity(BLOCK), 0))];
-            if let [Some(BufResult(Ok(_), b))] = poll_all_for(&mut futs, WINDOW).await.as_slice() {
+            if let [Some(BufResult(Ok(_), b))] = poll_all_for(&mut futs, rt::time::sleep(WINDOW)).await.as_slice() {
                 got.extend_from_slice(b);
                 notes.push("the read completed before the drop".into());
             }
@@ -358,11 +250,11 @@ fn drop_then(close: bool, cancel: bool) -> (i64, u64, Option<String>, Vec<String
         if close {
             // The close, raced against compio's timer; the data comes after FALLBACK if the
             // close has not returned by then.
-            let feeder = Feeder::start(dup(&w), data.clone());
+            let feeder = Feeder::spawn(w.try_clone().expect("dup"), data.clone(), FALLBACK);
             let t = Instant::now();
             let r = rt::time::timeout(FALLBACK * 3, file.close()).await;
             let ms = t.elapsed().as_millis();
-            let fed = feeder.join();
+            let fed = feeder.stop();
             match (r, &fed) {
                 (Err(_), _) => {
                     hang = Some(format!(
@@ -370,12 +262,12 @@ fn drop_then(close: bool, cancel: bool) -> (i64, u64, Option<String>, Vec<String
                         FALLBACK.as_millis()
                     ));
                 }
-                (Ok(_), Err(())) => {
+                (Ok(_), None) => {
                     hang = Some(format!(
                         "File::close returned only after the data came ({ms} ms)"
                     ));
                 }
-                (Ok(r), Ok(_)) => notes.push(format!("File::close returned {r:?} after {ms} ms")),
+                (Ok(r), Some(_)) => notes.push(format!("File::close returned {r:?} after {ms} ms")),
             }
             Some(fed)
         } else {
@@ -389,7 +281,7 @@ fn drop_then(close: bool, cancel: bool) -> (i64, u64, Option<String>, Vec<String
         "runtime dropped in {:.1} ms",
         t.elapsed().as_secs_f64() * 1e3
     ));
-    let fed_already = matches!(feeder, Some(Err(())));
+    let fed_already = matches!(feeder, Some(None));
     drop(feeder);
     if !fed_already {
         raw::write_all(&w, &data);
@@ -403,7 +295,7 @@ fn drop_then(close: bool, cancel: bool) -> (i64, u64, Option<String>, Vec<String
         data.len(),
         got.len()
     ));
-    (extra_fds(before), lost, hang, notes)
+    (extra_fds(before, SETTLE), lost, hang, notes)
 }
 
 fn drop_then_seen(close: bool) -> Seen {
@@ -445,7 +337,7 @@ fn read_race_run(cancel: bool) -> (i64, u64, Option<bool>, String) {
     let file = rt
         .block_on(File::open(proc_path(&r)))
         .expect("open the pipe through compio");
-    let data = payload(3, BLOCK);
+    let data = payload(BLOCK, 3);
     let (mut got, raced) = rt.block_on(async {
         let mut got = Vec::new();
         let mut fut = Box::pin(file.read_at(Vec::with_capacity(BLOCK), 0));
@@ -481,7 +373,7 @@ fn read_race_run(cancel: bool) -> (i64, u64, Option<bool>, String) {
     drop(r);
     let lost = (BLOCK as u64).saturating_sub(got.len() as u64);
     (
-        extra_fds(before),
+        extra_fds(before, SETTLE),
         lost,
         raced,
         format!(
@@ -511,10 +403,10 @@ fn read_race() -> Seen {
 /// `open-race`: 16 opens of a 4 KiB file (8 read-only, 8 read-write); half dropped right after
 /// their first poll (a), half once their descriptor is visible in `/proc/self/fd` (b). Returns
 /// the file's descriptors left open, and whether (b) really raced.
-fn open_race_run(cancel: bool) -> (usize, usize, Option<bool>) {
-    let dir = scratch("open");
+fn open_race_run(cancel: bool) -> (i64, i64, Option<bool>) {
+    let dir = Scratch::new("compio", "open");
     let path = dir.join("file");
-    std::fs::write(&path, payload(4, BLOCK)).expect("4 KiB file");
+    std::fs::write(&path, payload(BLOCK, 4)).expect("4 KiB file");
     let open = |rw: bool| {
         let mut o = OpenOptions::new();
         o.read(true).write(rw);
@@ -554,7 +446,7 @@ fn open_race_run(cancel: bool) -> (usize, usize, Option<bool>) {
         std::thread::sleep(Duration::from_millis(2));
     }
     let left = fds_of(&path);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     (left, left_a, raced)
 }
 
@@ -562,7 +454,7 @@ fn open_race() -> Seen {
     let (twin, ..) = open_race_run(false);
     let (left, left_a, raced) = open_race_run(true);
     Seen {
-        leaked_fds: left as i64 - twin as i64,
+        leaked_fds: left - twin,
         raced,
         notes: vec![format!(
             "descriptors of the file left open: {left_a} after (a) (dropped after the first poll), \
@@ -583,8 +475,8 @@ fn open_race() -> Seen {
 fn shutdown_run(cancel: bool) -> (i64, u64, Option<String>, String) {
     let before = raw::fds();
     let (r, w) = raw::pipe();
-    let rdup = dup(&r);
-    let data = payload(5, BLOCK);
+    let rdup = r.try_clone().expect("dup");
+    let data = payload(BLOCK, 5);
     let rt = runtime(None);
     let opened = Rc::new(Cell::new(false));
     let flag = opened.clone();
@@ -604,15 +496,15 @@ fn shutdown_run(cancel: bool) -> (i64, u64, Option<String>, String) {
         rt::time::sleep(WINDOW).await; // the task's read is submitted and pending
     });
     drop(r);
-    let feeder = Feeder::start(dup(&w), data.clone());
+    let feeder = Feeder::spawn(w.try_clone().expect("dup"), data.clone(), FALLBACK);
     let t = Instant::now();
     drop(rt);
     let ms = t.elapsed().as_secs_f64() * 1e3;
-    let fed = feeder.join();
+    let fed = feeder.stop();
     let hang = fed
-        .is_err()
+        .is_none()
         .then(|| format!("the runtime drop returned only after the data came ({ms:.0} ms)"));
-    if fed.is_ok() && cancel {
+    if fed.is_some() && cancel {
         raw::write_all(&w, &data);
     }
     drop(fed);
@@ -625,7 +517,7 @@ fn shutdown_run(cancel: bool) -> (i64, u64, Option<String>, String) {
         0
     };
     (
-        extra_fds(before),
+        extra_fds(before, SETTLE),
         lost,
         hang,
         format!(
@@ -657,9 +549,9 @@ fn shutdown_live_task() -> Seen {
 /// fsync. Ghost bytes per case, and whether (b) raced.
 fn write_timeout_run(cancel: bool) -> (i64, u64, u64, Option<bool>, String) {
     const LEN: usize = 64 * 1024;
-    let dir = scratch("write");
+    let dir = Scratch::new("compio", "write");
     let (pa, pb) = (dir.join("a"), dir.join("b"));
-    let (da, db) = (payload(6, LEN), payload(7, LEN));
+    let (da, db) = (payload(LEN, 6), payload(LEN, 7));
     let before = raw::fds();
     let rt = runtime(None);
     let landed = |p: &Path, d: &[u8]| -> u64 {
@@ -713,9 +605,9 @@ fn write_timeout_run(cancel: bool) -> (i64, u64, u64, Option<bool>, String) {
         (raced, sync_note)
     });
     drop(rt);
-    let leaked = extra_fds(before);
+    let leaked = extra_fds(before, SETTLE);
     let (ga, gb) = (landed(&pa, &da), landed(&pb, &db));
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     (leaked, ga, gb, raced, sync_note)
 }
 
@@ -781,7 +673,7 @@ fn accept_run(cancel: bool) -> (i64, Option<bool>) {
         raced
     });
     drop(rt);
-    (extra_fds(before), raced)
+    (extra_fds(before, SETTLE), raced)
 }
 
 fn accept_drop() -> Seen {
@@ -813,9 +705,7 @@ fn write_drop_run(cancel: bool) -> (i64, usize, usize, bool) {
     let before = raw::fds();
     let (r, w) = raw::pipe();
     // SAFETY: fcntl on a descriptor we own.
-    let cap = unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETPIPE_SZ, BLOCK as libc::c_int) };
-    assert!(cap >= BLOCK as libc::c_int, "F_SETPIPE_SZ");
-    let cap = cap as usize;
+    let cap = set_pipe_size(&w, BLOCK);
     let rt = runtime(None);
     let file = rt
         .block_on(async {
@@ -824,9 +714,9 @@ fn write_drop_run(cancel: bool) -> (i64, usize, usize, bool) {
             o.open(proc_path(&w)).await
         })
         .expect("open the pipe's write end through compio");
-    raw::write_all(&w, &payload(8, cap));
+    raw::write_all(&w, &payload(cap, 8));
     drop(w); // compio's handle is the only writer now
-    let data = payload(9, BLOCK);
+    let data = payload(BLOCK, 9);
     // The drainer runs on its own thread, as a consumer would; it ends after 200 ms of quiet.
     let drainer =
         |r: OwnedFd| std::thread::spawn(move || raw::drain(&r, Duration::from_millis(200)));
@@ -837,7 +727,7 @@ fn write_drop_run(cancel: bool) -> (i64, usize, usize, bool) {
         }
         let (d, pending) = if cancel {
             let mut futs = [Box::pin(write(&file, data.clone()))];
-            let pending = poll_all_for(&mut futs, WINDOW).await[0].is_none();
+            let pending = poll_all_for(&mut futs, rt::time::sleep(WINDOW)).await[0].is_none();
             drop(futs);
             rt::time::sleep(TURN).await;
             (drainer(r), pending)
@@ -854,7 +744,7 @@ fn write_drop_run(cancel: bool) -> (i64, usize, usize, bool) {
         (d.join().expect("drainer").len(), pending)
     });
     drop(rt);
-    (extra_fds(before), cap, drained, pending)
+    (extra_fds(before, SETTLE), cap, drained, pending)
 }
 
 /// `write-drop`: a write to a full pipe, pending, dropped; a turn; a raw reader drains. Bytes
@@ -916,7 +806,7 @@ impl Releaser {
 /// turns. The twin opens the FIFO 8 times with a reader already there and closes each.
 /// Descriptors left, how many were pending, whether the release needed the fallback.
 fn open_drop_run(cancel: bool) -> (i64, usize, bool, String) {
-    let dir = scratch("fifo");
+    let dir = Scratch::new("compio", "fifo");
     let fifo = dir.join("fifo");
     let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
     // SAFETY: a valid NUL-terminated path.
@@ -951,7 +841,7 @@ fn open_drop_run(cancel: bool) -> (i64, usize, bool, String) {
         let releaser = Releaser::start(fifo.clone());
         let mut futs: Vec<_> = (0..8).map(|_| open()).collect();
         let mut completed = 0;
-        for o in poll_all_for(&mut futs, WINDOW).await.into_iter().flatten() {
+        for o in poll_all_for(&mut futs, rt::time::sleep(WINDOW)).await.into_iter().flatten() {
             completed += 1;
             if let Ok(f) = o {
                 let _ = f.close().await;
@@ -972,8 +862,8 @@ fn open_drop_run(cancel: bool) -> (i64, usize, bool, String) {
         )
     });
     drop(rt);
-    let leaked = extra_fds(before);
-    let _ = std::fs::remove_dir_all(&dir);
+    let leaked = extra_fds(before, SETTLE);
+    drop(dir);
     (leaked, pending, fallback, note)
 }
 

@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::{Builder, Runtime};
-use workloads::repro::{Seen, raw};
+use workloads::repro::Seen;
+use workloads::repro::raw::{self, payload, proc_path, set_pipe_size};
 
 const BLOCK: usize = 4096;
 /// How long an op is polled inside the runtime to call it pending.
@@ -51,30 +52,8 @@ fn runtime<const URING: bool>() -> Runtime {
 }
 
 /// io_uring instances open in this process (`anon_inode:[io_uring]`): says which backend ran.
-fn rings() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| {
-            d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-                .filter(|t| t.as_os_str() == "anon_inode:[io_uring]")
-                .count()
-        })
-        .unwrap_or(0)
-}
-
-/// `/proc/self/fd/N` of a raw descriptor: what the runtime opens.
-fn proc_path(fd: &OwnedFd) -> String {
-    format!("/proc/self/fd/{}", fd.as_raw_fd())
-}
-
-fn payload(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
-
-fn set_pipe_size(fd: &OwnedFd, size: usize) -> usize {
-    // SAFETY: F_SETPIPE_SZ on a pipe we own.
-    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, size as libc::c_int) as usize }
+fn rings() -> i64 {
+    raw::fds_of(std::path::Path::new("anon_inode:[io_uring]"))
 }
 
 fn set_nonblocking(fd: &OwnedFd) {
@@ -161,15 +140,7 @@ pub fn baseline<const URING: bool>() -> i64 {
         drop(f);
         drop(rt);
     }
-    raw::fds_settled(before, FD_SETTLE) - before
-}
-
-fn leaked(before: i64, base: i64, seen: &mut Seen) {
-    let after = raw::fds_settled(before + base, FD_SETTLE);
-    seen.leaked_fds = after - before - base;
-    seen.notes.push(format!(
-        "descriptors: {before} before, {after} after, {base} left by the same steps without a drop"
-    ));
+    raw::extra_fds(before, FD_SETTLE)
 }
 
 /// `read-drop`: one read of an empty pipe, pending, dropped; a turn; 8192 B sent and the
@@ -209,7 +180,7 @@ pub fn read_drop<const URING: bool>() -> Seen {
     ));
     drop(f);
     drop(rt);
-    leaked(before, base, &mut seen);
+    raw::leaked_beyond(before, base, FD_SETTLE, &mut seen);
     seen
 }
 
@@ -276,7 +247,7 @@ pub fn read_race<const URING: bool>() -> Seen {
     drop(f);
     drop(rt);
     drop(r);
-    leaked(before, base, &mut seen);
+    raw::leaked_beyond(before, base, FD_SETTLE, &mut seen);
     seen
 }
 
@@ -339,7 +310,7 @@ pub fn write_drop<const URING: bool>() -> Seen {
         seen.ghost_bytes = landed;
     }
     drop(rt);
-    leaked(before, base, &mut seen);
+    raw::leaked_beyond(before, base, FD_SETTLE, &mut seen);
     seen
 }
 
@@ -417,7 +388,7 @@ fn drop_then<const URING: bool>(close: bool) -> Seen {
         ));
     }
     drop(r);
-    leaked(before, base, &mut seen);
+    raw::leaked_beyond(before, base, FD_SETTLE, &mut seen);
     seen
 }
 
@@ -493,7 +464,7 @@ pub fn shutdown_live_task<const URING: bool>() -> Seen {
             .push(format!("{missing} B taken by the op the drop waited for"));
     }
     drop(r);
-    leaked(before, base, &mut seen);
+    raw::leaked_beyond(before, base, FD_SETTLE, &mut seen);
     seen
 }
 
@@ -584,7 +555,7 @@ pub fn write_timeout_file<const URING: bool>() -> Seen {
     }
     drop(rt);
     let _ = std::fs::remove_dir_all(&dir);
-    leaked(before, base, &mut seen);
+    raw::leaked_beyond(before, base, FD_SETTLE, &mut seen);
     seen
 }
 
@@ -605,7 +576,7 @@ pub fn accept_drop_net<const URING: bool>() -> Seen {
         let c = std::net::TcpStream::connect(a).expect("connect");
         drop(rt.block_on(l.accept()));
         drop((c, l));
-        raw::fds_settled(b, FD_SETTLE) - b
+        raw::extra_fds(b, FD_SETTLE)
     };
     let before = raw::fds();
     let l = rt
@@ -641,7 +612,7 @@ pub fn accept_drop_net<const URING: bool>() -> Seen {
     }
     drop(l);
     turn(&rt, TURN);
-    leaked(before, base, &mut seen);
+    raw::leaked_beyond(before, base, FD_SETTLE, &mut seen);
     drop(rt);
     seen
 }
@@ -664,7 +635,7 @@ pub fn accept_drop_pool() -> Seen {
         let c = std::net::TcpStream::connect(l.local_addr().expect("addr")).expect("connect");
         let _ = rt.block_on(async { accept(&l).await });
         drop((c, l));
-        raw::fds_settled(b, FD_SETTLE) - b
+        raw::extra_fds(b, FD_SETTLE)
     };
     let before = raw::fds();
     let l = Arc::new(std::net::TcpListener::bind("127.0.0.1:0").expect("bind"));
@@ -693,7 +664,7 @@ pub fn accept_drop_pool() -> Seen {
     }
     drop(l);
     drop(rt);
-    leaked(before, base, &mut seen);
+    raw::leaked_beyond(before, base, FD_SETTLE, &mut seen);
     seen
 }
 
@@ -763,6 +734,6 @@ pub fn write_timeout_file_pool() -> Seen {
     drop(f);
     drop(rt);
     let _ = std::fs::remove_dir_all(&dir);
-    leaked(before, base, &mut seen);
+    raw::leaked_beyond(before, base, FD_SETTLE, &mut seen);
     seen
 }
