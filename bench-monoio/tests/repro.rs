@@ -24,8 +24,8 @@ use monoio::time::TimeDriver;
 use monoio::{IoUringDriver, Runtime, RuntimeBuilder};
 use workloads::repro::Seen;
 use workloads::repro::raw::{
-    self, Feeder, Scratch, extra_fds, fds_of, payload, poll_all_for, poll_once, proc_path,
-    set_pipe_size,
+    self, Feeder, Releaser, Scratch, extra_fds, fds_of, fifo_reader, mkfifo, payload, poll_all_for,
+    poll_once, proc_path, set_pipe_size,
 };
 
 /// Size of every read.
@@ -777,36 +777,6 @@ fn write_drop() -> Seen {
     }
 }
 
-/// Opens the FIFO read-write on a helper thread (a reader appears: every waiting open is
-/// released) when told, or on its own after [`FALLBACK`]: then the wait before (the drop or
-/// the turn after it) only ended once a reader came, a hang. `join` says whether the fallback
-/// fired; the reader is closed once the opens it released had a turn.
-struct Releaser {
-    go: std::sync::mpsc::Sender<()>,
-    thread: std::thread::JoinHandle<(bool, Option<std::fs::File>)>,
-}
-
-impl Releaser {
-    fn start(fifo: PathBuf) -> Releaser {
-        let (go, rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            let fallback = rx.recv_timeout(FALLBACK).is_err();
-            let f = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&fifo)
-                .ok();
-            (fallback, f)
-        });
-        Releaser { go, thread }
-    }
-
-    fn join(self) -> (bool, Option<std::fs::File>) {
-        let _ = self.go.send(());
-        self.thread.join().expect("releaser")
-    }
-}
-
 /// One open-drop run: 8 opens `O_WRONLY|O_CREAT` of a FIFO with no reader through monoio
 /// (they wait in io-wq), polled for [`WINDOW`], dropped (`cancel`); a turn; a reader appears;
 /// turns. The twin opens the FIFO 8 times with a reader already there and closes each.
@@ -814,9 +784,7 @@ impl Releaser {
 fn open_drop_run(cancel: bool) -> (i64, usize, bool, String) {
     let dir = Scratch::new("monoio", "fifo");
     let fifo = dir.join("fifo");
-    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    mkfifo(&fifo);
     let before = raw::fds();
     let mut rt = runtime(None);
     let open = || {
@@ -831,11 +799,7 @@ fn open_drop_run(cancel: bool) -> (i64, usize, bool, String) {
             let _ = f.close().await;
         }
         if !cancel {
-            let reader = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&fifo)
-                .expect("reader");
+            let reader = fifo_reader(&fifo).expect("reader");
             for _ in 0..8 {
                 if let Ok(f) = open().await {
                     let _ = f.close().await;
@@ -844,7 +808,7 @@ fn open_drop_run(cancel: bool) -> (i64, usize, bool, String) {
             drop(reader);
             return (0, false, String::new());
         }
-        let releaser = Releaser::start(fifo.clone());
+        let releaser = Releaser::spawn(fifo.clone(), FALLBACK);
         let mut futs: Vec<_> = (0..8).map(|_| open()).collect();
         let mut completed = 0;
         for o in poll_all_for(&mut futs, monoio::time::sleep(WINDOW))

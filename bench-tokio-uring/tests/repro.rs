@@ -16,7 +16,6 @@ use std::cell::Cell;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::mpsc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -24,8 +23,8 @@ use bench_tokio_uring::TokioUringEngine;
 use tokio_uring::fs::{File, OpenOptions};
 use workloads::repro::Seen;
 use workloads::repro::raw::{
-    self, Feeder, Scratch, fd_table, fds_of, leaked_since, payload, poll_once, proc_path,
-    set_pipe_size, wait_until, within,
+    self, Feeder, Releaser, Scratch, fd_table, fds_of, fifo_reader, leaked_since, mkfifo, payload,
+    poll_once, proc_path, set_pipe_size, wait_until, within,
 };
 
 /// Size of every op's buffer.
@@ -773,15 +772,6 @@ fn write_drop() -> Seen {
     seen
 }
 
-/// A FIFO in a scratch directory.
-fn fifo(dir: &Path) -> PathBuf {
-    let p = dir.join("fifo");
-    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).expect("path");
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
-    p
-}
-
 /// An open of the FIFO for writing with O_CREAT: with no reader it waits (in io-wq, since
 /// io_uring cannot try an O_CREAT open without blocking).
 async fn open_fifo(p: PathBuf) -> std::io::Result<File> {
@@ -792,17 +782,14 @@ async fn open_fifo(p: PathBuf) -> std::io::Result<File> {
 /// warm-up open of /dev/null, as the scenario does).
 fn open_drop_twin() -> (i64, String) {
     let dir = Scratch::new("tokio-uring", "open-drop-twin");
-    let p = fifo(dir.path());
+    let p = dir.join("fifo");
+    mkfifo(&p);
     let (before, table) = (raw::fds(), fd_table());
     let rt = runtime(256);
     rt.block_on(async {
         let f = File::open("/dev/null").await.expect("warm-up open");
         f.close().await.expect("close");
-        let reader = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&p)
-            .expect("reader");
+        let reader = fifo_reader(&p).expect("reader");
         for _ in 0..8 {
             let f = open_fifo(p.clone()).await.expect("open the FIFO");
             f.close().await.expect("close");
@@ -821,18 +808,10 @@ fn open_drop() -> Seen {
     let mut seen = Seen::default();
     let (twin, twin_names) = open_drop_twin();
     let dir = Scratch::new("tokio-uring", "open-drop");
-    let p = fifo(dir.path());
+    let p = dir.join("fifo");
+    mkfifo(&p);
     let (before, table) = (raw::fds(), fd_table());
-    let (go, rx) = mpsc::channel::<()>();
-    let path = p.clone();
-    let releaser = std::thread::spawn(move || {
-        let fallback = rx.recv_timeout(FALLBACK).is_err();
-        let reader = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path);
-        (fallback, reader)
-    });
+    let releaser = Releaser::spawn(p.clone(), FALLBACK);
     let rt = runtime(256);
     let (pending, completed, drop_ms, released) = rt.block_on(async {
         let f = File::open("/dev/null").await.expect("warm-up open");
@@ -859,11 +838,11 @@ fn open_drop() -> Seen {
         let drop_ms = t.elapsed().as_secs_f64() * 1e3;
         sleep(SETTLE).await;
         let released = fds_of(&p);
-        let _ = go.send(());
+        releaser.go();
         sleep(SETTLE * 2).await;
         (pending, completed, drop_ms, released)
     });
-    let (fallback, reader) = releaser.join().expect("releaser");
+    let (fallback, reader) = releaser.join();
     let fifo_fds = fds_of(&p);
     drop(reader);
     drop(rt);

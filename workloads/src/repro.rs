@@ -763,6 +763,55 @@ pub mod raw {
         }
     }
 
+    /// A FIFO at `path` (mode 0600). Panics if it cannot be made.
+    pub fn mkfifo(path: &Path) {
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    }
+
+    /// Open the FIFO at `path` read-write: a reader appears (releasing every open that waits
+    /// for one) and the open itself never waits for a writer.
+    pub fn fifo_reader(path: &Path) -> std::io::Result<std::fs::File> {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+    }
+
+    /// Opens a FIFO's reader ([`fifo_reader`]) on a helper thread when told, or on its own
+    /// after a fallback delay: a wait (a drop, a runtime turn) that only ended once a reader
+    /// came is then a hang, instead of hanging the reproducer.
+    pub struct Releaser {
+        go: mpsc::Sender<()>,
+        thread: std::thread::JoinHandle<(bool, Option<std::fs::File>)>,
+    }
+
+    impl Releaser {
+        /// Start the helper for the FIFO at `fifo`; it opens the reader on its own once
+        /// `fallback` passed.
+        pub fn spawn(fifo: PathBuf, fallback: Duration) -> Releaser {
+            let (go, rx) = mpsc::channel();
+            let thread = std::thread::spawn(move || {
+                let by_fallback = rx.recv_timeout(fallback).is_err();
+                (by_fallback, fifo_reader(&fifo).ok())
+            });
+            Releaser { go, thread }
+        }
+
+        /// Tell it to open the reader now (if it has not already).
+        pub fn go(&self) {
+            let _ = self.go.send(());
+        }
+
+        /// Let it open the reader now (if it has not already) and wait for it: whether its
+        /// fallback had fired, and the reader (the caller closes it when it is done).
+        pub fn join(self) -> (bool, Option<std::fs::File>) {
+            self.go();
+            self.thread.join().expect("releaser thread")
+        }
+    }
+
     /// Poll `fut` once, from inside the runtime that awaits this.
     pub async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
         std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await
