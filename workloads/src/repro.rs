@@ -860,3 +860,58 @@ pub mod raw {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::raw::*;
+    use std::time::Duration;
+
+    #[test]
+    fn payload_has_no_zero_byte_and_depends_on_the_seed() {
+        let (a, b) = (payload(4096, 1), payload(4096, 2));
+        assert_eq!(a.len(), 4096);
+        assert!(a.iter().all(|&x| x != 0));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn feeder_writes_when_told_and_gives_the_write_end_back_when_stopped() {
+        let (r, w) = pipe();
+        let f = Feeder::spawn(w, vec![7; 100], Duration::from_secs(30));
+        assert!(!f.go(), "told at once: not the fallback");
+        // It closed the write end: the drain ends at end of stream with all of it.
+        assert_eq!(drain(&r, Duration::from_millis(200)), vec![7; 100]);
+
+        let (r, w) = pipe();
+        let f = Feeder::spawn(w, vec![7; 100], Duration::from_secs(30));
+        let back = f
+            .stop()
+            .expect("stopped before the fallback: the write end comes back");
+        assert_eq!(pending(&r), 0);
+        drop(back);
+
+        let (r, w) = pipe();
+        let f = Feeder::spawn(w, vec![7; 100], Duration::from_millis(1));
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(f.stop().is_none(), "the fallback had written");
+        assert_eq!(drain(&r, Duration::from_millis(200)), vec![7; 100]);
+    }
+
+    #[test]
+    fn scratch_fifo_reader_and_fds_of() {
+        let dir = Scratch::new("unit", "fifo");
+        let p = dir.join("fifo");
+        mkfifo(&p);
+        assert_eq!(fds_of(&p), 0);
+        let rel = Releaser::spawn(p.clone(), Duration::from_secs(30));
+        let (fallback, reader) = rel.join();
+        assert!(!fallback);
+        assert!(reader.is_some());
+        assert_eq!(fds_of(&p), 1);
+        drop(reader);
+        assert_eq!(fds_of(&p), 0);
+        let path = dir.path().to_path_buf();
+        drop(dir);
+        assert!(!path.exists(), "removed on drop");
+    }
+}
