@@ -8,6 +8,7 @@ mod calibrate;
 mod child;
 mod cli;
 mod compare;
+mod csv_out;
 mod engines;
 mod env;
 mod listing;

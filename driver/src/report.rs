@@ -253,7 +253,7 @@ pub fn write_all(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
             .with_context(|| format!("writing {}", dir.join(name).display()))
     };
     w("summary.json", &serde_json::to_vec_pretty(&d.summary)?)?;
-    w("summary.csv", crate::table::csv(&d.summary).as_bytes())?;
+    w("summary.csv", crate::csv_out::csv(&d.summary).as_bytes())?;
     for c in &charts {
         w(&format!("plots/{}.svg", c.stem), c.svg.as_bytes())?;
         w(&format!("plots/{}.png", c.stem), &c.png)?;

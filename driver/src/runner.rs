@@ -422,7 +422,7 @@ fn run_in(
 
 fn write_summary(writer: &RunWriter, s: &Summary) -> anyhow::Result<()> {
     writer.file("summary.json", &serde_json::to_vec_pretty(s)?)?;
-    writer.file("summary.csv", crate::table::csv(s).as_bytes())?;
+    writer.file("summary.csv", crate::csv_out::csv(s).as_bytes())?;
     Ok(())
 }
 

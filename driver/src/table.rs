@@ -1,5 +1,5 @@
-//! Renderers of a [`Summary`]: the terminal table and CSV. Each returns a `String`; the
-//! caller decides where it goes (hyperfine's exporter habit).
+//! Renderers of a [`Summary`]: the terminal table (the CSV is csv_out.rs). Each returns a
+//! `String`; the caller decides where it goes (hyperfine's exporter habit).
 
 use std::fmt::Write;
 
@@ -119,67 +119,3 @@ pub const LEGEND: &str = "group: walking engines by median, highest first, each 
 never a better group than a higher median; too few rounds = fewer than 4 paired rounds (level shown), no verdict; \
 ~ marks a noisy cell (interval wider than +-10% or a single sample); level = achieved confidence of the order-statistic interval; \
 CPU s/GB = CPU of every thread of the trial process over the timed section alone, per GB moved.";
-
-/// CSV with one row per cell.
-pub fn csv(s: &Summary) -> String {
-    let mut out = String::from(
-        "workload,block_size,queue_depth,files_in_flight,threads,cancel_rate,engine,n,failed,median_bps,min_bps,max_bps,ci_lo_bps,ci_hi_bps,ci_level,noisy,group,vs_std,vs_std_lo,vs_std_hi,vs_std_verdict,vs_best,vs_best_lo,vs_best_hi,vs_best_verdict,cpu_s_per_gb,max_rss_kib,read_p50_ns,read_p99_ns,write_p50_ns,write_p99_ns,child_cpu_s_per_gb,group_split_versus,group_split,ops_in_flight\n",
-    );
-    let f = |v: f64| {
-        if v.is_finite() {
-            format!("{v:.6}")
-        } else {
-            String::new()
-        }
-    };
-    let r = |r: &Option<Ratio>| match r {
-        None => ",,,".to_string(),
-        Some(r) => format!(
-            "{},{},{},{}",
-            f(r.median),
-            f(r.ci.lo),
-            f(r.ci.hi),
-            r.verdict.words()
-        ),
-    };
-    for c in &s.cells {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            c.workload,
-            c.config.block_size,
-            c.config.queue_depth,
-            c.config.files_in_flight,
-            c.config.threads,
-            c.config.cancel_rate(),
-            c.engine,
-            c.n,
-            c.failed,
-            f(c.median_bps),
-            f(c.min_bps),
-            f(c.max_bps),
-            f(c.ci.lo),
-            f(c.ci.hi),
-            f(c.ci.level),
-            c.noisy,
-            c.group.map_or(String::new(), |g| g.to_string()),
-            r(&c.vs_std),
-            r(&c.vs_best),
-            c.cpu_s_per_gb.map_or(String::new(), f),
-            c.max_rss_kib.map_or(String::new(), |v| v.to_string()),
-            c.read_lat_ns.map_or(String::new(), |p| p[0].to_string()),
-            c.read_lat_ns.map_or(String::new(), |p| p[2].to_string()),
-            c.write_lat_ns.map_or(String::new(), |p| p[0].to_string()),
-            c.write_lat_ns.map_or(String::new(), |p| p[2].to_string()),
-            c.child_cpu_s_per_gb.map_or(String::new(), f),
-            c.group_split
-                .as_ref()
-                .map_or(String::new(), |g| g.versus.clone()),
-            c.group_split
-                .as_ref()
-                .map_or(String::new(), |g| f(g.ratio.median)),
-            c.ops_in_flight.map_or(String::new(), |n| n.to_string()),
-        );
-    }
-    out
-}
