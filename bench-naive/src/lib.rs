@@ -113,10 +113,10 @@ impl Track {
     }
 
     fn completed(&self) {
-        if self.in_kernel.fetch_sub(1, Ordering::AcqRel) == 1 {
-            if let Some(w) = self.closer.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                w.wake();
-            }
+        if self.in_kernel.fetch_sub(1, Ordering::AcqRel) == 1
+            && let Some(w) = self.closer.lock().unwrap_or_else(|p| p.into_inner()).take()
+        {
+            w.wake();
         }
     }
 }

@@ -4,14 +4,19 @@
 use std::path::PathBuf;
 
 use workloads::data::TreeShape;
+use workloads::profile::QUICK;
 use workloads::units::{exact_size as human, parse_size};
 use workloads::{ALIGN, RuntimeConfig, TrialPlan, Workload};
 
-/// Single-file size by default: a few MiB, so every engine × workload finishes in minutes on a
-/// small machine (page cache warm, so this measures the runtimes more than the disk).
-pub const DEFAULT_SIZE: u64 = 4 << 20;
-/// Files of the `small` dataset by default (about 4 MiB with the seeded size mix), as in `TrialPlan::new`.
-pub const DEFAULT_FILES: usize = 64;
+/// Single-file size by default: the driver's quick profile's (`ringbench run`'s default), so the
+/// two tools' numbers can be set side by side.
+pub const DEFAULT_SIZE: u64 = QUICK.size;
+/// Files of the `small` dataset by default: the quick profile's.
+pub const DEFAULT_FILES: usize = QUICK.files;
+/// Block sizes swept by default: small to large ops around the quick profile's 128 KiB (which
+/// `ringbench run` measures), each a benchmark of its own with the same throughput unit, so
+/// criterion's group report draws throughput against block size per engine.
+pub const DEFAULT_BLOCK_SIZES: &[usize] = &[4 << 10, 32 << 10, QUICK.block_size, 1 << 20];
 /// Dataset seed: fixed, so every run and every engine copies the same bytes.
 pub const DEFAULT_SEED: u64 = 1;
 /// Ring entries at least; raised to the ops in flight when those are more.
@@ -28,8 +33,10 @@ pub struct Config {
     pub dir: PathBuf,
     /// Bytes of the single file of large, read and write (`RINGBENCH_SIZE`).
     pub size: u64,
-    /// Block (buffer) size (`RINGBENCH_BLOCK_SIZE`).
+    /// Block (buffer) size of this sweep point (the first of `block_sizes`; [`Config::at`]).
     pub block_size: usize,
+    /// The block sizes swept (`RINGBENCH_BLOCK_SIZE`, a comma list).
+    pub block_sizes: Vec<usize>,
     /// Ops in flight per runtime (`RINGBENCH_QUEUE_DEPTH`).
     pub queue_depth: usize,
     /// Files of the small dataset (`RINGBENCH_FILES`).
@@ -62,7 +69,6 @@ impl Config {
         get: impl Fn(&str) -> Option<Result<String, String>>,
     ) -> Result<Config, String> {
         let var = |k: &str| get(k).transpose();
-        let rt = RuntimeConfig::default();
         let dir = match var("RINGBENCH_DIR")? {
             Some(d) if !d.is_empty() => PathBuf::from(d),
             _ => std::env::temp_dir(),
@@ -84,24 +90,39 @@ impl Config {
                 }
             }
         };
-        let flag = |k: &str| -> Result<bool, String> {
+        let flag = |k: &str, default: bool| -> Result<bool, String> {
             match var(k)? {
-                None => Ok(false),
+                None => Ok(default),
                 Some(v) => parse_bool(v.trim()).map_err(|e| format!("{k}={v:?}: {e}")),
+            }
+        };
+        let block_sizes: Vec<usize> = match var("RINGBENCH_BLOCK_SIZE")? {
+            None => DEFAULT_BLOCK_SIZES.to_vec(),
+            Some(v) => {
+                let mut list = Vec::new();
+                for item in v.split(',') {
+                    let n = parse_size(item.trim()).map_err(|e| {
+                        format!("RINGBENCH_BLOCK_SIZE={v:?}: {:?}: {e}", item.trim())
+                    })?;
+                    if !(1..=MAX_BLOCK_SIZE).contains(&n) {
+                        return Err(format!(
+                            "RINGBENCH_BLOCK_SIZE={v:?}: must be between 1 and {MAX_BLOCK_SIZE}"
+                        ));
+                    }
+                    if !list.contains(&(n as usize)) {
+                        list.push(n as usize);
+                    }
+                }
+                list
             }
         };
         let cfg = Config {
             size: parse("RINGBENCH_SIZE", DEFAULT_SIZE, parse_size, 1, u64::MAX)?,
-            block_size: parse(
-                "RINGBENCH_BLOCK_SIZE",
-                rt.block_size as u64,
-                parse_size,
-                1,
-                MAX_BLOCK_SIZE,
-            )? as usize,
+            block_size: block_sizes[0],
+            block_sizes,
             queue_depth: parse(
                 "RINGBENCH_QUEUE_DEPTH",
-                rt.queue_depth as u64,
+                QUICK.queue_depth as u64,
                 parse_count,
                 1,
                 MAX_IN_FLIGHT,
@@ -115,29 +136,32 @@ impl Config {
             )? as usize,
             files_in_flight: parse(
                 "RINGBENCH_FILES_IN_FLIGHT",
-                8,
+                QUICK.files_in_flight as u64,
                 parse_count,
                 1,
                 MAX_IN_FLIGHT,
             )? as usize,
             tree: match var("RINGBENCH_TREE")? {
-                None => TreeShape::default(),
+                None => QUICK.tree,
                 Some(v) => {
                     parse_tree(v.trim()).map_err(|e| format!("RINGBENCH_TREE={v:?}: {e}"))?
                 }
             },
             threads: parse("RINGBENCH_THREADS", 1, parse_count, 1, MAX_THREADS)? as usize,
-            direct: flag("RINGBENCH_DIRECT")?,
-            fsync: flag("RINGBENCH_FSYNC")?,
+            direct: flag("RINGBENCH_DIRECT", false)?,
+            fsync: flag("RINGBENCH_FSYNC", QUICK.fsync)?,
             seed: parse("RINGBENCH_SEED", DEFAULT_SEED, parse_count, 0, u64::MAX)?,
             dir,
         };
         if cfg.direct {
             let a = ALIGN as u64;
-            if cfg.size % a != 0 || cfg.block_size as u64 % a != 0 {
+            if let Some(b) = std::iter::once(cfg.size)
+                .chain(cfg.block_sizes.iter().map(|&b| b as u64))
+                .find(|&b| b % a != 0)
+            {
                 return Err(format!(
-                    "RINGBENCH_DIRECT=1 needs RINGBENCH_SIZE ({}) and RINGBENCH_BLOCK_SIZE ({}) to be multiples of {a}",
-                    cfg.size, cfg.block_size
+                    "RINGBENCH_DIRECT=1 needs RINGBENCH_SIZE ({}) and every RINGBENCH_BLOCK_SIZE ({b} is not) to be multiples of {a}",
+                    cfg.size
                 ));
             }
         }
@@ -152,6 +176,14 @@ impl Config {
             Err(e) => return Err(format!("RINGBENCH_DIR={}: {e}", cfg.dir.display())),
         }
         Ok(cfg)
+    }
+
+    /// This configuration at block size `block_size` (a point of the sweep).
+    pub fn at(&self, block_size: usize) -> Config {
+        Config {
+            block_size,
+            ..self.clone()
+        }
     }
 
     /// The trial plan of `workload` (paths left empty: the bench fills them in).
@@ -177,31 +209,18 @@ impl Config {
         plan
     }
 
-    /// A short, filename-safe label of the knobs that matter to `workload`: the parameter of
-    /// each criterion benchmark id, so criterion never compares runs of different sizes.
+    /// A short, filename-safe label of the knobs that matter to `workload` other than the block
+    /// size: part of the criterion group's name (the block size is each benchmark's parameter),
+    /// so criterion never compares runs of different sizes.
     pub fn label(&self, workload: Workload) -> String {
         let mut s = match workload {
             Workload::Large | Workload::Read | Workload::Write | Workload::Randread => {
-                format!(
-                    "{}-bs{}-qd{}",
-                    human(self.size),
-                    human(self.block_size as u64),
-                    self.queue_depth
-                )
+                format!("{}-qd{}", human(self.size), self.queue_depth)
             }
-            Workload::Small => format!(
-                "{}files-bs{}-ff{}",
-                self.files,
-                human(self.block_size as u64),
-                self.files_in_flight
-            ),
+            Workload::Small => format!("{}files-ff{}", self.files, self.files_in_flight),
             Workload::Tree => format!(
-                "d{}f{}n{}-bs{}-ff{}",
-                self.tree.depth,
-                self.tree.fanout,
-                self.tree.files_per_dir,
-                human(self.block_size as u64),
-                self.files_in_flight
+                "d{}f{}n{}-ff{}",
+                self.tree.depth, self.tree.fanout, self.tree.files_per_dir, self.files_in_flight
             ),
         };
         if self.threads > 1 {
@@ -210,7 +229,7 @@ impl Config {
         if self.direct && workload.supports_direct() {
             s += "-direct";
         }
-        if self.fsync && workload != Workload::Read {
+        if self.fsync && !matches!(workload, Workload::Read | Workload::Randread) {
             s += "-fsync";
         }
         if self.seed != DEFAULT_SEED {
@@ -303,6 +322,40 @@ mod tests {
             (c.size, c.files, c.threads, c.direct),
             (DEFAULT_SIZE, DEFAULT_FILES, 1, false)
         );
+        // `ringbench run`'s quick profile, so the numbers are comparable.
+        assert_eq!(
+            (
+                c.size,
+                c.block_size,
+                c.queue_depth,
+                c.files,
+                c.files_in_flight,
+                c.tree,
+                c.fsync
+            ),
+            (
+                QUICK.size,
+                DEFAULT_BLOCK_SIZES[0],
+                QUICK.queue_depth,
+                QUICK.files,
+                QUICK.files_in_flight,
+                QUICK.tree,
+                QUICK.fsync
+            )
+        );
+        assert!(c.block_sizes.contains(&QUICK.block_size));
+        assert_eq!(c.block_sizes, DEFAULT_BLOCK_SIZES);
+        let sweep = cfg(&[("RINGBENCH_BLOCK_SIZE", "4k, 1M,4k")]).unwrap();
+        assert_eq!(
+            sweep.block_sizes,
+            vec![4 << 10, 1 << 20],
+            "parsed, duplicates dropped"
+        );
+        assert_eq!(
+            sweep.at(1 << 20).plan(Workload::Read).runtime.block_size,
+            1 << 20
+        );
+        assert!(!cfg(&[("RINGBENCH_FSYNC", "0")]).unwrap().fsync);
         assert_eq!(c.dir, std::env::temp_dir());
         let c = cfg(&[
             ("RINGBENCH_SIZE", "64M"),
@@ -331,8 +384,8 @@ mod tests {
             !c.plan(Workload::Small).direct,
             "O_DIRECT applies to the single-file workloads only"
         );
-        assert_eq!(c.label(Workload::Large), "64MiB-bs1MiB-qd512-t2-direct");
-        assert_eq!(c.label(Workload::Tree), "d1f2n3-bs1MiB-ff8-t2");
+        assert_eq!(c.label(Workload::Large), "64MiB-qd512-t2-direct-fsync");
+        assert_eq!(c.label(Workload::Tree), "d1f2n3-ff8-t2-fsync");
     }
 
     #[test]
@@ -341,6 +394,7 @@ mod tests {
             ("RINGBENCH_SIZE", "lots"),
             ("RINGBENCH_SIZE", "0"),
             ("RINGBENCH_BLOCK_SIZE", "0"),
+            ("RINGBENCH_BLOCK_SIZE", "4k,,8k"),
             ("RINGBENCH_QUEUE_DEPTH", "0"),
             ("RINGBENCH_QUEUE_DEPTH", "8k"),
             ("RINGBENCH_FILES", "-3"),

@@ -76,8 +76,7 @@ pub fn main(workload: Workload) {
             cfg.dir.display()
         ))
     });
-    let setup = Setup::new(&cfg, workload, &root);
-    if setup.template.direct && !dataset::direct_supported(root.path()) {
+    if cfg.plan(workload).direct && !dataset::direct_supported(root.path()) {
         root.fail(&format!(
             "RINGBENCH_DIRECT=1: the filesystem of RINGBENCH_DIR={} does not support O_DIRECT",
             cfg.dir.display()
@@ -88,26 +87,53 @@ pub fn main(workload: Workload) {
             "note: RINGBENCH_DIRECT applies to large, read and write; {workload} runs buffered"
         );
     }
-    eprintln!(
-        "ringbench {workload}: {} ({:.1} MiB per trial) in {}",
-        setup.label,
-        setup.bytes as f64 / f64::from(1 << 20),
-        root.path().display()
-    );
-
-    let mut group = criterion.benchmark_group(workload.name());
+    // criterion's smoke mode (`cargo bench -- --test`, CI; or a bench binary run by `cargo
+    // test`): each benchmark runs once, to show it works. Unless a sweep was asked for, that
+    // is the quick profile's block size alone — the point `ringbench run` measures — which
+    // keeps the check to one trial per engine.
+    let smoke = {
+        let args: Vec<String> = std::env::args().collect();
+        args.iter().any(|a| a == "--test") || !args.iter().any(|a| a == "--bench")
+    };
+    let sweep = if smoke && std::env::var_os("RINGBENCH_BLOCK_SIZE").is_none() {
+        vec![workloads::profile::QUICK.block_size]
+    } else {
+        cfg.block_sizes.clone()
+    };
+    // One group per workload and knobs, one benchmark per engine and block size (its
+    // parameter, in bytes): the same payload per trial at every block size, so criterion's
+    // group report plots throughput against block size, one line per engine.
+    let mut group = criterion.benchmark_group(format!("{workload}-{}", cfg.label(workload)));
     // Flat: every sample runs the same number of trials; linear sampling would need 55x the
     // trials of the slowest sample, far too many for trials this long.
-    group
-        .throughput(Throughput::Bytes(setup.bytes))
-        .sampling_mode(SamplingMode::Flat);
-    for (class, bench) in ENGINES {
-        if class.benched() {
-            bench(&mut group, &setup);
+    group.sampling_mode(SamplingMode::Flat);
+    for bs in sweep {
+        let point = cfg.at(bs);
+        // Each point's dataset in a directory of its own, removed when the point is done.
+        let dir = root.sub(&format!("bs{bs}")).unwrap_or_else(|e| {
+            root.fail(&format!(
+                "creating a scratch directory in {}: {e}",
+                root.path().display()
+            ))
+        });
+        let setup = Setup::new(&point, workload, &dir);
+        eprintln!(
+            "ringbench {workload}: {} at block size {} ({:.1} MiB per trial) in {}",
+            setup.label,
+            workloads::units::exact_size(bs as u64),
+            setup.bytes as f64 / f64::from(1 << 20),
+            dir.path().display()
+        );
+        group.throughput(Throughput::Bytes(setup.bytes));
+        for (class, bench) in ENGINES {
+            if class.benched() {
+                bench(&mut group, &setup);
+            }
         }
+        drop(setup);
+        drop(dir);
     }
     group.finish();
-    drop(setup);
     drop(root);
     criterion.final_summary();
 }
@@ -125,6 +151,13 @@ struct RunDir(PathBuf);
 impl RunDir {
     fn create(base: &Path, workload: Workload) -> io::Result<RunDir> {
         let p = base.join(format!("ringbench-bench-{workload}-{}", std::process::id()));
+        std::fs::create_dir(&p)?;
+        Ok(RunDir(p))
+    }
+
+    /// A fresh directory `name` inside this one, removed the same way when dropped.
+    fn sub(&self, name: &str) -> io::Result<RunDir> {
+        let p = self.0.join(name);
         std::fs::create_dir(&p)?;
         Ok(RunDir(p))
     }
@@ -203,7 +236,7 @@ struct Setup<'a> {
     template: TrialPlan,
     /// Payload bytes per trial (criterion's throughput).
     bytes: u64,
-    /// The benchmark id's parameter.
+    /// The knobs other than the block size (the group name's tail).
     label: String,
     made: OnceCell<()>,
 }
@@ -330,24 +363,27 @@ fn bench_engine<E: Engine>(group: &mut BenchmarkGroup<'_, WallTime>, setup: &Set
             panic!("{workload}/{name}: WRONG COPY, its timings must not be used: {e}");
         }
     };
-    group.bench_function(BenchmarkId::new(name, &setup.label), |b| {
-        b.iter_custom(|iters| {
-            let mut timed = Duration::ZERO;
-            for _ in 0..iters {
-                let out = setup.trial::<E>();
-                header_errors += out.stats.header_errors;
-                trials += 1;
-                // The first trial is checked before criterion sees any time of this engine, so
-                // an engine that copies wrongly never shows a number.
-                last_verified = trials == 1;
-                if last_verified {
-                    verify(header_errors);
+    group.bench_function(
+        BenchmarkId::new(name, setup.template.runtime.block_size),
+        |b| {
+            b.iter_custom(|iters| {
+                let mut timed = Duration::ZERO;
+                for _ in 0..iters {
+                    let out = setup.trial::<E>();
+                    header_errors += out.stats.header_errors;
+                    trials += 1;
+                    // The first trial is checked before criterion sees any time of this engine, so
+                    // an engine that copies wrongly never shows a number.
+                    last_verified = trials == 1;
+                    if last_verified {
+                        verify(header_errors);
+                    }
+                    timed += Duration::from_nanos(out.elapsed_ns);
                 }
-                timed += Duration::from_nanos(out.elapsed_ns);
-            }
-            timed
-        });
-    });
+                timed
+            });
+        },
+    );
     if trials > 0 {
         if !last_verified {
             verify(header_errors);

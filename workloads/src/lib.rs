@@ -24,6 +24,7 @@ pub mod dataset;
 pub mod exec;
 pub mod null;
 pub mod probe;
+pub mod profile;
 pub mod repro;
 pub mod safety;
 pub mod units;

@@ -113,7 +113,7 @@ fn validate(plan: &TrialPlan) -> io::Result<()> {
     }
     if plan.direct && plan.workload.supports_direct() {
         let a = crate::ALIGN as u64;
-        if rt.block_size as u64 % a != 0 || plan.size % a != 0 {
+        if !(rt.block_size as u64).is_multiple_of(a) || !plan.size.is_multiple_of(a) {
             return bad(format!(
                 "--direct needs block size and size to be multiples of {a}"
             ));
@@ -707,7 +707,7 @@ mod tests {
             for t in 0..n {
                 let r = share_of(size, block, t, n);
                 assert_eq!(r.start, next, "{size} {block} {n} {t}");
-                assert!(r.start % block == 0 || r.start == size);
+                assert!(r.start.is_multiple_of(block) || r.start == size);
                 next = r.end;
             }
             assert_eq!(next, size);

@@ -53,7 +53,7 @@ pub fn size(n: u64) -> String {
 /// largest binary unit that divides it, else bytes: `4MiB`, `128KiB`, `4097B`.
 pub fn exact_size(n: u64) -> String {
     for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if n >= 1 << shift && n % (1 << shift) == 0 {
+        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
             return format!("{}{unit}", n >> shift);
         }
     }

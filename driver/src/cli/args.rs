@@ -37,6 +37,18 @@ pub enum Command {
     Report(ReportArgs),
     /// Set runs side by side (two machines, versions, kernels) with ratios and a chart.
     Compare(CompareArgs),
+    /// Print a shell completion script (e.g. `ringbench completions bash > /etc/bash_completion.d/ringbench`).
+    Completions {
+        /// The shell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff; e.g. `ringbench man | man -l -`), or a command's page.
+    Man {
+        /// A command (`run`, `safety`, ...): its own page, `ringbench-run(1)`.
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
     /// Internal: run one trial (JSON spec on stdin, one JSON line on stdout).
     #[command(name = "__trial", hide = true)]
     Trial,
@@ -92,11 +104,11 @@ pub struct RunArgs {
     pub size: Option<String>,
 
     /// Block (buffer) size; a comma list sweeps it (e.g. 4k,128k,1M).
-    #[arg(long, value_name = "SIZE[,SIZE..]")]
+    #[arg(long, visible_alias = "bs", value_name = "SIZE[,SIZE..]")]
     pub block_size: Option<String>,
 
     /// Ops in flight per task; a comma list sweeps it.
-    #[arg(long, value_name = "N[,N..]")]
+    #[arg(long, visible_alias = "iodepth", value_name = "N[,N..]")]
     pub queue_depth: Option<String>,
 
     /// Files in the small workload.
@@ -178,6 +190,9 @@ pub struct ListArgs {
     /// Include test-support engines.
     #[arg(long)]
     pub all: bool,
+    /// Print JSON (fields: results/README.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `ringbench env`.
@@ -227,6 +242,10 @@ pub struct SafetyArgs {
     /// read "unvalidated" instead of "safe": nothing shows the oracles can fire).
     #[arg(long)]
     pub no_controls: bool,
+    /// Print the matrix summary as JSON on stdout instead of the table (fields:
+    /// results/README.md; safety.json keeps every run).
+    #[arg(long)]
+    pub json: bool,
     /// Exit 1 when a ranked engine (not a control) has a finding of one of these kinds in any
     /// run: leak, data-loss, ghost-write, use-after-free, crash, hang, or any. Without it,
     /// findings are results and the exit code is 0.
@@ -254,10 +273,15 @@ pub struct AuditArgs {
     #[arg(long, value_name = "SIZE", default_value = "4M")]
     pub size: String,
     /// Block size.
-    #[arg(long, value_name = "SIZE", default_value = "128k")]
+    #[arg(
+        long,
+        visible_alias = "bs",
+        value_name = "SIZE",
+        default_value = "128k"
+    )]
     pub block_size: String,
     /// Ops in flight per task.
-    #[arg(long, value_name = "N", default_value = "8")]
+    #[arg(long, visible_alias = "iodepth", value_name = "N", default_value = "8")]
     pub queue_depth: String,
     /// Files in the small workload.
     #[arg(long, value_name = "N", default_value = "16")]
@@ -319,6 +343,10 @@ pub struct CompareArgs {
     /// trials.jsonl) instead of refusing.
     #[arg(long)]
     pub allow_incomplete: bool,
+    /// Print the comparison as JSON on stdout instead of the markdown (fields:
+    /// results/README.md); compare.md and the chart are written all the same.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `ringbench calibrate`.
@@ -343,10 +371,15 @@ pub struct CalibrateArgs {
     #[arg(long, value_name = "SIZE", default_value = "256M")]
     pub size: String,
     /// Block size of the fidelity phase (fio runs the same).
-    #[arg(long, value_name = "SIZE", default_value = "128k")]
+    #[arg(
+        long,
+        visible_alias = "bs",
+        value_name = "SIZE",
+        default_value = "128k"
+    )]
     pub block_size: String,
     /// Queue depth of the fidelity and harness phases (fio's iodepth).
-    #[arg(long, value_name = "N", default_value = "8")]
+    #[arg(long, visible_alias = "iodepth", value_name = "N", default_value = "8")]
     pub queue_depth: String,
     /// Measured rounds of the fidelity and harness phases.
     #[arg(long, value_name = "N", default_value_t = 6)]

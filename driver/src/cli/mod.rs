@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod convert;
+pub mod shell;
 
 use clap::Parser;
 
@@ -64,6 +65,19 @@ pub fn real_main() -> i32 {
         Command::Compare(a) => fail_on_err(cmd_compare(&a)),
         Command::List(a) => fail_on_err(cmd_list(&a).map(|()| 0)),
         Command::Env(a) => fail_on_err(cmd_env(&a).map(|()| 0)),
+        Command::Completions { shell: sh } => {
+            let mut text = Vec::new();
+            shell::completions(sh, &mut text);
+            fail_on_err(out(&String::from_utf8_lossy(&text)).map(|()| 0))
+        }
+        Command::Man { command } => {
+            let mut text = Vec::new();
+            fail_on_err(
+                shell::man(command.as_deref(), &mut text)
+                    .and_then(|()| out(&String::from_utf8_lossy(&text)))
+                    .map(|()| 0),
+            )
+        }
     }
 }
 
@@ -152,60 +166,12 @@ fn cmd_run(a: &args::RunArgs) -> anyhow::Result<i32> {
 }
 
 fn cmd_list(a: &args::ListArgs) -> anyhow::Result<()> {
-    let mut text = String::new();
-    macro_rules! say {
-        ($($t:tt)*) => {{
-            text.push_str(&format!($($t)*));
-            text.push('\n');
-        }};
+    let l = crate::commands::listing::collect(a.all);
+    if a.json {
+        out(&format!("{}\n", serde_json::to_string_pretty(&l)?))
+    } else {
+        out(&crate::commands::listing::render(&l))
     }
-    say!("engines:");
-    for name in engines::ALL {
-        if !a.all && !engines::visible(name) {
-            continue;
-        }
-        let info = engines::info(name).expect("registered");
-        let status = match engines::probe(name).expect("registered") {
-            Ok(()) => "available".to_string(),
-            Err(r) => format!("UNAVAILABLE: {r}"),
-        };
-        let version = env::runtime_versions()
-            .get(info.runtime)
-            .cloned()
-            .unwrap_or_default();
-        say!(
-            "  {name:<18} {:<12} {status}",
-            format!("{} {version}", info.runtime).trim()
-        );
-        say!("  {:<18} {}", "", info.summary);
-        let r = info.routes;
-        say!(
-            "  {:<18} ops: open {:?}, read {:?}, write {:?}, fsync {:?}, close {:?}, mkdir {:?}, stat {:?}, chmod {:?}, readdir {:?}",
-            "",
-            r.open,
-            r.read,
-            r.write,
-            r.sync,
-            r.close,
-            r.mkdir,
-            r.metadata,
-            r.set_mode,
-            r.read_dir
-        );
-    }
-    say!("workloads:");
-    for w in workloads::Workload::ALL {
-        say!("  {:<18} {}", w.name(), w.summary());
-    }
-    say!("safety scenarios (ringbench safety):");
-    for id in safety::SCENARIOS {
-        say!(
-            "  {:<18} {}",
-            id,
-            workloads::safety::describe(id).unwrap_or("")
-        );
-    }
-    out(&text)
 }
 
 fn cmd_env(a: &args::EnvArgs) -> anyhow::Result<()> {
@@ -342,8 +308,13 @@ fn cmd_safety(a: &args::SafetyArgs) -> anyhow::Result<i32> {
         eprintln!("ringbench safety: removing the scratch directory: {e}");
     }
     default_sigpipe();
-    safety::print_matrix(&report);
-    println!("safety.json: {}", out_dir.join("safety.json").display());
+    if a.json {
+        let doc = crate::commands::machine::safety_summary(&report, &out_dir.join("safety.json"));
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        safety::print_matrix(&report);
+        println!("safety.json: {}", out_dir.join("safety.json").display());
+    }
     if spawn::interrupted() {
         eprintln!(
             "ringbench safety: interrupted; {} written with the {} cells that ran",
@@ -453,9 +424,13 @@ fn cmd_compare(a: &args::CompareArgs) -> anyhow::Result<i32> {
         .out
         .clone()
         .unwrap_or_else(|| options::default_out("-compare"));
-    let md = compare::run(&a.dirs, &out, a.allow_incomplete)?;
+    let c = compare::run(&a.dirs, &out, a.allow_incomplete)?;
     default_sigpipe();
-    print!("{md}");
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&c.data)?);
+        return Ok(0);
+    }
+    print!("{}", c.markdown);
     println!(
         "
 compare.md: {}",

@@ -19,6 +19,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use serde::Serialize;
 use workloads::Workload;
 
 use crate::analysis::stats::{Interval, Verdict};
@@ -134,6 +135,104 @@ pub struct Comparison {
     pub markdown: String,
     /// The chart.
     pub chart: plots::Chart,
+    /// The same tables as data (`ringbench compare --json`).
+    pub data: CompareDoc,
+}
+
+/// `ringbench compare --json`: the runs and, per workload and sweep point, each engine's cell
+/// in every run and its ratio to run A — what compare.md's tables show. Field names are
+/// documented in results/README.md.
+#[derive(Debug, Serialize)]
+pub struct CompareDoc {
+    /// The runs, A first (the baseline).
+    pub runs: Vec<CompareRun>,
+    /// One per workload and sweep point, in compare.md's order.
+    pub points: Vec<ComparePoint>,
+    /// Where compare.md was written (empty before [`run`] writes it).
+    pub compare_md: String,
+}
+
+/// One run folder.
+#[derive(Debug, Serialize)]
+pub struct CompareRun {
+    /// `A`, `B`, ...
+    pub label: String,
+    /// The folder's name.
+    pub name: String,
+    /// Host name.
+    pub host: String,
+    /// CPU model.
+    pub cpu: String,
+    /// Online CPUs.
+    pub cores: usize,
+    /// Kernel release.
+    pub kernel: String,
+    /// Filesystem of the directory under test.
+    pub filesystem: String,
+    /// ringbench version and git revision.
+    pub ringbench: String,
+    /// See `ringbench`.
+    pub git: String,
+    /// When the run started (meta.json's `started`).
+    pub started: String,
+}
+
+/// One workload at one sweep point.
+#[derive(Debug, Serialize)]
+pub struct ComparePoint {
+    /// Workload name.
+    pub workload: String,
+    /// The sweep point.
+    pub config: Config,
+    /// Its short id (`bs128k-qd8-f8-t1`).
+    pub config_id: String,
+    /// One per engine seen in any run.
+    pub rows: Vec<CompareRow>,
+}
+
+/// One engine at one point.
+#[derive(Debug, Serialize)]
+pub struct CompareRow {
+    /// Engine (or reference) name.
+    pub engine: String,
+    /// Its cell in each run, in run order.
+    pub cells: Vec<CompareCell>,
+    /// Its ratio to run A in each later run, in run order (B first).
+    pub ratios: Vec<CompareRatio>,
+}
+
+/// An engine's cell in one run.
+#[derive(Debug, Serialize)]
+pub struct CompareCell {
+    /// Run label.
+    pub run: String,
+    /// `ok`, `failed` (no completed trial) or `not-run`.
+    pub status: &'static str,
+    /// Completed trials.
+    pub n: usize,
+    /// Median throughput, bytes/s (`null` unless `ok`).
+    pub median_bps: Option<f64>,
+    /// Interval of the median, bytes/s.
+    pub ci_lo_bps: Option<f64>,
+    /// See `ci_lo_bps`.
+    pub ci_hi_bps: Option<f64>,
+    /// The interval's achieved level.
+    pub ci_level: Option<f64>,
+}
+
+/// `median_X / median_A` with its interval and verdict (module doc).
+#[derive(Debug, Serialize)]
+pub struct CompareRatio {
+    /// Run label (X).
+    pub run: String,
+    /// `null` when either side has no completed trial.
+    pub median: Option<f64>,
+    /// `lo_X / hi_A`.
+    pub lo: Option<f64>,
+    /// `hi_X / lo_A`.
+    pub hi: Option<f64>,
+    /// `faster`, `slower` or `within-noise`.
+    pub verdict: Option<Verdict>,
 }
 
 fn cell<'a>(d: &'a RunData, w: Workload, c: &Config, e: &str) -> Option<&'a Cell> {
@@ -209,8 +308,37 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
         md,
         "\nMB/s medians with their order-statistic intervals; ratios are against A: `median_X / median_A` with interval `[lo_X / hi_A, hi_X / lo_A]`; *within noise* when the two intervals overlap by more than half their average half-width (or a side has under 2 samples). Reference rows (kernel-copy, fio) are compared like engines.\n"
     );
+    let mut data = CompareDoc {
+        runs: labels
+            .iter()
+            .zip(runs)
+            .map(|((l, n), r)| {
+                let e = &r.meta.environment;
+                CompareRun {
+                    label: l.clone(),
+                    name: n.clone(),
+                    host: e.host.clone(),
+                    cpu: e.cpu.clone(),
+                    cores: e.cores,
+                    kernel: e.kernel.clone(),
+                    filesystem: e.filesystem.clone(),
+                    ringbench: e.ringbench.clone(),
+                    git: e.git.clone(),
+                    started: r.meta.started.clone(),
+                }
+            })
+            .collect(),
+        points: Vec::new(),
+        compare_md: String::new(),
+    };
     let mut panels = Vec::new();
     for (w, cfg) in &keys {
+        let mut point = ComparePoint {
+            workload: w.name().to_string(),
+            config: *cfg,
+            config_id: cfg.id(),
+            rows: Vec::new(),
+        };
         let _ = writeln!(md, "## {w} — {}\n", plots::config_words(cfg));
         let mut head = String::from("| engine |");
         let mut rule = String::from("|---|");
@@ -229,6 +357,30 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
             if cells.iter().all(|c| c.is_none()) {
                 continue;
             }
+            let mut data_row = CompareRow {
+                engine: e.clone(),
+                cells: cells
+                    .iter()
+                    .zip(&labels)
+                    .map(|(c, (l, _))| {
+                        let ok = c.filter(|c| c.n > 0);
+                        CompareCell {
+                            run: l.clone(),
+                            status: match c {
+                                Some(c) if c.n > 0 => "ok",
+                                Some(_) => "failed",
+                                None => "not-run",
+                            },
+                            n: c.map_or(0, |c| c.n),
+                            median_bps: ok.map(|c| c.median_bps),
+                            ci_lo_bps: ok.map(|c| c.ci.lo),
+                            ci_hi_bps: ok.map(|c| c.ci.hi),
+                            ci_level: ok.map(|c| c.ci.level),
+                        }
+                    })
+                    .collect(),
+                ratios: Vec::new(),
+            };
             let mut row = format!("| {e} |");
             for c in cells.iter() {
                 match c {
@@ -253,6 +405,13 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
                     }
                     _ => None,
                 };
+                data_row.ratios.push(CompareRatio {
+                    run: labels[k].0.clone(),
+                    median: r.map(|r| r.median),
+                    lo: r.map(|r| r.lo),
+                    hi: r.map(|r| r.hi),
+                    verdict: r.map(|r| r.verdict),
+                });
                 if let Some(r) = &r {
                     ratios.push(Ratio {
                         run: labels[k].0.to_string(),
@@ -275,6 +434,7 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
                 );
             }
             let _ = writeln!(md, "{row}");
+            point.rows.push(data_row);
             if !ratios.is_empty() {
                 ratio_rows.push(RatioRow {
                     label: e.to_string(),
@@ -284,6 +444,7 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
             }
         }
         let _ = writeln!(md);
+        data.points.push(point);
         if !ratio_rows.is_empty() {
             panels.push(RatioPanel {
                 title: if keys.iter().filter(|k| k.0 == *w).count() > 1 {
@@ -318,15 +479,16 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
     Ok(Comparison {
         markdown: md,
         chart,
+        data,
     })
 }
 
 /// `ringbench compare`: load, check, build, write `compare.md` and the chart into `out`, and
-/// return the markdown for the terminal.
+/// return the comparison for the terminal (its markdown, or its data for `--json`).
 ///
 /// A run with incomplete data (see [`RunData::missing`]) is refused unless `allow_incomplete`;
 /// `out` is checked before anything is read, and every error names the path and the flag.
-pub fn run(dirs: &[PathBuf], out: &Path, allow_incomplete: bool) -> anyhow::Result<String> {
+pub fn run(dirs: &[PathBuf], out: &Path, allow_incomplete: bool) -> anyhow::Result<Comparison> {
     match std::fs::metadata(out) {
         Ok(m) if !m.is_dir() => bail!(
             "--out {}: File exists and is not a folder; choose a new folder",
@@ -356,7 +518,8 @@ pub fn run(dirs: &[PathBuf], out: &Path, allow_incomplete: bool) -> anyhow::Resu
         }
         runs.push(r);
     }
-    let c = build(&runs)?;
+    let mut c = build(&runs)?;
+    c.data.compare_md = out.join("compare.md").display().to_string();
     let w = |name: &str, bytes: &[u8]| {
         results::write_atomic(&out.join(name), bytes)
             .with_context(|| format!("--out {}: cannot write {name}", out.display()))
@@ -364,7 +527,7 @@ pub fn run(dirs: &[PathBuf], out: &Path, allow_incomplete: bool) -> anyhow::Resu
     w("compare.md", c.markdown.as_bytes())?;
     w("plots/compare.svg", c.chart.svg.as_bytes())?;
     w("plots/compare.png", &c.chart.png)?;
-    Ok(c.markdown)
+    Ok(c)
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 pub mod audit;
 pub mod calibrate;
 pub mod compare;
+pub mod listing;
+pub mod machine;
 pub mod report;
 pub mod runner;
 pub mod safety;

@@ -255,7 +255,7 @@ pub fn write_all(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
     w("summary.json", &serde_json::to_vec_pretty(&d.summary)?)?;
     w(
         "summary.csv",
-        crate::render::table::csv(&d.summary).as_bytes(),
+        crate::render::csv_out::csv(&d.summary).as_bytes(),
     )?;
     for c in &charts {
         w(&format!("plots/{}.svg", c.stem), c.svg.as_bytes())?;

@@ -115,8 +115,7 @@ fn cool_cache(mode: CacheMode, srcs: &Sources) -> String {
         return "warm".into();
     }
     if mode == CacheMode::Drop {
-        // SAFETY: plain syscall.
-        unsafe { libc::sync() };
+        rustix::fs::sync();
         if std::fs::write("/proc/sys/vm/drop_caches", b"3\n").is_ok() {
             return "dropped".into();
         }
@@ -128,7 +127,6 @@ fn cool_cache(mode: CacheMode, srcs: &Sources) -> String {
 }
 
 fn fadvise_tree(p: &Path) {
-    use std::os::fd::AsRawFd;
     let Ok(m) = std::fs::symlink_metadata(p) else {
         return;
     };
@@ -141,8 +139,8 @@ fn fadvise_tree(p: &Path) {
     } else if m.is_file()
         && let Ok(f) = std::fs::File::open(p)
     {
-        // SAFETY: valid fd; advice only.
-        unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        // Advice only: a failure leaves the cache as it was, which the record says ("fadvise").
+        let _ = rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed);
     }
 }
 
@@ -423,7 +421,7 @@ fn run_in(
 
 fn write_summary(writer: &RunWriter, s: &Summary) -> anyhow::Result<()> {
     writer.file("summary.json", &serde_json::to_vec_pretty(s)?)?;
-    writer.file("summary.csv", crate::render::table::csv(s).as_bytes())?;
+    writer.file("summary.csv", crate::render::csv_out::csv(s).as_bytes())?;
     Ok(())
 }
 

@@ -327,17 +327,14 @@ struct Profile {
 
 fn profile(name: &str) -> Result<Profile, OptionError> {
     match name {
+        // Shared with `cargo bench` (workloads::profile), so their numbers are comparable.
         "quick" => Ok(Profile {
-            size: 32 << 20,
-            block: 128 << 10,
-            qd: 8,
-            files: 64,
-            fif: 8,
-            tree: TreeShape {
-                depth: 2,
-                fanout: 3,
-                files_per_dir: 4,
-            },
+            size: workloads::profile::QUICK.size,
+            block: workloads::profile::QUICK.block_size,
+            qd: workloads::profile::QUICK.queue_depth,
+            files: workloads::profile::QUICK.files,
+            fif: workloads::profile::QUICK.files_in_flight,
+            tree: workloads::profile::QUICK.tree,
             // 6 rounds are the fewest whose order-statistic interval reaches 95% (5 give 94%,
             // 4 give 88%, the least a verdict accepts: stats::MIN_VERDICT_LEVEL). The whole
             // quick profile takes about 30 s on an idle 2-core VM.

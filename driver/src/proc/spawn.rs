@@ -7,22 +7,18 @@
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::proc::child::{PROTOCOL, TrialReply};
 
-/// Set by SIGINT/SIGTERM: stop the current child and the run.
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set by SIGINT/SIGTERM: stop the current child and the run. An `Arc` because signal-hook's
+/// flag actions hold one; readers load it like a plain static atomic.
+pub static INTERRUPTED: LazyLock<Arc<AtomicBool>> = LazyLock::new(Arc::default);
 
-/// The signal that interrupted the command (0: none).
-pub static INTERRUPTED_BY: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    INTERRUPTED_BY.store(sig, Ordering::SeqCst);
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
+/// The signal that interrupted the command (0: none); set before [`INTERRUPTED`].
+pub static INTERRUPTED_BY: LazyLock<Arc<AtomicUsize>> = LazyLock::new(Arc::default);
 
 /// Whether SIGINT or SIGTERM arrived.
 pub fn interrupted() -> bool {
@@ -34,7 +30,7 @@ pub fn interrupted() -> bool {
 pub fn interrupted_exit_code() -> i32 {
     match INTERRUPTED_BY.load(Ordering::SeqCst) {
         0 => 130,
-        s => 128 + s,
+        s => 128 + s as i32,
     }
 }
 
@@ -42,7 +38,7 @@ pub fn interrupted_exit_code() -> i32 {
 pub fn interrupted_by_name() -> String {
     match INTERRUPTED_BY.load(Ordering::SeqCst) {
         0 => "SIGINT".into(),
-        s => signal_name(s),
+        s => signal_name(s as i32),
     }
 }
 
@@ -55,18 +51,17 @@ fn kill_group(pid: libc::pid_t) {
 }
 
 /// Route SIGINT and SIGTERM to [`INTERRUPTED`] (the run loop then stops, cleans up and keeps
-/// what it wrote).
+/// what it wrote). signal-hook installs the handler with SA_RESTART (the run loop and the
+/// watchdog poll the flag, so no read or write elsewhere needs to see EINTR); its actions run in
+/// the order registered, so [`INTERRUPTED_BY`] is set before [`INTERRUPTED`] is seen.
 pub fn install_signal_handlers() {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as *const () as usize;
-            // Restart interrupted syscalls: the run loop and the watchdog poll the flag, so no
-            // read or write elsewhere needs to see EINTR.
-            sa.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let registered =
+            signal_hook::flag::register_usize(sig, Arc::clone(&INTERRUPTED_BY), sig as usize)
+                .and_then(|_| signal_hook::flag::register(sig, Arc::clone(&INTERRUPTED)));
+        // Only a forbidden signal fails (SIGKILL, SIGSTOP); these two never do.
+        if let Err(e) = registered {
+            eprintln!("ringbench: warning: cannot handle signal {sig}: {e}");
         }
     }
 }

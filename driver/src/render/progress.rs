@@ -6,6 +6,11 @@
 //! The runner reports events (a note, a trial started, a trial finished); only this module
 //! decides how they look. Write errors are ignored on purpose: a closed or broken stderr must
 //! not stop a run halfway and leave its scratch directory behind.
+//!
+//! Not indicatif (yet): it would draw the `Bar` form only — its bar hides itself off a
+//! terminal, while `Lines` (one plain line per finished trial, what logs and CI read, checked by
+//! driver/tests/cli.rs) and the TERM rule of [`Mode::choose`] stay here either way — and the
+//! swap was left for a change of its own with its own test of the terminal form.
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::Ordering;

@@ -1,7 +1,9 @@
-//! Renderers of a [`Summary`]: the terminal table and CSV. Each returns a `String`; the
-//! caller decides where it goes (hyperfine's exporter habit).
+//! Renderers of a [`Summary`]: the terminal table (the CSV is csv_out.rs). Each returns a
+//! `String`; the caller decides where it goes (hyperfine's exporter habit).
 
 use std::fmt::Write;
+
+use comfy_table::{CellAlignment, ContentArrangement, Table};
 
 use crate::analysis::stats::Ratio;
 use crate::analysis::summary::{Cell, Summary};
@@ -28,46 +30,72 @@ fn ratio(r: &Option<Ratio>) -> String {
     }
 }
 
-/// The terminal table: one block per workload and sweep point.
+/// The terminal table: one block per workload and sweep point, each a comfy-table (columns
+/// sized to their content, numbers right-aligned, no borders, so it pastes as plain text).
 pub fn render(s: &Summary) -> String {
     let mut out = String::new();
-    let mut last = None;
-    for c in &s.cells {
-        let key = (c.workload, c.config);
-        if last != Some(key) {
-            last = Some(key);
-            let _ = writeln!(
-                out,
-                "\n{}  (block {}, queue depth {}, files in flight {}, threads {}{})",
-                c.workload,
-                workloads::units::size(c.config.block_size as u64),
-                c.config.queue_depth,
-                c.config.files_in_flight,
-                c.config.threads,
-                if c.config.cancel_bp > 0 {
-                    format!(", cancel rate {}", c.config.cancel_rate())
-                } else {
-                    String::new()
-                }
-            );
-            let _ = writeln!(
-                out,
-                "  {:<18} {:>9} {:>21} {:>3} {:>5} {:>34} {:>8}",
-                "engine",
-                "MB/s",
-                "interval (level)",
-                "n",
-                "group",
-                "vs std (per-round, interval)",
-                "CPU s/GB"
-            );
+    let mut rest = &s.cells[..];
+    while let Some(first) = rest.first() {
+        let key = (first.workload, first.config);
+        let n = rest
+            .iter()
+            .take_while(|c| (c.workload, c.config) == key)
+            .count();
+        let (block, tail) = rest.split_at(n);
+        rest = tail;
+        let _ = writeln!(
+            out,
+            "\n{}  (block {}, queue depth {}, files in flight {}, threads {}{})",
+            first.workload,
+            workloads::units::size(first.config.block_size as u64),
+            first.config.queue_depth,
+            first.config.files_in_flight,
+            first.config.threads,
+            if first.config.cancel_bp > 0 {
+                format!(", cancel rate {}", first.config.cancel_rate())
+            } else {
+                String::new()
+            }
+        );
+        let rows: Vec<Vec<String>> = block.iter().map(row).collect();
+        // The notes column (cancels, leaks, failures) only when a row has one.
+        let notes = rows.iter().any(|r| !r[7].is_empty());
+        let mut header = vec![
+            "engine",
+            "MB/s",
+            "interval (level)",
+            "n",
+            "group",
+            "vs std (per-round, interval)",
+            "CPU s/GB",
+        ];
+        if notes {
+            header.push("notes");
         }
-        let _ = writeln!(out, "{}", row(c));
+        let mut t = Table::new();
+        t.load_style(comfy_table::presets::NOTHING)
+            .set_content_arrangement(ContentArrangement::Disabled)
+            .set_header(header);
+        for mut r in rows {
+            if !notes {
+                r.truncate(7);
+            }
+            t.add_row(r);
+        }
+        for i in 1..=6 {
+            if let Some(c) = t.column_mut(i) {
+                c.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        for line in t.to_string().lines() {
+            let _ = writeln!(out, " {}", line.trim_end());
+        }
     }
     out
 }
 
-fn row(c: &Cell) -> String {
+/// One row's cells: engine, MB/s, interval, n, group, vs std, CPU s/GB, notes.
+fn row(c: &Cell) -> Vec<String> {
     let interval = if c.n > 0 {
         format!(
             "[{}-{}] {:.0}%",
@@ -82,36 +110,39 @@ fn row(c: &Cell) -> String {
     if c.noisy && c.n > 0 {
         name.push_str(" ~");
     }
-    let mut s = format!(
-        "  {:<18} {:>9} {:>21} {:>3} {:>5} {:>34} {:>8}",
-        name,
-        mbps(c.median_bps),
-        interval,
-        c.n,
-        c.group.map_or("-".into(), |g| g.to_string()),
-        ratio(&c.vs_std),
-        c.cpu_s_per_gb.map_or("-".into(), |v| format!("{v:.2}")),
-    );
+    let mut notes = String::new();
     if let Some(k) = &c.cancel {
         let _ = write!(
-            s,
-            "  cancels: {} in flight, {} vacuous, vs no cancel {}",
+            notes,
+            "cancels: {} in flight, {} vacuous, vs no cancel {}",
             k.landed_in_flight,
             k.vacuous,
             ratio(&c.vs_no_cancel)
         );
         if k.max_leaked_fds > 0 || k.max_leaked_buffer_bytes > 0 {
             let _ = write!(
-                s,
+                notes,
                 " LEAK {} fds {} buffer bytes",
                 k.max_leaked_fds, k.max_leaked_buffer_bytes
             );
         }
     }
     if c.failed > 0 {
-        let _ = write!(s, "  FAILED {}: {}", c.failed, c.failures.join(","));
+        if !notes.is_empty() {
+            notes.push_str("  ");
+        }
+        let _ = write!(notes, "FAILED {}: {}", c.failed, c.failures.join(","));
     }
-    s
+    vec![
+        name,
+        mbps(c.median_bps),
+        interval,
+        c.n.to_string(),
+        c.group.map_or("-".into(), |g| g.to_string()),
+        ratio(&c.vs_std),
+        c.cpu_s_per_gb.map_or("-".into(), |v| format!("{v:.2}")),
+        notes,
+    ]
 }
 
 /// Legend printed under the table.
@@ -120,66 +151,47 @@ never a better group than a higher median; too few rounds = fewer than 4 paired 
 ~ marks a noisy cell (interval wider than +-10% or a single sample); level = achieved confidence of the order-statistic interval; \
 CPU s/GB = CPU of every thread of the trial process over the timed section alone, per GB moved.";
 
-/// CSV with one row per cell.
-pub fn csv(s: &Summary) -> String {
-    let mut out = String::from(
-        "workload,block_size,queue_depth,files_in_flight,threads,cancel_rate,engine,n,failed,median_bps,min_bps,max_bps,ci_lo_bps,ci_hi_bps,ci_level,noisy,group,vs_std,vs_std_lo,vs_std_hi,vs_std_verdict,vs_best,vs_best_lo,vs_best_hi,vs_best_verdict,cpu_s_per_gb,max_rss_kib,read_p50_ns,read_p99_ns,write_p50_ns,write_p99_ns,child_cpu_s_per_gb,group_split_versus,group_split,ops_in_flight\n",
-    );
-    let f = |v: f64| {
-        if v.is_finite() {
-            format!("{v:.6}")
-        } else {
-            String::new()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::data;
+
+    #[test]
+    fn one_block_per_point_with_right_aligned_numbers() {
+        let s = data().summary;
+        let text = render(&s);
+        let blocks: Vec<&str> = text
+            .split("\n\n")
+            .filter(|b| !b.trim().is_empty())
+            .collect();
+        let mut points: Vec<_> = s.cells.iter().map(|c| (c.workload, c.config)).collect();
+        points.dedup();
+        assert_eq!(blocks.len(), points.len(), "{text}");
+        // Blocks follow the cells' order, a row per cell.
+        let mut cells = s.cells.iter();
+        for b in blocks {
+            let lines: Vec<&str> = b.lines().filter(|l| !l.is_empty()).collect();
+            let header = lines[1];
+            assert!(header.trim_start().starts_with("engine"), "{b}");
+            // The MB/s figures end where their heading ends.
+            let end = header.find("MB/s").unwrap() + "MB/s".len();
+            for line in &lines[2..] {
+                let c = cells.next().expect("a cell per row");
+                assert!(line.trim_start().starts_with(&c.engine), "{line}");
+                let v = format!(" {}", mbps(c.median_bps));
+                assert_eq!(line.find(&v).map(|i| i + v.len()), Some(end), "{line}\n{b}");
+            }
         }
-    };
-    let r = |r: &Option<Ratio>| match r {
-        None => ",,,".to_string(),
-        Some(r) => format!(
-            "{},{},{},{}",
-            f(r.median),
-            f(r.ci.lo),
-            f(r.ci.hi),
-            r.verdict.words()
-        ),
-    };
-    for c in &s.cells {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            c.workload,
-            c.config.block_size,
-            c.config.queue_depth,
-            c.config.files_in_flight,
-            c.config.threads,
-            c.config.cancel_rate(),
-            c.engine,
-            c.n,
-            c.failed,
-            f(c.median_bps),
-            f(c.min_bps),
-            f(c.max_bps),
-            f(c.ci.lo),
-            f(c.ci.hi),
-            f(c.ci.level),
-            c.noisy,
-            c.group.map_or(String::new(), |g| g.to_string()),
-            r(&c.vs_std),
-            r(&c.vs_best),
-            c.cpu_s_per_gb.map_or(String::new(), f),
-            c.max_rss_kib.map_or(String::new(), |v| v.to_string()),
-            c.read_lat_ns.map_or(String::new(), |p| p[0].to_string()),
-            c.read_lat_ns.map_or(String::new(), |p| p[2].to_string()),
-            c.write_lat_ns.map_or(String::new(), |p| p[0].to_string()),
-            c.write_lat_ns.map_or(String::new(), |p| p[2].to_string()),
-            c.child_cpu_s_per_gb.map_or(String::new(), f),
-            c.group_split
-                .as_ref()
-                .map_or(String::new(), |g| g.versus.clone()),
-            c.group_split
-                .as_ref()
-                .map_or(String::new(), |g| f(g.ratio.median)),
-            c.ops_in_flight.map_or(String::new(), |n| n.to_string()),
-        );
+        assert!(cells.next().is_none());
     }
-    out
+
+    #[test]
+    fn failures_go_to_a_notes_column() {
+        let mut s = data().summary;
+        s.cells[0].failed = 1;
+        s.cells[0].failures = vec!["timeout".into()];
+        let text = render(&s);
+        assert!(text.contains("notes"), "{text}");
+        assert!(text.contains("FAILED 1: timeout"), "{text}");
+    }
 }

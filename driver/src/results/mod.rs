@@ -314,15 +314,14 @@ pub fn check_new_out(dir: &Path) -> anyhow::Result<()> {
 }
 
 fn writable(dir: &Path, at: &Path) -> anyhow::Result<()> {
-    let c = std::ffi::CString::new(at.as_os_str().as_encoded_bytes())
-        .with_context(|| format!("--out {}: invalid path", dir.display()))?;
-    // SAFETY: valid C string. access(2) reports EROFS even for root.
-    if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+    // access(2) reports EROFS even for root.
+    use rustix::fs::Access;
+    if let Err(e) = rustix::fs::access(at, Access::WRITE_OK | Access::EXEC_OK) {
         anyhow::bail!(
             "--out {}: cannot create it: {} is not writable ({})",
             dir.display(),
             at.display(),
-            io::Error::last_os_error()
+            io::Error::from(e)
         );
     }
     Ok(())

@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 /// A fresh directory under `--dir`, removed by [`Scratch::remove`] — or, on any path that
 /// skips that (an early `?`, a panic unwinding through the run), by `Drop`.
@@ -77,15 +77,13 @@ pub fn check_parent(parent: &Path) -> anyhow::Result<()> {
         if !meta.is_dir() {
             bail!("--dir {}: not a directory", parent.display());
         }
-        let c = std::ffi::CString::new(parent.as_os_str().as_encoded_bytes())
-            .with_context(|| format!("--dir {}: invalid path", parent.display()))?;
-        // SAFETY: valid C string.
         // access(2) reports EROFS even for root, whom permission bits do not stop.
-        if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EROFS) {
+        use rustix::fs::Access;
+        if let Err(e) = rustix::fs::access(parent, Access::WRITE_OK | Access::EXEC_OK) {
+            if e == rustix::io::Errno::ROFS {
                 bail!("--dir {}: read-only filesystem", parent.display());
             }
+            let e = std::io::Error::from(e);
             bail!("--dir {}: not writable ({e})", parent.display());
         }
         Ok(())

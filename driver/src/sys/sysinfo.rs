@@ -1,17 +1,13 @@
 //! Facts about the machine read straight from the kernel: time, host, filesystems and block
 //! devices, memory, CPU, io_uring availability. Small functions, no policy.
 
-use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
 /// `statfs` magic of tmpfs.
 const TMPFS_MAGIC: i64 = 0x0102_1994;
 
-fn statfs(path: &Path) -> Option<libc::statfs> {
-    let c = CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
-    let mut s: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: valid C string and out-pointer.
-    (unsafe { libc::statfs(c.as_ptr(), &mut s) } == 0).then_some(s)
+fn statfs(path: &Path) -> Option<rustix::fs::StatFs> {
+    rustix::fs::statfs(path).ok()
 }
 
 /// Whether `path` lives on a tmpfs.
@@ -164,7 +160,7 @@ fn unescape(s: &str) -> String {
 pub fn device_of(path: &Path) -> Option<(String, String, Option<bool>, String)> {
     use std::os::unix::fs::MetadataExt;
     let dev = std::fs::metadata(path).ok()?.dev();
-    let (maj, min) = (libc::major(dev), libc::minor(dev));
+    let (maj, min) = (rustix::fs::major(dev), rustix::fs::minor(dev));
     let sys = std::fs::canonicalize(format!("/sys/dev/block/{maj}:{min}")).ok()?;
     let name = sys.file_name()?.to_string_lossy().to_string();
     // A partition's queue and model live on its parent disk.
@@ -193,14 +189,7 @@ pub fn io_uring_status() -> Result<(), String> {
 
 /// RLIMIT_MEMLOCK soft limit in bytes (`None` = unlimited).
 pub fn memlock_limit() -> Option<u64> {
-    let mut r: libc::rlimit = unsafe { std::mem::zeroed() };
-    // SAFETY: valid out-pointer.
-    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut r) } != 0
-        || r.rlim_cur == libc::RLIM_INFINITY
-    {
-        return None;
-    }
-    Some(r.rlim_cur)
+    rustix::process::getrlimit(rustix::process::Resource::Memlock).current
 }
 
 /// Whether this process may write /proc/sys/vm/drop_caches.

@@ -131,14 +131,14 @@ pub async fn poll_all_for<E: Engine, F: Future>(
     loop {
         poll_fn(|cx| {
             for (f, o) in futs.iter_mut().zip(out.iter_mut()) {
-                if matches!(o, Polled::Pending) {
-                    if let Poll::Ready(v) = f.as_mut().poll(cx) {
-                        *o = if round == 0 {
-                            Polled::FirstPoll(v)
-                        } else {
-                            Polled::InWindow(v)
-                        };
-                    }
+                if matches!(o, Polled::Pending)
+                    && let Poll::Ready(v) = f.as_mut().poll(cx)
+                {
+                    *o = if round == 0 {
+                        Polled::FirstPoll(v)
+                    } else {
+                        Polled::InWindow(v)
+                    };
                 }
             }
             Poll::Ready(())
