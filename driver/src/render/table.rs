@@ -154,7 +154,7 @@ CPU s/GB = CPU of every thread of the trial process over the timed section alone
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::data;
+    use crate::commands::report::tests::data;
 
     #[test]
     fn one_block_per_point_with_right_aligned_numbers() {
