@@ -8,6 +8,7 @@ mod calibrate;
 mod child;
 mod cli;
 mod compare;
+mod devkind;
 mod engines;
 mod env;
 mod options;

@@ -447,8 +447,8 @@ fn run_one(
         plan: child_plan.clone(),
     };
     let input = serde_json::to_vec(&spec)?;
-    let child = if engine == crate::reference::FIO {
-        crate::reference::run_fio(&child_plan, o.trial_timeout, cwd.as_deref())
+    let child = if crate::reference::is_fio(engine) {
+        crate::reference::run_fio(&child_plan, engine, &cache, o.trial_timeout, cwd.as_deref())
             .context("starting fio")?
     } else {
         spawn::run_child(exe, &["__trial"], &input, o.trial_timeout, cwd.as_deref())
