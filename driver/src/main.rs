@@ -5,6 +5,7 @@
 
 mod audit;
 mod calibrate;
+mod ceiling;
 mod child;
 mod cli;
 mod compare;

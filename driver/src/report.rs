@@ -690,6 +690,9 @@ fn results_section(d: &RunData) -> String {
             if let Some(r) = &c.vs_no_cancel {
                 notes.push(format!("vs no cancel {}", ratio_words(r)));
             }
+            if let Some(n) = crate::ceiling::cell_note(c) {
+                notes.push(n);
+            }
             let _ = writeln!(
                 o,
                 "{row} {} | {} | {} |",
@@ -699,6 +702,7 @@ fn results_section(d: &RunData) -> String {
                 esc(&notes.join("; "))
             );
         }
+        o.push_str(&crate::ceiling::table_note(d, &cells));
         o.push_str(&latency_tables(&cells));
         let _ = writeln!(o);
     }
@@ -1161,6 +1165,9 @@ pub fn how_to_choose(d: &RunData) -> String {
             let _ = write!(line, " (noisy cells: {})", list(&noisy));
         }
         let _ = writeln!(o, "{line}.");
+        if let Some(l) = crate::ceiling::choose_line(d, &what, &cells) {
+            let _ = writeln!(o, "{l}");
+        }
     }
     let failed: BTreeMap<String, usize> =
         s.cells
