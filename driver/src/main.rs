@@ -9,6 +9,7 @@ mod ceiling;
 mod child;
 mod cli;
 mod compare;
+mod conclusions;
 mod devkind;
 mod engines;
 mod env;

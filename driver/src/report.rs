@@ -1141,6 +1141,11 @@ pub fn how_to_choose(d: &RunData) -> String {
                 .collect()
         };
         let (rest, unshown) = (later(true), later(false));
+        // One group for several engines: nothing was decided, and the line says so in the
+        // words `ringbench compare` matches on (conclusions.rs).
+        if cells.len() > 1 && cells.iter().all(|c| c.group == Some(1)) {
+            line.push_str("; no decision here: no engine was shown slower than another");
+        }
         if !rest.is_empty() {
             let _ = write!(line, "; measurably slower: {}", list(&rest));
         }
