@@ -355,7 +355,10 @@ fn conclusions_section(runs: &[RunData], labels: &[(String, String)]) -> String 
             ));
         }
         let n = lines.len();
-        let contradict = lines.iter().filter(|l| l.contains("**contradict**")).count();
+        let contradict = lines
+            .iter()
+            .filter(|l| l.contains("**contradict**"))
+            .count();
         let _ = writeln!(
             md,
             "**{lb} vs {la}: {}** ({agree} of {n} tables draw the same conclusions or both say no decision here{}).\n",
@@ -486,8 +489,9 @@ mod tests {
         assert!(!c.markdown.contains("faster |") && !c.markdown.contains("slower |"));
         assert!(c.chart.svg.contains("Throughput ratio to run A"));
         assert!(
-            c.markdown
-                .contains("**B vs A: the conclusions agree** (2 of 2 tables draw the same conclusions"),
+            c.markdown.contains(
+                "**B vs A: the conclusions agree** (2 of 2 tables draw the same conclusions"
+            ),
             "{}",
             c.markdown
         );
@@ -507,7 +511,13 @@ mod tests {
         let order = report::engine_order(&b.meta, &b.records);
         b.summary = crate::summary::summarise(&b.records, &order, report::ranked_rule(&b.meta));
         let md = build(&[data(), b]).unwrap().markdown;
-        assert!(md.contains("**B vs A: the conclusions contradict** (0 of 2"), "{md}");
-        assert!(md.contains("fast ahead of slow in A, behind it in B"), "{md}");
+        assert!(
+            md.contains("**B vs A: the conclusions contradict** (0 of 2"),
+            "{md}"
+        );
+        assert!(
+            md.contains("fast ahead of slow in A, behind it in B"),
+            "{md}"
+        );
     }
 }

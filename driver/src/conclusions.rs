@@ -139,11 +139,7 @@ impl Agreement {
 /// Compare conclusion `b` with `a`, over the engines both ranked.
 pub fn agreement(a: &Conclusion, b: &Conclusion, la: &str, lb: &str) -> Agreement {
     let ea = a.engines();
-    let common: Vec<&str> = b
-        .engines()
-        .into_iter()
-        .filter(|e| ea.contains(e))
-        .collect();
+    let common: Vec<&str> = b.engines().into_iter().filter(|e| ea.contains(e)).collect();
     let (a, b) = (a.restricted(&common), b.restricted(&common));
     if !a.decided() && !b.decided() {
         return Agreement::BothUndecided;
@@ -185,13 +181,19 @@ mod tests {
         let ag = |a, b| agreement(&c(a), &c(b), "A", "B");
         assert_eq!(ag(&[&["x"], &["y"]], &[&["x"], &["y"]]), Agreement::Same);
         assert_eq!(ag(&[&["x", "y"]], &[&["y", "x"]]), Agreement::BothUndecided);
-        assert_eq!(ag(&[&["x"], &["y", "z"]], &[&["x", "y"], &["z"]]), Agreement::Compatible);
+        assert_eq!(
+            ag(&[&["x"], &["y", "z"]], &[&["x", "y"], &["z"]]),
+            Agreement::Compatible
+        );
         assert_eq!(
             ag(&[&["x"], &["y"]], &[&["y"], &["x"]]),
             Agreement::Contradict(vec!["x ahead of y in A, behind it in B".into()])
         );
         // An engine only one run has does not count.
-        assert_eq!(ag(&[&["x"], &["y"]], &[&["x"], &["y"], &["w"]]), Agreement::Same);
+        assert_eq!(
+            ag(&[&["x"], &["y"]], &[&["x"], &["y"], &["w"]]),
+            Agreement::Same
+        );
         assert!(!ag(&[&["x"], &["y"]], &[&["x", "y"]]).agrees());
         assert_eq!(c(&[&["a", "b"]]).words(), "no decision here (a, b)");
         assert_eq!(c(&[&["a"], &["b", "c"]]).words(), "fastest: a; then: b, c");
