@@ -89,7 +89,7 @@ pub fn reasons(d: &RunData, c: &Cell, refs: &[&RefRatio]) -> Vec<String> {
     {
         v.push("kernel-copy is the kernel's `copy_file_range` in chunks it chooses: a reference, not a ceiling".to_string());
     }
-    let explained = (warm && !direct) || (writes && !direct) || kind.kind == DeviceKind::RamBacked;
+    let explained = ((warm || writes) && !direct) || kind.kind == DeviceKind::RamBacked;
     if !explained {
         v.push(format!(
             "with {} on a {} device this should not happen beyond noise: check the device's own cache (a drive's write cache absorbs writes) and the fio rows' detail (the whole-millisecond clock bound)",

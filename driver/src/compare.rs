@@ -189,7 +189,7 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
         let e = &r.meta.environment;
         let _ = writeln!(
             md,
-            "- **{l}**: `{n}` — {} ({} cores), kernel {}, {} on {}, ringbench {} ({}), started {}",
+            "- **{l}**: `{n}` — {} ({} cores), kernel {}, {} on {} [{}], ringbench {} ({}), started {}",
             e.cpu,
             e.cores,
             e.kernel,
@@ -200,6 +200,7 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
                     "{} ({})",
                     d.name, d.model
                 )),
+            e.device_kind.words(),
             e.ringbench,
             e.git,
             r.meta.started
