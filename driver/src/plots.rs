@@ -1566,8 +1566,14 @@ fn reference_lines(s: &Summary, w: workloads::Workload, c: &Config) -> Vec<RefLi
             let cell = cells_of(s, *wl, c)
                 .filter(|x| rows.contains(&x.engine.as_str()) && x.n > 0)
                 .max_by(|a, b| a.median_bps.total_cmp(&b.median_bps))?;
+            // Say which of fio's engines drew the line.
+            let label = if rows.len() > 1 {
+                format!("{label} ({})", reference::fio_ioengine(&cell.engine))
+            } else {
+                label.to_string()
+            };
             Some(RefLine {
-                label: label.to_string(),
+                label,
                 value: mb(cell.median_bps),
                 lo: mb(cell.ci.lo),
                 hi: mb(cell.ci.hi),

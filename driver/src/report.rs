@@ -1606,7 +1606,7 @@ pub(crate) mod tests {
             "fast",
             "slow",
             "kernel-copy 220",
-            "fio read 400",
+            "fio read (io_uring) 400",
             "throughput, MB/s",
         ] {
             assert!(tp.contains(e), "throughput chart lacks {e:?}");
