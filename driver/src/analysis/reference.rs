@@ -5,16 +5,34 @@
 //!   `large` workload. It runs in the trial child like an engine ([`kernel_copy`]) and its copy is
 //!   verified like any other. It ignores block size, queue depth and threads (the kernel picks
 //!   its own chunking); `--direct` opens both files with `O_DIRECT` as the engines do.
-//! * `fio` — fio's `io_uring` engine on the `read` and `write` calibration jobs, at the same
-//!   block size, queue depth, size, thread count (`numjobs`) and O_DIRECT setting, run by the
-//!   driver as a child with `--output-format=json` ([`run_fio`]). The read job reads the same
-//!   large source (`--readonly`), the write job writes a fresh file in the trial's destination
-//!   (`--fallocate=none`, like the engines' fresh files; `--end_fsync=1` when the run fsyncs).
-//!   fio writes its own data, so its rows are not byte-verified: they are a device limit, not a
-//!   copy. Its bandwidth is fio's `bw_bytes`, computed by fio over a runtime in whole
-//!   milliseconds (so small `--size` values quantise it); its CPU is fio's own accounting of its
-//!   jobs (`usr_cpu`, `sys_cpu` × `job_runtime`), not the whole process's, which would charge
-//!   fio's start-up to a run of a few milliseconds.
+//! * `fio` and `fio-psync` — fio's `io_uring` engine and its blocking `psync` engine
+//!   (`pread`/`pwrite`, one op at a time per job, so `iodepth=1`) on the `read`, `write` and
+//!   `randread` jobs, at the same block size, queue depth (io_uring), size, thread count
+//!   (`numjobs`) and O_DIRECT setting, run by the driver as a child with `--output-format=json`
+//!   ([`run_fio`]). Both are measured because neither is the device's limit everywhere: on a
+//!   RAM-backed device blocking `pread` at depth 1 beats io_uring at depth, on NVMe the reverse.
+//!   The **device reference** an engine is compared with is the better of the two in each round
+//!   ([`ratios`]). The read jobs read the same large source (`--readonly`); the write jobs write
+//!   a fresh file in the trial's destination each time, like the engines (`--fallocate=none`;
+//!   `--end_fsync=1` when the run fsyncs, as the engines fsync at the end). fio writes its own
+//!   data, so its rows are not byte-verified: they are a device limit, not a copy. Its CPU is
+//!   fio's own accounting of its jobs (`usr_cpu`, `sys_cpu` × `job_runtime`), not the whole
+//!   process's, which would charge fio's start-up to a run of a few milliseconds.
+//!
+//! # fio's clock
+//! fio computes `bw_bytes` over a runtime counted in whole milliseconds (`runtime`,
+//! `job_runtime`), and its JSON has no finer elapsed time (`lat_ns`/`clat_ns` are per-op
+//! figures: their sum is elapsed time only at depth 1, never at depth). A 16 MiB read in 4 ms
+//! shows 4194.3 MB/s whatever it took between 3.5 and 4.5 ms. So where the cache state holds
+//! from one pass over the file to the next — the file in the page cache (`--cache warm`), or
+//! no page cache at all (`--direct`) — a read job runs in fio's time-based mode
+//! ([`FIO_RAMP_MS`] of ramp, then [`FIO_RUNTIME_MS`] timed, looping over the same file): the
+//! whole-millisecond rounding is then under 0.5%, and the ramp keeps fio's start (first faults,
+//! ring set-up) out of the figure, as it is out of a steady device limit. Where the trial reads
+//! a cold page cache (dropped or advised away), a second pass would read memory, so the job is
+//! one pass as the trial is, and the rounding bound is stated in the row's detail. Writes are
+//! always one pass over a fresh file (a second pass would overwrite, not create), with the
+//! bound in the detail.
 //!
 //! Reference rows never take part in "fastest engine" rankings; every ranked engine's cell
 //! carries its per-round ratio against the references of its workload ([`RefRatio`]).
@@ -35,37 +53,64 @@ use crate::results::{Status, TrialRecord};
 
 // The kernel-copy reference row (workload `large`) runs in the trial child.
 pub use crate::proc::kernel_copy::{KERNEL_COPY, kernel_copy};
-/// The fio reference row (workloads `read`, `write` and `randread`).
+/// The fio reference row with fio's `io_uring` engine (workloads `read`, `write`, `randread`).
 pub const FIO: &str = "fio";
+/// The fio reference row with fio's blocking `psync` engine (same workloads).
+pub const FIO_PSYNC: &str = "fio-psync";
+/// The fio rows that together make the device reference, in display order.
+pub const FIO_ROWS: &[&str] = &[FIO, FIO_PSYNC];
+
+/// Ramp of a time-based fio read job, not counted (module doc, "fio's clock").
+pub const FIO_RAMP_MS: u64 = 50;
+/// Timed runtime of a time-based fio read job: whole-ms rounding stays under 0.5%.
+pub const FIO_RUNTIME_MS: u64 = 200;
 
 /// Whether `engine` names a reference row, not a runtime.
 pub fn is_reference(engine: &str) -> bool {
-    engine == KERNEL_COPY || engine == FIO
+    engine == KERNEL_COPY || is_fio(engine)
+}
+
+/// Whether `engine` is one of fio's rows.
+pub fn is_fio(engine: &str) -> bool {
+    FIO_ROWS.contains(&engine)
+}
+
+/// fio's `--ioengine` for a fio row.
+pub fn fio_ioengine(row: &str) -> &'static str {
+    if row == FIO_PSYNC {
+        "psync"
+    } else {
+        "io_uring"
+    }
 }
 
 /// The reference rows that exist for a workload.
 pub fn rows_for(w: Workload) -> &'static [&'static str] {
     match w {
         Workload::Large => &[KERNEL_COPY],
-        Workload::Read | Workload::Write | Workload::Randread => &[FIO],
+        Workload::Read | Workload::Write | Workload::Randread => FIO_ROWS,
         Workload::Small | Workload::Tree => &[],
     }
 }
 
-/// The references an engine's cell of workload `w` is compared with: `(label, reference row,
-/// the workload that row was measured on)`. A copy is compared with the kernel copy and with
-/// fio's read and write limits (a copy reads and writes every byte, so it cannot beat the slower
-/// of the two for long).
-pub fn targets(w: Workload) -> &'static [(&'static str, &'static str, Workload)] {
+/// One reference an engine's cell is compared with.
+pub type Target = (&'static str, &'static [&'static str], Workload);
+
+/// The references an engine's cell of workload `w` is compared with: `(label, the rows whose
+/// best per round is the reference, the workload those rows were measured on)`. A copy is
+/// compared with the kernel copy and with fio's read and write limits (a copy reads and writes
+/// every byte, so it cannot beat the slower of the two for long). Each fio label is the better
+/// of fio's io_uring and psync rows in each round (module doc).
+pub fn targets(w: Workload) -> &'static [Target] {
     match w {
         Workload::Large => &[
-            ("kernel-copy", KERNEL_COPY, Workload::Large),
-            ("fio read", FIO, Workload::Read),
-            ("fio write", FIO, Workload::Write),
+            ("kernel-copy", &[KERNEL_COPY], Workload::Large),
+            ("fio read", FIO_ROWS, Workload::Read),
+            ("fio write", FIO_ROWS, Workload::Write),
         ],
-        Workload::Read => &[("fio read", FIO, Workload::Read)],
-        Workload::Write => &[("fio write", FIO, Workload::Write)],
-        Workload::Randread => &[("fio randread", FIO, Workload::Randread)],
+        Workload::Read => &[("fio read", FIO_ROWS, Workload::Read)],
+        Workload::Write => &[("fio write", FIO_ROWS, Workload::Write)],
+        Workload::Randread => &[("fio randread", FIO_ROWS, Workload::Randread)],
         Workload::Small | Workload::Tree => &[],
     }
 }
@@ -77,6 +122,10 @@ pub struct RefRatio {
     pub reference: String,
     /// engine / reference, per round, summarised.
     pub ratio: Ratio,
+    /// Which row was the reference (the best of its rows) in how many of the paired rounds,
+    /// e.g. `{"fio": 3, "fio-psync": 2}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub best_of: BTreeMap<String, u32>,
 }
 
 /// Per-round ratios of `engine`'s throughput on `(w, config)` against each reference of `w`
@@ -98,16 +147,32 @@ pub fn ratios(
     };
     let mine = by_round(engine, w);
     let mut out = Vec::new();
-    for (label, row, wl) in targets(w) {
-        let theirs = by_round(row, *wl);
+    for (label, rows, wl) in targets(w) {
+        // The reference of a round is the best of its rows measured in that round.
+        let mut theirs: BTreeMap<u32, (f64, &str)> = BTreeMap::new();
+        for row in rows.iter() {
+            for (k, t) in by_round(row, *wl) {
+                let e = theirs.entry(k).or_insert((t, row));
+                if t > e.0 {
+                    *e = (t, row);
+                }
+            }
+        }
+        let mut best_of: BTreeMap<String, u32> = BTreeMap::new();
         let pairs: Vec<(f64, f64)> = mine
             .iter()
-            .filter_map(|(k, a)| theirs.get(k).map(|b| (*a, *b)))
+            .filter_map(|(k, a)| {
+                theirs.get(k).map(|(b, row)| {
+                    *best_of.entry(row.to_string()).or_default() += 1;
+                    (*a, *b)
+                })
+            })
             .collect();
         if let Some(ratio) = stats::paired_ratio(&pairs) {
             out.push(RefRatio {
                 reference: label.to_string(),
                 ratio,
+                best_of,
             });
         }
     }
@@ -126,7 +191,7 @@ pub fn plan_rows(
         .any(|w| matches!(w, Workload::Read | Workload::Write | Workload::Randread));
     for &w in workloads {
         for &r in rows_for(w) {
-            if r == FIO && fio.is_none() {
+            if is_fio(r) && fio.is_none() {
                 continue;
             }
             rows.push((r.to_string(), w));
@@ -140,9 +205,17 @@ pub fn plan_rows(
     (rows, notes)
 }
 
-/// The fio command line for a `read`, `write` or `randread` plan. `randread` keeps fio's
-/// random map (the default): each block read once per pass, as the engines' permutation.
-pub fn fio_args(plan: &TrialPlan) -> Vec<String> {
+/// Whether fio's job for this plan runs time-based: a read whose cache state holds from one
+/// pass to the next (module doc, "fio's clock"). `cache` is the trial's recorded cache state
+/// (`warm`, `dropped`, `fadvise`).
+pub fn fio_time_based(plan: &TrialPlan, cache: &str) -> bool {
+    plan.workload != Workload::Write && (plan.direct || cache == "warm")
+}
+
+/// The fio command line of fio row `row` ([`FIO`] or [`FIO_PSYNC`]) for a `read`, `write` or
+/// `randread` plan whose trial found the page cache `cache`. `randread` keeps fio's random map
+/// (the default): each block read once per pass, as the engines' permutation.
+pub fn fio_args(plan: &TrialPlan, row: &str, cache: &str) -> Vec<String> {
     let threads = plan.threads.max(1) as u64;
     let bs = plan.runtime.block_size as u64;
     // Each job gets a contiguous, block-aligned share, like the engines' threads.
@@ -152,12 +225,19 @@ pub fn fio_args(plan: &TrialPlan) -> Vec<String> {
         Workload::Randread => ("randread", "randread", &plan.src),
         _ => ("read", "read", &plan.src),
     };
+    let ioengine = fio_ioengine(row);
+    // psync is synchronous: one op in flight per job whatever iodepth says (fio warns).
+    let depth = if ioengine == "psync" {
+        1
+    } else {
+        plan.runtime.queue_depth
+    };
     let mut a = vec![
         format!("--name={name}"),
-        "--ioengine=io_uring".into(),
+        format!("--ioengine={ioengine}"),
         format!("--rw={rw}"),
         format!("--bs={bs}"),
-        format!("--iodepth={}", plan.runtime.queue_depth),
+        format!("--iodepth={depth}"),
         format!("--direct={}", u8::from(plan.direct)),
         format!("--filename={}", file.display()),
         "--output-format=json".into(),
@@ -185,6 +265,12 @@ pub fn fio_args(plan: &TrialPlan) -> Vec<String> {
     } else {
         a.push("--readonly".into());
     }
+    if fio_time_based(plan, cache) {
+        a.push("--time_based".into());
+        // fio reads "0.2" as 0 s: whole units with a suffix.
+        a.push(format!("--runtime={FIO_RUNTIME_MS}ms"));
+        a.push(format!("--ramp_time={FIO_RAMP_MS}ms"));
+    }
     a
 }
 
@@ -208,6 +294,7 @@ pub fn parse_fio(json: &str, w: Workload) -> Result<Outcome, String> {
     let mut bw = 0f64;
     let mut pct = Vec::new();
     let mut ios = 0u64;
+    let mut runtime_ms = u64::MAX;
     for j in jobs {
         if let Some(e) = j["error"].as_i64().filter(|e| *e != 0) {
             return Err(format!("fio job failed with error {e}"));
@@ -216,6 +303,9 @@ pub fn parse_fio(json: &str, w: Workload) -> Result<Outcome, String> {
         bytes += d["io_bytes"].as_u64().unwrap_or(0);
         bw += d["bw_bytes"].as_f64().unwrap_or(0.0);
         ios += d["total_ios"].as_u64().unwrap_or(0);
+        if let Some(ms) = d["runtime"].as_u64() {
+            runtime_ms = runtime_ms.min(ms);
+        }
         if pct.is_empty() {
             for q in ["50.000000", "90.000000", "99.000000", "99.900000"] {
                 if let Some(ns) = d["clat_ns"]["percentile"][q].as_u64() {
@@ -230,7 +320,15 @@ pub fn parse_fio(json: &str, w: Workload) -> Result<Outcome, String> {
         ));
     }
     let version = v["fio version"].as_str().unwrap_or("fio");
-    let mut detail = format!("{version}, bw_bytes over a runtime in ms");
+    // fio's runtime is whole milliseconds: the figure is good to ±1 ms of it.
+    let mut detail = if runtime_ms == u64::MAX {
+        format!("{version}, bw_bytes over a runtime in ms")
+    } else {
+        format!(
+            "{version}, bw_bytes over {runtime_ms} ms (whole-ms clock: ±{:.1}%)",
+            100.0 / runtime_ms.max(1) as f64
+        )
+    };
     if pct.len() == 4 {
         detail.push_str(&format!(
             ", clat p50/p90/p99/p99.9 = {}/{}/{}/{} us",
@@ -278,15 +376,21 @@ pub fn fio_cpu(json: &str) -> Option<(f64, f64)> {
     Some(t)
 }
 
-/// Run fio for a `read` or `write` plan as a child under the trial deadline, with the kernel's
+/// Run fio row `row` for a `read`, `write` or `randread` plan as a child under the trial deadline, with the kernel's
 /// accounting of its resource usage, and shape the answer like a trial child's. fio writes its
 /// JSON to a file in the trial's destination directory (removed with it).
 ///
 /// `cwd` is fio's working directory when the plan's paths are relative to it (see
 /// [`crate::proc::spawn::plan_for_child`]).
-pub fn run_fio(plan: &TrialPlan, deadline: Duration, cwd: Option<&Path>) -> io::Result<ChildRun> {
+pub fn run_fio(
+    plan: &TrialPlan,
+    row: &str,
+    cache: &str,
+    deadline: Duration,
+    cwd: Option<&Path>,
+) -> io::Result<ChildRun> {
     let out = plan.dst.parent().unwrap_or(Path::new(".")).join("fio.json");
-    let mut args = fio_args(plan);
+    let mut args = fio_args(plan, row, cache);
     args.push(format!("--output={}", out.display()));
     let mut run = crate::proc::spawn::run_child(Path::new("fio"), &args, b"", deadline, cwd)?;
     let out = cwd.map_or_else(|| out.clone(), |d| d.join(&out));
@@ -337,7 +441,7 @@ mod tests {
         assert_eq!(
             o.detail.as_deref(),
             Some(
-                "fio-3.33, bw_bytes over a runtime in ms, clat p50/p90/p99/p99.9 = 261/3129/3194/3194 us"
+                "fio-3.33, bw_bytes over 12 ms (whole-ms clock: ±8.3%), clat p50/p90/p99/p99.9 = 261/3129/3194/3194 us"
             )
         );
         // The write direction moved nothing in this document: an error, not a zero.
@@ -368,7 +472,7 @@ mod tests {
         p.runtime.queue_depth = 4;
         p.direct = true;
         p.fsync = true;
-        let a = fio_args(&p).join(" ");
+        let a = fio_args(&p, FIO, "dropped").join(" ");
         for want in [
             "--rw=write",
             "--bs=65536",
@@ -379,12 +483,23 @@ mod tests {
             "--end_fsync=1",
             "--fallocate=none",
             "--invalidate=0",
+            "--ioengine=io_uring",
         ] {
             assert!(a.contains(want), "{want} missing from {a}");
         }
+        // Writes are one pass over a fresh file, even with O_DIRECT.
+        assert!(!a.contains("--time_based"), "{a}");
+        // psync: the same job, blocking, one op in flight.
+        let a = fio_args(&p, FIO_PSYNC, "dropped").join(" ");
+        assert!(
+            a.contains("--ioengine=psync")
+                && a.contains("--iodepth=1")
+                && a.contains("--end_fsync=1"),
+            "{a}"
+        );
         p.workload = Workload::Read;
         p.threads = 3;
-        let a = fio_args(&p).join(" ");
+        let a = fio_args(&p, FIO, "dropped").join(" ");
         assert!(
             a.contains("--readonly")
                 && a.contains("--filename=/s/large.bin")
@@ -393,6 +508,47 @@ mod tests {
         );
         // 128 blocks of 64 KiB over 3 jobs: 43 blocks each, the last job's share runs short.
         assert!(a.contains(&format!("--size={}", 43 * 65536)), "{a}");
+        // O_DIRECT reads: time-based, the cache cannot change between passes.
+        assert!(
+            a.contains("--time_based") && a.contains("--runtime=200ms"),
+            "{a}"
+        );
+        // Buffered reads: time-based only when the trial found the file in the page cache.
+        p.direct = false;
+        assert!(
+            !fio_args(&p, FIO, "dropped")
+                .join(" ")
+                .contains("--time_based")
+        );
+        assert!(
+            !fio_args(&p, FIO_PSYNC, "fadvise")
+                .join(" ")
+                .contains("--time_based")
+        );
+        let a = fio_args(&p, FIO_PSYNC, "warm").join(" ");
+        assert!(
+            a.contains("--time_based") && a.contains("--ramp_time=50ms"),
+            "{a}"
+        );
+    }
+
+    #[test]
+    fn the_device_reference_is_the_best_fio_row_per_round() {
+        // Round 0: io_uring is the better fio row; rounds 1-4: psync is.
+        let mut v = Vec::new();
+        for k in 0..5u32 {
+            let t = |e: &str, v: f64| crate::results::fixtures::trial(0, k, e, Workload::Read, v);
+            v.push(t("e", 100.0));
+            v.push(t(FIO, if k == 0 { 200.0 } else { 50.0 }));
+            v.push(t(FIO_PSYNC, if k == 0 { 20.0 } else { 125.0 }));
+        }
+        let m: Vec<&TrialRecord> = v.iter().collect();
+        let r = ratios(&m, Workload::Read, crate::results::fixtures::config(), "e");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].reference, "fio read");
+        assert!((r[0].ratio.median - 0.8).abs() < 1e-9, "{:?}", r[0].ratio);
+        assert_eq!(r[0].best_of.get(FIO), Some(&1));
+        assert_eq!(r[0].best_of.get(FIO_PSYNC), Some(&4));
     }
 
     #[test]
@@ -401,7 +557,9 @@ mod tests {
         assert_eq!(rows, vec![(KERNEL_COPY.to_string(), Workload::Large)]);
         assert!(notes[0].contains("fio is not installed"));
         let (rows, notes) = plan_rows(&[Workload::Read, Workload::Write], Some("fio-3.33"));
-        assert_eq!(rows.len(), 2);
+        // io_uring and psync for each workload.
+        assert_eq!(rows.len(), 4);
+        assert!(rows.contains(&(FIO_PSYNC.to_string(), Workload::Write)));
         assert!(notes.is_empty());
     }
 

@@ -288,7 +288,7 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
         let e = &r.meta.environment;
         let _ = writeln!(
             md,
-            "- **{l}**: `{n}` — {} ({} cores), kernel {}, {} on {}, ringbench {} ({}), started {}",
+            "- **{l}**: `{n}` — {} ({} cores), kernel {}, {} on {} [{}], ringbench {} ({}), started {}",
             e.cpu,
             e.cores,
             e.kernel,
@@ -299,11 +299,13 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
                     "{} ({})",
                     d.name, d.model
                 )),
+            e.device_kind.words(),
             e.ringbench,
             e.git,
             r.meta.started
         );
     }
+    md.push_str(&conclusions_section(runs, &labels));
     let _ = writeln!(
         md,
         "\nMB/s medians with their order-statistic intervals; ratios are against A: `median_X / median_A` with interval `[lo_X / hi_A, hi_X / lo_A]`; *within noise* when the two intervals overlap by more than half their average half-width (or a side has under 2 samples). Reference rows (kernel-copy, fio) are compared like engines.\n"
@@ -483,6 +485,67 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
     })
 }
 
+/// Whether each run draws the same conclusions as run A in "How to choose" (the groups of each
+/// table; rules in [`crate::commands::conclusions`]), table by table, with a one-line verdict first.
+fn conclusions_section(runs: &[RunData], labels: &[(String, String)]) -> String {
+    use crate::commands::conclusions;
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "\n## Conclusions: does each run draw those of A?\n\nA conclusion is a table's groups as \"How to choose\" states them: a group boundary says the later group's leader was shown slower per round; inside a group nothing is decided. Engines that only one run ranked are left out.\n"
+    );
+    let base = conclusions::of_run(&runs[0]);
+    for (k, r) in runs.iter().enumerate().skip(1) {
+        let other = conclusions::of_run(r);
+        let (la, lb) = (&labels[0].0, &labels[k].0);
+        let mut lines = Vec::new();
+        let mut agree = 0;
+        for (key, a) in &base {
+            let Some(b) = other.get(key) else {
+                continue;
+            };
+            let ag = conclusions::agreement(a, b, la, lb);
+            if ag.agrees() {
+                agree += 1;
+            }
+            lines.push(format!(
+                "- **{}** ({}): {la}: {}; {lb}: {} — {}",
+                key.0,
+                plots::config_words(&key.1),
+                a.words(),
+                b.words(),
+                ag.words()
+            ));
+        }
+        let n = lines.len();
+        let contradict = lines
+            .iter()
+            .filter(|l| l.contains("**contradict**"))
+            .count();
+        let _ = writeln!(
+            md,
+            "**{lb} vs {la}: {}** ({agree} of {n} tables draw the same conclusions or both say no decision here{}).\n",
+            if agree == n {
+                "the conclusions agree"
+            } else if contradict > 0 {
+                "the conclusions contradict"
+            } else {
+                "the conclusions differ"
+            },
+            if contradict > 0 {
+                format!("; {contradict} contradict")
+            } else {
+                String::new()
+            }
+        );
+        for l in lines {
+            let _ = writeln!(md, "{l}");
+        }
+        let _ = writeln!(md);
+    }
+    md
+}
+
 /// `ringbench compare`: load, check, build, write `compare.md` and the chart into `out`, and
 /// return the comparison for the terminal (its markdown, or its data for `--json`).
 ///
@@ -589,5 +652,37 @@ mod tests {
         assert!(c.markdown.contains("| fast | 200.0 [196.0–206.0] | 200.0 [196.0–206.0] | 1.00× [0.95–1.05] within noise |"), "{}", c.markdown);
         assert!(!c.markdown.contains("faster |") && !c.markdown.contains("slower |"));
         assert!(c.chart.svg.contains("Throughput ratio to run A"));
+        assert!(
+            c.markdown.contains(
+                "**B vs A: the conclusions agree** (2 of 2 tables draw the same conclusions"
+            ),
+            "{}",
+            c.markdown
+        );
+    }
+
+    #[test]
+    fn swapped_engines_contradict() {
+        // B: "slow" and "fast" trade places, so every table's order is reversed.
+        let mut b = data();
+        for r in &mut b.records {
+            r.engine = match r.engine.as_str() {
+                "slow" => "fast".into(),
+                "fast" => "slow".into(),
+                e => e.into(),
+            };
+        }
+        let order = report::engine_order(&b.meta, &b.records);
+        b.summary =
+            crate::analysis::summary::summarise(&b.records, &order, report::ranked_rule(&b.meta));
+        let md = build(&[data(), b]).unwrap().markdown;
+        assert!(
+            md.contains("**B vs A: the conclusions contradict** (0 of 2"),
+            "{md}"
+        );
+        assert!(
+            md.contains("fast ahead of slow in A, behind it in B"),
+            "{md}"
+        );
     }
 }

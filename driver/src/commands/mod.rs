@@ -3,7 +3,9 @@
 
 pub mod audit;
 pub mod calibrate;
+pub mod ceiling;
 pub mod compare;
+pub mod conclusions;
 pub mod listing;
 pub mod machine;
 pub mod report;

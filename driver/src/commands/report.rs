@@ -68,7 +68,7 @@ pub fn ranked_rule(meta: &Meta) -> impl Fn(&str) -> bool + '_ {
 /// name (in order of first appearance).
 pub fn engine_order(meta: &Meta, records: &[TrialRecord]) -> Vec<String> {
     let mut v: Vec<String> = meta.engines.iter().map(|e| e.name.clone()).collect();
-    for r in [reference::KERNEL_COPY, reference::FIO] {
+    for r in [reference::KERNEL_COPY, reference::FIO, reference::FIO_PSYNC] {
         if records.iter().any(|t| t.engine == r) {
             v.push(r.to_string());
         }
@@ -467,11 +467,13 @@ fn references_section(d: &RunData) -> String {
     } else if workloads_run.contains(&Workload::Large) {
         let _ = writeln!(o, "- **kernel-copy**: not measured in this run.");
     }
-    if has(reference::FIO) {
+    if reference::FIO_ROWS.iter().any(|r| has(r)) {
         let ver = d.meta.environment.fio.as_deref().unwrap_or("fio");
         let _ = writeln!(
             o,
-            "- **fio** ({ver}): its `io_uring` engine on the read and write calibration jobs at the same block size, queue depth, size, threads (numjobs) and O_DIRECT setting, in the same rounds. fio writes its own data, so its rows are not byte-verified; its bandwidth is fio's own (`bw_bytes`, over a runtime counted in whole milliseconds, so a `--size` that fio reads in under ~100 ms quantises it by several percent)."
+            "- **fio** ({ver}): two rows on the read, write and randread jobs, at the same block size, size, threads (numjobs) and O_DIRECT setting, in the same rounds: **fio** is its `io_uring` engine at the run's queue depth, **fio-psync** its blocking `pread`/`pwrite` engine, one op in flight per job. Neither is the device's limit everywhere (on a RAM-backed device blocking `pread` beats io_uring; on NVMe at depth the reverse), so each engine's \"vs fio …\" ratio is against the **better of the two in each round**. Reads use the same file in the same cache state; writes write a fresh file each time, with the engines' fsync rule. Where the cache state holds over passes (`--cache warm`, or `--direct`) a read job is time-based ({} ms ramp, then {} ms timed), since fio's bandwidth is over whole milliseconds; otherwise one pass, and each fio row's detail gives the rounding bound. fio writes its own data, so its rows are not byte-verified.",
+            reference::FIO_RAMP_MS,
+            reference::FIO_RUNTIME_MS
         );
     } else if workloads_run
         .iter()
@@ -689,6 +691,9 @@ fn results_section(d: &RunData) -> String {
             if let Some(r) = &c.vs_no_cancel {
                 notes.push(format!("vs no cancel {}", ratio_words(r)));
             }
+            if let Some(n) = crate::commands::ceiling::cell_note(c) {
+                notes.push(n);
+            }
             let _ = writeln!(
                 o,
                 "{row} {} | {} | {} |",
@@ -698,6 +703,7 @@ fn results_section(d: &RunData) -> String {
                 esc(&notes.join("; "))
             );
         }
+        o.push_str(&crate::commands::ceiling::table_note(d, &cells));
         o.push_str(&latency_tables(&cells));
         let _ = writeln!(o);
     }
@@ -1136,6 +1142,11 @@ pub fn how_to_choose(d: &RunData) -> String {
                 .collect()
         };
         let (rest, unshown) = (later(true), later(false));
+        // One group for several engines: nothing was decided, and the line says so in the
+        // words `ringbench compare` matches on (conclusions.rs).
+        if cells.len() > 1 && cells.iter().all(|c| c.group == Some(1)) {
+            line.push_str("; no decision here: no engine was shown slower than another");
+        }
         if !rest.is_empty() {
             let _ = write!(line, "; measurably slower: {}", list(&rest));
         }
@@ -1160,6 +1171,9 @@ pub fn how_to_choose(d: &RunData) -> String {
             let _ = write!(line, " (noisy cells: {})", list(&noisy));
         }
         let _ = writeln!(o, "{line}.");
+        if let Some(l) = crate::commands::ceiling::choose_line(d, &what, &cells) {
+            let _ = writeln!(o, "{l}");
+        }
     }
     let failed: BTreeMap<String, usize> =
         s.cells
@@ -1523,7 +1537,7 @@ pub(crate) mod tests {
             "fast",
             "slow",
             "kernel-copy 220",
-            "fio read 400",
+            "fio read (io_uring) 400",
             "throughput, MB/s",
         ] {
             assert!(tp.contains(e), "throughput chart lacks {e:?}");

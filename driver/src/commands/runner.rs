@@ -446,9 +446,15 @@ fn run_one(
         plan: child_plan.clone(),
     };
     let input = serde_json::to_vec(&spec)?;
-    let child = if engine == crate::analysis::reference::FIO {
-        crate::analysis::reference::run_fio(&child_plan, o.trial_timeout, cwd.as_deref())
-            .context("starting fio")?
+    let child = if crate::analysis::reference::is_fio(engine) {
+        crate::analysis::reference::run_fio(
+            &child_plan,
+            engine,
+            &cache,
+            o.trial_timeout,
+            cwd.as_deref(),
+        )
+        .context("starting fio")?
     } else {
         spawn::run_child(exe, &["__trial"], &input, o.trial_timeout, cwd.as_deref())
             .context("starting a trial child")?

@@ -222,6 +222,7 @@ mod tests {
         c.references = vec![RefRatio {
             reference: "fio read".into(),
             ratio: r,
+            best_of: Default::default(),
         }];
         let (head, rows) = read(&csv(&s));
         let col = |name: &str| {

@@ -153,9 +153,10 @@ impl Look {
 
 /// The dash of a reference line: long dashes for the kernel copy, shorter ones for fio.
 fn ref_look(label: &str) -> Look {
+    // A fio line's label may name the engine that drew it: "fio write (psync)".
     let (colour, dash) = match label {
         "kernel-copy" => (RGBColor(60, 60, 60), (10, 5)),
-        "fio write" => (RGBColor(140, 140, 140), (4, 4)),
+        l if l.starts_with("fio write") => (RGBColor(140, 140, 140), (4, 4)),
         _ => (REF, (7, 4)),
     };
     Look {

@@ -47,6 +47,10 @@ pub struct Environment {
     pub mount_options: String,
     /// Block device, when there is one.
     pub device: Option<Device>,
+    /// The kind of device under the directory (NVMe, RAM-backed, virtio, ...): see
+    /// [`crate::sys::devkind`]. Unknown in results written before it was recorded.
+    #[serde(default)]
+    pub device_kind: crate::sys::devkind::Kind,
     /// Free bytes under the directory.
     pub free_bytes: Option<u64>,
     /// io_uring: `None` when available, else the reason.
@@ -146,6 +150,7 @@ fn capture_with(dir: &Path, probe_dir: Option<&Path>) -> Environment {
                 String::new(),
             )
         });
+    let device_kind = crate::sys::devkind::of_path(dir, &filesystem);
     Environment {
         host: sysinfo::hostname(),
         kernel: sysinfo::kernel(),
@@ -157,6 +162,7 @@ fn capture_with(dir: &Path, probe_dir: Option<&Path>) -> Environment {
         filesystem,
         mount_source,
         mount_options,
+        device_kind,
         device: sysinfo::device_of(dir).map(|(name, model, rotational, scheduler)| Device {
             name,
             model,
@@ -216,6 +222,7 @@ pub fn render(e: &Environment) -> String {
         ),
     );
     line("device", dev);
+    line("device kind", e.device_kind.words());
     line(
         "free",
         e.free_bytes
