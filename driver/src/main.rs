@@ -6,10 +6,12 @@
 mod audit;
 mod calibrate;
 mod child;
+mod choice;
 mod cli;
 mod compare;
 mod engines;
 mod env;
+mod html;
 mod options;
 mod plots;
 mod progress;
