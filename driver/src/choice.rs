@@ -133,8 +133,19 @@ pub fn decision(cells: &[&Cell]) -> String {
         .collect();
     first.sort_by(|a, b| b.median_bps.total_cmp(&a.median_bps));
     let behind = ranked.len() - first.len();
+    let by_order = ranked
+        .iter()
+        .filter(|c| standing(cells, c) == Some(Standing::LoseByOrder))
+        .count();
+    let lose_words = |n: usize| {
+        let mut t = others_lose(n);
+        if by_order > 0 {
+            let _ = write!(t, " ({by_order} by the median order only)");
+        }
+        t
+    };
     if first.len() == 1 {
-        return format!("{} wins; {}", first[0].engine, others_lose(behind));
+        return format!("{} wins; {}", first[0].engine, lose_words(behind));
     }
     let mut why: Vec<String> = Vec::new();
     for c in &first[1..] {
@@ -155,7 +166,7 @@ pub fn decision(cells: &[&Cell]) -> String {
             "{} tie ({}); {}",
             list(&names),
             why.join("; "),
-            others_lose(behind)
+            lose_words(behind)
         )
     };
     if let Some(c) = first
@@ -185,6 +196,16 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// Finding kinds, worst first: what a badge lists first.
+const SEVERITY: [&str; 6] = [
+    "use-after-free",
+    "crash",
+    "data-loss",
+    "ghost-write",
+    "hang",
+    "leak",
+];
+
 /// The cancellation-safety badge of an engine: its findings (kind and scenario, from every
 /// run of each cell), or how many scenarios it was safe in and what qualifies that (skipped,
 /// unvalidated, nothing in flight), or "not tested".
@@ -192,16 +213,22 @@ pub fn safety_badge(sr: Option<&SafetyReport>, engine: &str) -> String {
     let Some(sr) = sr else {
         return "not tested (no safety.json)".into();
     };
-    let cells: Vec<&crate::safety::Cell> =
-        sr.cells.iter().filter(|c| c.engine == engine).collect();
+    let cells: Vec<&crate::safety::Cell> = sr.cells.iter().filter(|c| c.engine == engine).collect();
     if cells.is_empty() {
         return "not tested".into();
     }
-    let mut findings: Vec<String> = Vec::new();
+    // Findings by kind, the worst kind first, each with its scenarios in matrix order.
+    let mut by_kind: Vec<(&'static str, Vec<&str>)> =
+        SEVERITY.iter().map(|k| (*k, vec![])).collect();
+    let mut n = 0;
     for sc in &sr.scenarios {
         if let Some(c) = sr.cell(engine, sc) {
             for k in crate::safety::finding_kinds(c) {
-                findings.push(format!("{k} {sc}"));
+                n += 1;
+                match by_kind.iter_mut().find(|(x, _)| *x == k) {
+                    Some((_, v)) => v.push(sc),
+                    None => by_kind.push((k, vec![sc])),
+                }
             }
         }
     }
@@ -210,11 +237,16 @@ pub fn safety_badge(sr: Option<&SafetyReport>, engine: &str) -> String {
     } else {
         ""
     };
-    if !findings.is_empty() {
+    if n > 0 {
+        let kinds: Vec<String> = by_kind
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k} {}", v.join(", ")))
+            .collect();
         return format!(
             "{}: {}{interrupted}",
-            plural(findings.len(), "finding", "findings"),
-            findings.join(", ")
+            plural(n, "finding", "findings"),
+            kinds.join("; ")
         );
     }
     // The baseline cancels nothing: it is not counted as a scenario (its leaks, when it has
@@ -236,15 +268,15 @@ pub fn safety_badge(sr: Option<&SafetyReport>, engine: &str) -> String {
         .iter()
         .filter(|c| sr.label(c) == "unvalidated")
         .count();
-    let nif = tested
-        .iter()
-        .filter(|c| c.in_flight == Some(false))
-        .count();
+    let nif = tested.iter().filter(|c| c.in_flight == Some(false)).count();
     let clean = tested.len() - unvalidated;
     let mut badge = if clean == total {
         format!("safe in all {}", plural(total, "scenario", "scenarios"))
     } else {
-        format!("safe in {clean} of {}", plural(total, "scenario", "scenarios"))
+        format!(
+            "safe in {clean} of {}",
+            plural(total, "scenario", "scenarios")
+        )
     };
     let mut notes = Vec::new();
     if unvalidated > 0 {
@@ -305,7 +337,7 @@ pub fn render(summary: &Summary, meta: &Meta, safety: Option<&SafetyReport>) -> 
     let _ = writeln!(o, "## Choice page\n");
     let _ = writeln!(
         o,
-        "Per workload, which engines **win**, tie or lose on throughput in this run, read off the groups of the results tables below (alone in group 1: *win*; group 1 shared: *tie*, not shown apart; a later group: *lose*), each cell with the median MB/s and the CPU seconds per GB over the timed section; and each engine's cancellation safety, from this folder's safety.json. Rows in italics are context, never a choice: the floor engine when the run has one (the io_uring crate driven directly, no runtime: what a runtime's cost is measured from) and the reference rows. Every interval and ratio behind a cell is in the results tables; the section after this one says it in sentences.\n"
+        "Per workload, which engines **win**, tie or lose on throughput in this run, read off the groups of the results tables below (alone in group 1: *win*; group 1 shared: *tie*, not shown apart; a later group: *lose*), each cell with the median MB/s and the CPU seconds per GB over the timed section; and each engine's cancellation safety, from this folder's safety.json (findings by kind, worst first, with their scenarios; the baseline, which cancels nothing, is not counted as a scenario). Rows in italics are context, never a choice: the floor engine when the run has one (the io_uring crate driven directly, no runtime: what a runtime's cost is measured from) and the reference rows. Every interval and ratio behind a cell is in the results tables; the section after this one says it in sentences.\n"
     );
     let mut configs: Vec<Config> = Vec::new();
     for c in &summary.cells {
@@ -377,6 +409,16 @@ pub fn render(summary: &Summary, meta: &Meta, safety: Option<&SafetyReport>) -> 
         let _ = writeln!(
             o,
             "*lose\\**: in a later group by the median order only; its per-round ratio against the top engine did not show it slower (it sits below an engine that was).\n"
+        );
+    }
+    if summary
+        .cells
+        .iter()
+        .all(|c| c.n == 0 || c.cpu_s_per_gb.is_none())
+    {
+        let _ = writeln!(
+            o,
+            "CPU s/GB is – throughout: this run's trials have no CPU reading over the timed section (results from an older ringbench); the whole child's figure is `child_cpu_s_per_gb` in summary.csv, not comparable with it.\n"
         );
     }
     if safety.is_none() {
@@ -505,7 +547,9 @@ pub(crate) mod tests {
         // Context rows are never a choice.
         assert_eq!(at(Workload::Large, "io-uring-raw").0, None);
         assert_eq!(at(Workload::Large, reference::KERNEL_COPY).0, None);
-        assert!(decision(&cells_of(&d, Workload::Read)).starts_with("no decision here: within noise"));
+        assert!(
+            decision(&cells_of(&d, Workload::Read)).starts_with("no decision here: within noise")
+        );
     }
 
     #[test]
@@ -514,7 +558,7 @@ pub(crate) mod tests {
         let sr = d.safety.as_ref();
         assert_eq!(
             safety_badge(sr, "a"),
-            "2 findings: data-loss read-race, leak open-race"
+            "2 findings: data-loss read-race; leak open-race"
         );
         assert_eq!(
             safety_badge(sr, "b"),
@@ -526,6 +570,42 @@ pub(crate) mod tests {
         );
         assert_eq!(safety_badge(sr, "c"), "not tested");
         assert_eq!(safety_badge(None, "a"), "not tested (no safety.json)");
+    }
+
+    #[test]
+    fn a_later_group_by_order_only_and_missing_cpu_are_said() {
+        // "b" is steadily 10% behind "a" (group 2); "c" has a lower median still but is too
+        // noisy to be shown slower than "a": group 2 by the median order only.
+        let a = [100.0, 101.0, 99.0, 100.0, 102.0, 98.0];
+        let c = [50.0, 160.0, 60.0, 150.0, 85.0, 88.0];
+        let meta = meta(&["a", "b", "c"]);
+        let mut records = Vec::new();
+        for round in 0..6 {
+            for (e, v) in [("a", a[round]), ("b", a[round] * 0.9), ("c", c[round])] {
+                let mut t = trial(records.len(), round as u32, e, Workload::Large, v);
+                // As in results from an older ringbench: no CPU reading of the timed section.
+                t.outcome.as_mut().unwrap().cpu = None;
+                records.push(t);
+            }
+        }
+        let order = engine_order(&meta, &records);
+        let summary = crate::summary::summarise(&records, &order, ranked_rule(&meta));
+        let cells: Vec<&Cell> = summary.cells.iter().collect();
+        let c = cells.iter().find(|x| x.engine == "c").unwrap();
+        assert_eq!(standing(&cells, c), Some(Standing::LoseByOrder));
+        assert_eq!(
+            decision(&cells),
+            "a wins; the other 2 lose (1 by the median order only)"
+        );
+        let md = render(&summary, &meta, None);
+        for want in [
+            "| c | lose\\* 86.5 · – | not tested (no safety.json) |",
+            "*lose\\**: in a later group by the median order only",
+            "CPU s/GB is – throughout",
+            "No safety.json in this folder",
+        ] {
+            assert!(md.contains(want), "missing {want:?}\n{md}");
+        }
     }
 
     #[test]

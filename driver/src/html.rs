@@ -362,7 +362,11 @@ mod tests {
         // Each chart the markdown shows is inlined, read for its own path.
         let shown = md.matches("](plots/").count() - md.matches("[PNG](plots/").count();
         assert_eq!(shown, 2, "{md}");
-        assert_eq!(html.matches("<figure class=\"chart\"><svg role=\"img\"").count(), shown);
+        assert_eq!(
+            html.matches("<figure class=\"chart\"><svg role=\"img\"")
+                .count(),
+            shown
+        );
         for p in ["plots/throughput.svg", "plots/safety.svg"] {
             assert!(html.contains(&format!("<text>{p}</text>")), "{p}");
         }
@@ -372,20 +376,29 @@ mod tests {
         assert!(missing.contains("[chart plots/gone.svg is not in this folder]"));
         // Only plots/NAME.svg is ever read.
         let asked = std::cell::RefCell::new(Vec::new());
-        render("t", "![x](../../etc/passwd.svg) ![y](plots/../x.svg)\n", &|p| {
-            asked.borrow_mut().push(p.to_string());
-            None
-        });
+        render(
+            "t",
+            "![x](../../etc/passwd.svg) ![y](plots/../x.svg)\n",
+            &|p| {
+                asked.borrow_mut().push(p.to_string());
+                None
+            },
+        );
         assert!(asked.borrow().is_empty(), "{:?}", asked.borrow());
     }
 
     #[test]
     fn markup_in_the_data_is_text() {
-        let html = render("a <b> & c", "# t\n\nerror: <script>alert(1)</script> at <dir>\n", &|_| {
-            None
-        });
+        let html = render(
+            "a <b> & c",
+            "# t\n\nerror: <script>alert(1)</script> at <dir>\n",
+            &|_| None,
+        );
         assert!(html.contains("<title>a &lt;b&gt; &amp; c</title>"));
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
         assert_eq!(html.matches("<script>").count(), 1, "only the sorter");
     }
 }
