@@ -281,4 +281,42 @@ fn a_swept_run_writes_every_chart_the_report_links() {
             "report.md links a missing {f}"
         );
     }
+    // report.html: every chart report.md shows is inline (the SVG file's own drawing), the
+    // same sections in the same order, and nothing to fetch.
+    let html = std::fs::read_to_string(a.join("report.html")).unwrap();
+    let shown: Vec<&str> = md
+        .split("![")
+        .skip(1)
+        .filter_map(|l| l.split_once("](plots/").map(|x| x.1))
+        .map(|l| &l[..l.find(')').unwrap()])
+        .collect();
+    assert_eq!(shown.len(), stems.len(), "{shown:?}");
+    assert_eq!(
+        html.matches("<figure class=\"chart\"><svg role=\"img\"")
+            .count(),
+        shown.len()
+    );
+    for f in &shown {
+        let svg = std::fs::read_to_string(a.join("plots").join(f)).unwrap();
+        let drawing = &svg[svg.find('>').unwrap() + 1..];
+        assert!(
+            html.contains(drawing.trim_end()),
+            "report.html lacks {f} inline"
+        );
+    }
+    let sections = |text: &str, open: &str, close: &str| -> Vec<String> {
+        text.split(open)
+            .skip(1)
+            .map(|l| l[..l.find(close).unwrap()].to_string())
+            .collect()
+    };
+    let md_h2 = sections(&format!("\n{md}"), "\n## ", "\n");
+    let html_h2: Vec<String> = sections(&html, "<h2 id=\"", "</h2>")
+        .iter()
+        .map(|h| h[h.find('>').unwrap() + 1..].replace("&#39;", "'"))
+        .collect();
+    assert_eq!(md_h2, html_h2);
+    for bad in ["src=", "<link", "<img", "url("] {
+        assert!(!html.contains(bad), "report.html has {bad:?}");
+    }
 }

@@ -4,8 +4,10 @@
 pub mod audit;
 pub mod calibrate;
 pub mod ceiling;
+pub mod choice;
 pub mod compare;
 pub mod conclusions;
+pub mod html;
 pub mod listing;
 pub mod machine;
 pub mod report;

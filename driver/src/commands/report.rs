@@ -244,7 +244,8 @@ pub fn adopt<T: serde::de::DeserializeOwned>(
         .with_context(|| format!("writing {}", dir.join(name).display()))
 }
 
-/// Re-render a run folder from its data: summary.json, summary.csv, report.md and plots/.
+/// Re-render a run folder from its data: summary.json, summary.csv, report.md, report.html and
+/// plots/.
 pub fn write_all(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
     let d = load(dir)?;
     let charts = charts(&d)?;
@@ -261,7 +262,12 @@ pub fn write_all(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
         w(&format!("plots/{}.svg", c.stem), c.svg.as_bytes())?;
         w(&format!("plots/{}.png", c.stem), &c.png)?;
     }
-    w("report.md", render(&d, &charts).as_bytes())?;
+    let md = render(&d, &charts);
+    w("report.md", md.as_bytes())?;
+    // report.html: the same markdown, with the charts just written read back from plots/.
+    let svg = |path: &str| std::fs::read_to_string(dir.join(path)).ok();
+    let html = crate::commands::html::render(&format!("ringbench report: {}", d.name), &md, &svg);
+    w("report.html", html.as_bytes())?;
     Ok(dir.join("report.md"))
 }
 
@@ -359,6 +365,10 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
             .collect::<Vec<_>>()
             .join(" ")
     );
+    // The choice page first: it is the one table a reader choosing a runtime reads.
+    out.push_str(&crate::commands::choice::render(s, m, d.safety.as_ref()));
+    let o = &mut out;
+    let _ = writeln!(o, "## Reading the numbers\n");
     let _ = writeln!(
         o,
         "Throughput is payload bytes per second of the timed section (MB/s = 10^6 bytes/s), every copy verified byte for byte after the timed section. Each cell is the median over measured rounds; the interval is the distribution-free order-statistic interval of the median with its achieved confidence level; ratios are computed per round from trials that ran side by side and summarised the same way; a ratio whose interval contains 1 is *within noise*, one whose interval reaches less than 85% confidence (fewer than 4 paired rounds) is *too few rounds*, with the level it reached. Groups follow one rule, walked down each table (rows sorted by group, then median): the engine with the highest median leads group 1; each next engine joins the current group unless its per-round ratio against that group's leader is *slower*, in which case it opens the next group, and the group cell shows that ratio. So an engine never sits in a better group than one with a higher median. The *vs* column compares every engine with the top median's engine, per round (a ratio above 1 there means it won more rounds though its median is lower). CPU s/GB is the CPU time of every thread of the trial's process (io_uring's kernel workers included) over the timed section alone, per 10^9 bytes moved; the whole child's figure, start-up included, is `child_cpu_s_per_gb` in summary.csv.\n"
@@ -1017,7 +1027,8 @@ fn failures_section(d: &RunData) -> String {
     o
 }
 
-fn list(v: &[String]) -> String {
+/// "a", "a and b", "a, b and c".
+pub fn list(v: &[String]) -> String {
     match v.len() {
         0 => String::new(),
         1 => v[0].clone(),
@@ -1068,14 +1079,7 @@ pub fn how_to_choose(d: &RunData) -> String {
         // them slower. Said as it is: within noise, or too few rounds to tell.
         let mut why: Vec<String> = Vec::new();
         for c in &first[1..] {
-            let w = match &c.vs_best {
-                Some(r) if r.verdict == Verdict::WithinNoise => "within noise".to_string(),
-                Some(r) if r.verdict == Verdict::Faster => {
-                    "faster per round though its median is lower".to_string()
-                }
-                Some(r) => r.verdict_words(),
-                None => "no paired round".to_string(),
-            };
+            let w = crate::commands::choice::tie_reason(&c.vs_best);
             if !why.contains(&w) {
                 why.push(w);
             }
@@ -1550,7 +1554,7 @@ pub(crate) mod tests {
         );
     }
 
-    fn safety_cell(
+    pub(crate) fn safety_cell(
         engine: &str,
         scenario: &str,
         verdict: workloads::safety::Verdict,

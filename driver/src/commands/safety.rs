@@ -894,7 +894,7 @@ pub struct VersionRow {
 /// The kinds of finding a cell saw in any run, sorted (empty: clean). What two releases are
 /// compared on: the kinds, not how often (frequencies of an intermittent race differ by
 /// chance), nor the byte counts.
-fn finding_kinds(c: &Cell) -> Vec<&'static str> {
+pub fn finding_kinds(c: &Cell) -> Vec<&'static str> {
     let mut k: Vec<&'static str> = c
         .runs
         .iter()
