@@ -229,6 +229,9 @@ impl CalibrateOptions {
                 "--direct".into(),
                 "--cache".into(),
                 cache.into(),
+                // Calibration measures the main workloads against their references; the
+                // overhead set has its own section in `ringbench run`.
+                "--no-overhead".into(),
             ];
             if let Some(d) = &self.dir {
                 a.push("--dir".into());
@@ -1405,6 +1408,7 @@ mod tests {
                 ..Usage::default()
             },
             child_wall_s: 0.0,
+            overhead: false,
         }
     }
 

@@ -149,6 +149,9 @@ pub struct RunOptions {
     pub quiet: bool,
     /// JSON summary on stdout.
     pub json: bool,
+    /// The overhead set (runtime cost per op), run in the same rounds; `None` with
+    /// `--no-overhead`.
+    pub overhead: Option<crate::overhead_plan::OverheadSet>,
 }
 
 /// A path in a record, shown lossily when it is not UTF-8 (serde's own impl refuses it, which
@@ -561,6 +564,35 @@ impl RunOptions {
                 }
             }
         }
+        let overhead = if a.no_overhead {
+            if let Some(v) = &a.overhead_size {
+                return Err(invalid(
+                    "--overhead-size",
+                    v,
+                    "means nothing with --no-overhead",
+                ));
+            }
+            None
+        } else {
+            let size = match &a.overhead_size {
+                Some(v) => {
+                    let n = parse_size("--overhead-size", v)?;
+                    if n < workloads::ALIGN as u64 || n % workloads::ALIGN as u64 != 0 {
+                        return Err(invalid(
+                            "--overhead-size",
+                            v,
+                            "must be a positive multiple of 4k",
+                        ));
+                    }
+                    if n > 1 << 40 {
+                        return Err(invalid("--overhead-size", v, "absurdly large (over 1 TiB)"));
+                    }
+                    n
+                }
+                None => crate::overhead_plan::default_size(size),
+            };
+            Some(crate::overhead_plan::OverheadSet::new(size))
+        };
         let (dir, dir_note) = match &a.dir {
             Some(d) => (d.clone(), None),
             None => default_dir(),
@@ -588,6 +620,7 @@ impl RunOptions {
             max_time,
             quiet: a.quiet,
             json: a.json,
+            overhead,
         })
     }
 }

@@ -195,6 +195,9 @@ pub fn charts(d: &RunData) -> anyhow::Result<Vec<Chart>> {
             out.push(ch);
         }
     }
+    if let Some(ch) = crate::overhead_report::chart(d).map_err(err)? {
+        out.push(ch);
+    }
     if let Some(sr) = &d.safety {
         out.push(
             plots::grid_chart(
@@ -440,6 +443,7 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
     let _ = writeln!(o);
     out.push_str(&references_section(d));
     out.push_str(&results_section(d));
+    out.push_str(&crate::overhead_report::section(d));
     out.push_str(&charts_section(charts));
     if let Some(sr) = &d.safety {
         out.push_str(&safety_section(sr));
@@ -1160,6 +1164,9 @@ pub fn how_to_choose(d: &RunData) -> String {
         }
         let _ = writeln!(o, "{line}.");
     }
+    if let Some(line) = crate::overhead_report::how_to_choose_line(d) {
+        let _ = writeln!(o, "{line}");
+    }
     let failed: BTreeMap<String, usize> =
         s.cells
             .iter()
@@ -1410,6 +1417,7 @@ pub(crate) mod tests {
                 involuntary_cs: 1,
             },
             child_wall_s: 0.1,
+            overhead: false,
         }
     }
 
