@@ -47,9 +47,10 @@ pub fn ops(v: f64) -> String {
     if !v.is_finite() {
         return "–".into();
     }
-    let (x, unit) = if v >= 1e6 {
+    // Bounds at 999.5 so a value that rounds to 1000 takes the next unit ("1.00M", not "1000k").
+    let (x, unit) = if v >= 999.5e3 {
         (v / 1e6, "M")
-    } else if v >= 1e3 {
+    } else if v >= 999.5 {
         (v / 1e3, "k")
     } else {
         (v, "")
@@ -89,7 +90,8 @@ pub fn ns(v: f64, signed: bool) -> String {
 }
 
 fn ns_range(lo: f64, hi: f64) -> String {
-    format!("{}–{}", ns(lo, true), ns(hi, true))
+    // A comma, not a dash, between signed bounds: "−352 ns–+17.6 ns" reads as arithmetic.
+    format!("{}, {}", ns(lo, true), ns(hi, true))
 }
 
 fn diff_words(d: &Diff) -> String {
@@ -192,7 +194,7 @@ pub fn section(d: &RunData) -> String {
                 };
                 let cpu_cell = match (c.cpu_ns_per_op, c.cpu_ci) {
                     (Some(m), Some(ci)) => format!(
-                        "{} [{}–{}]",
+                        "{} [{}, {}]",
                         ns(m, false),
                         ns(ci.lo, false),
                         ns(ci.hi, false)
@@ -258,8 +260,8 @@ pub fn how_to_choose_line(d: &RunData) -> Option<String> {
         };
         let mut clause = Vec::new();
         for (v, label) in [
-            (Verdict::Faster, "less than the floor"),
-            (Verdict::WithinNoise, "within noise of it"),
+            (Verdict::Faster, "less"),
+            (Verdict::WithinNoise, "within noise"),
             (Verdict::Slower, "more"),
             (Verdict::TooFewRounds, "too few rounds to tell"),
         ] {
@@ -276,7 +278,7 @@ pub fn how_to_choose_line(d: &RunData) -> Option<String> {
         ));
     }
     Some(format!(
-        "- **runtime cost per op** (cache-warm 4 KiB, wall ns per op over {FLOOR} per round, medians; see \"Runtime cost per op\" for intervals): {}.",
+        "- **runtime cost per op** (cache-warm 4 KiB; wall ns per op more or less than {FLOOR}, per round, where the interval excludes 0; medians, intervals in \"Runtime cost per op\"): {}.",
         parts.join(" · ")
     ))
 }
