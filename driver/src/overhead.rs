@@ -188,9 +188,11 @@ pub fn summarise(records: &[TrialRecord], engines: &[String]) -> Vec<OverheadCel
                 cpu_ns_per_op,
                 cpu_ci,
                 cpu_rel_ci,
+                // NaN (no median) counts as noisy, as in summary.rs.
                 noisy: ops.len() < 2
-                    || !(ops_rel_ci <= 0.10)
-                    || cpu_rel_ci.is_some_and(|c| !(c <= 0.10)),
+                    || ops_rel_ci.is_nan()
+                    || ops_rel_ci > 0.10
+                    || cpu_rel_ci.is_some_and(|c| c.is_nan() || c > 0.10),
                 vs_floor,
                 ns_over_floor,
                 cpu_ns_over_floor,
