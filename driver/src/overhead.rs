@@ -127,7 +127,8 @@ pub fn summarise(records: &[TrialRecord], engines: &[String]) -> Vec<OverheadCel
         .iter()
         .filter(|r| r.overhead && !r.warmup && r.status != Status::Interrupted)
         .collect();
-    let mut keys: Vec<(Workload, Config)> = measured.iter().map(|r| (r.workload, r.config)).collect();
+    let mut keys: Vec<(Workload, Config)> =
+        measured.iter().map(|r| (r.workload, r.config)).collect();
     keys.sort();
     keys.dedup();
     let mut out = Vec::new();
@@ -270,7 +271,13 @@ mod tests {
             let m = if round % 2 == 1 { 1.6 } else { 1.0 };
             let jitter = 1.0 + 0.01 * (round as f64 - 3.0) / 3.0;
             records.push(rec(FLOOR, round, 1, 1000.0 * m, 900.0 * m));
-            records.push(rec("runtime", round, 1, 1000.0 * m + 500.0, 900.0 * m + 400.0));
+            records.push(rec(
+                "runtime",
+                round,
+                1,
+                1000.0 * m + 500.0,
+                900.0 * m + 400.0,
+            ));
             records.push(rec("twin", round, 1, 1000.0 * m * jitter, 900.0 * m));
         }
         // Overhead records only: a main-set trial of the same engine is not part of it.

@@ -23,6 +23,11 @@ use crate::options::Config;
 /// whole set (10 engines × 6 cells × 7 rounds) stays a fraction of the quick profile.
 pub const DEFAULT_SIZE: u64 = 16 << 20;
 
+/// Timed passes per overhead trial, in its one child (`TrialSpec::passes`): the median pass is
+/// the trial's outcome. A 16 MiB pass takes milliseconds, so one VM hiccup would otherwise be
+/// the whole trial; five passes cost little next to the child's start-up.
+pub const PASSES: u32 = 5;
+
 /// Block size of every overhead op.
 pub const BLOCK: usize = 4096;
 
@@ -44,6 +49,13 @@ pub struct OverheadSet {
     pub queue_depths: Vec<usize>,
     /// Workloads measured.
     pub workloads: Vec<Workload>,
+    /// Timed passes per trial ([`PASSES`]); the median pass is the trial's outcome.
+    #[serde(default = "one")]
+    pub passes: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// The set's file size when `--overhead-size` is not given: [`DEFAULT_SIZE`], or the run's
@@ -62,6 +74,7 @@ impl OverheadSet {
             block_size: BLOCK,
             queue_depths: QUEUE_DEPTHS.to_vec(),
             workloads: WORKLOADS.to_vec(),
+            passes: PASSES,
         }
     }
 
@@ -185,7 +198,10 @@ mod tests {
         for (w, c) in s.cells() {
             let p = s.plan(Path::new("/s/o.bin"), w, &c, Path::new("/d"), 7, 8);
             assert!(!p.direct && !p.fsync, "{w}");
-            assert_eq!((p.size, p.threads, p.runtime.block_size), (1 << 20, 1, 4096));
+            assert_eq!(
+                (p.size, p.threads, p.runtime.block_size),
+                (1 << 20, 1, 4096)
+            );
             // A ring smaller than the depth could not hold the ops in flight.
             assert!(p.runtime.ring_entries as usize >= c.queue_depth);
             assert_eq!(p.src.as_os_str().is_empty(), w == Workload::Write);

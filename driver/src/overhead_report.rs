@@ -101,7 +101,11 @@ fn diff_words(d: &Diff) -> String {
         Verdict::WithinNoise => "within noise".to_string(),
         Verdict::TooFewRounds => format!("too few rounds ({:.0}%)", d.ci.level * 100.0),
     };
-    format!("{} [{}] {v}", ns(d.median, true), ns_range(d.ci.lo, d.ci.hi))
+    format!(
+        "{} [{}] {v}",
+        ns(d.median, true),
+        ns_range(d.ci.lo, d.ci.hi)
+    )
 }
 
 fn ratio_words(r: &Ratio) -> String {
@@ -121,7 +125,11 @@ fn levels(it: impl Iterator<Item = f64>) -> String {
         .collect();
     v.sort();
     v.dedup();
-    if v.is_empty() { "–".into() } else { v.join(", ") }
+    if v.is_empty() {
+        "–".into()
+    } else {
+        v.join(", ")
+    }
 }
 
 /// The set's file size from meta.json (`options.overhead.size`), in words.
@@ -144,8 +152,13 @@ pub fn section(d: &RunData) -> String {
     let _ = writeln!(o, "## Runtime cost per op\n");
     let _ = writeln!(
         o,
-        "What each runtime costs per operation when the device is out of the way: 4 KiB reads (`read`, and `randread` at seeded random offsets) from a {} file warmed into the page cache right before each trial, and 4 KiB writes into the page cache (`write`, no fsync), at queue depth 1 and 32, one thread; run as extra trials in the same rounds as the rest (`--no-overhead` skips them). ops/s counts reads and writes over the timed section; CPU ns/op is the CPU of every thread of the trial's process over the timed section per op. Each figure is the median over rounds with its order-statistic interval (achieved confidence: {}); *noisy* marks a cell whose ops/s or CPU interval is wider than ±10% of its median. The tax is measured against **{FLOOR}** (the io-uring crate driven directly: owned buffers, one submit/wait loop, no runtime; shown, never ranked), per round, from the two trials of the same round: the ratio of ops/s (below 1: fewer ops per second than the floor) and the difference in wall ns per op (1/ops/s; *more* or *less* when its interval excludes 0, *within noise* when it contains 0).\n",
+        "What each runtime costs per operation when the device is out of the way: 4 KiB reads (`read`, and `randread` at seeded random offsets) from a {} file warmed into the page cache right before each trial, and 4 KiB writes into the page cache (`write`, no fsync), at queue depth 1 and 32, one thread; each trial is the median of {} timed pass(es) in one child; run as extra trials in the same rounds as the rest (`--no-overhead` skips them). ops/s counts reads and writes over the timed section; CPU ns/op is the CPU of every thread of the trial's process over the timed section per op. Each figure is the median over rounds with its order-statistic interval (achieved confidence: {}); *noisy* marks a cell whose ops/s or CPU interval is wider than ±10% of its median. The tax is measured against **{FLOOR}** (the io-uring crate driven directly: owned buffers, one submit/wait loop, no runtime; shown, never ranked), per round, from the two trials of the same round: the ratio of ops/s (below 1: fewer ops per second than the floor) and the difference in wall ns per op (1/ops/s; *more* or *less* when its interval excludes 0, *within noise* when it contains 0).\n",
         size_words(d),
+        d.meta
+            .options
+            .pointer("/overhead/passes")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(1),
         levels(cells.iter().map(|c| c.ops_ci.level))
     );
     if !has_floor {
@@ -201,7 +214,13 @@ pub fn section(d: &RunData) -> String {
                     ),
                     _ => "–".into(),
                 };
-                let dash = || if c.floor { "(floor)".to_string() } else { "–".to_string() };
+                let dash = || {
+                    if c.floor {
+                        "(floor)".to_string()
+                    } else {
+                        "–".to_string()
+                    }
+                };
                 let _ = writeln!(
                     o,
                     "| {name}{noisy} | {qd} | {ops_cell} | {cpu_cell} | {} | {} | {} |",

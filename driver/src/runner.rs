@@ -178,9 +178,7 @@ fn run_in(
             o.dir.display()
         );
     }
-    scratch.check_space(
-        needed_bytes(o) + o.overhead.as_ref().map_or(0, |x| x.needed_bytes()),
-    )?;
+    scratch.check_space(needed_bytes(o) + o.overhead.as_ref().map_or(0, |x| x.needed_bytes()))?;
     let mut progress = Progress::new(Mode::detect(o.quiet), 0);
     let environment = crate::env::capture(scratch.path());
     let mut notes = Vec::new();
@@ -320,8 +318,7 @@ fn run_in(
         for (w, c) in overhead.map(|set| set.cells()).unwrap_or_default() {
             // The fault engines (tests of crash and timeout handling) add nothing here.
             for e in runnable.iter().filter(|e| {
-                engine_info(e).is_some_and(|i| i.caps.does_io)
-                    && !crate::child::is_fault_engine(e)
+                engine_info(e).is_some_and(|i| i.caps.does_io) && !crate::child::is_fault_engine(e)
             }) {
                 cells.push((e.clone(), w, c, true));
             }
@@ -375,15 +372,14 @@ fn run_in(
                 };
                 progress.started(&t);
                 let set = overhead.filter(|_| in_set);
-                let rec = match run_one(
-                    o, exe, scratch, srcs, set, index, round, &engine, w, config,
-                ) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        stopped = Some(e);
-                        break 'rounds;
-                    }
-                };
+                let rec =
+                    match run_one(o, exe, scratch, srcs, set, index, round, &engine, w, config) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            stopped = Some(e);
+                            break 'rounds;
+                        }
+                    };
                 index += 1;
                 progress.finished(&t, &rec);
                 if rec.status != Status::Ok && rec.status != Status::Interrupted {
@@ -489,6 +485,7 @@ fn run_one(
     let spec = TrialSpec {
         engine: engine.to_string(),
         plan: child_plan.clone(),
+        passes: overhead.map_or(1, |set| set.passes),
     };
     let input = serde_json::to_vec(&spec)?;
     let child = if engine == crate::reference::FIO {

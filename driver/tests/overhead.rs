@@ -82,15 +82,18 @@ fn the_overhead_set_has_a_section_with_a_row_per_engine() {
         assert_eq!(t["config"]["block_size"], 4096);
         assert_eq!(t["cache"], "warm", "{t}");
         assert_eq!(t["status"], "ok", "{t}");
+        // Several timed passes in the one child, the median pass kept and said so.
+        let detail = t["outcome"]["detail"].as_str().unwrap_or("");
+        assert!(detail.contains("median of 5 passes"), "{t}");
     }
     let meta: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("meta.json")).unwrap()).unwrap();
     assert_eq!(meta["options"]["overhead"]["size"], 64 << 10);
+    assert_eq!(meta["options"]["overhead"]["passes"], 5);
 
     // Summarised apart: the main cells are the `read` workload only.
     let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let main = summary["cells"].as_array().unwrap();
     assert!(main.iter().all(|c| c["workload"] == "read"), "{main:?}");
     assert!(main.iter().all(|c| c["config"]["block_size"] != 4096));
@@ -123,7 +126,8 @@ fn the_overhead_set_has_a_section_with_a_row_per_engine() {
             for qd in [1, 32] {
                 assert!(
                     rows.iter()
-                        .any(|r| r.starts_with(&format!("| {e}")) && r.contains(&format!(" | {qd} | "))),
+                        .any(|r| r.starts_with(&format!("| {e}"))
+                            && r.contains(&format!(" | {qd} | "))),
                     "{w}: no row for {e} at depth {qd}: {rows:?}"
                 );
             }
@@ -145,7 +149,10 @@ fn the_overhead_set_has_a_section_with_a_row_per_engine() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(std::fs::read_to_string(out.join("report.md")).unwrap(), report);
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.md")).unwrap(),
+        report
+    );
 }
 
 #[test]
@@ -165,7 +172,10 @@ fn no_overhead_leaves_the_set_out() {
 fn overhead_size_is_validated() {
     for (args, flag) in [
         (vec!["--overhead-size", "1000"], "--overhead-size"),
-        (vec!["--no-overhead", "--overhead-size", "64k"], "--overhead-size"),
+        (
+            vec!["--no-overhead", "--overhead-size", "64k"],
+            "--overhead-size",
+        ),
     ] {
         let o = Command::new(env!("CARGO_BIN_EXE_ringbench"))
             .arg("run")
@@ -174,6 +184,9 @@ fn overhead_size_is_validated() {
             .unwrap();
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains(flag) && err.trim().lines().count() == 1, "{err}");
+        assert!(
+            err.contains(flag) && err.trim().lines().count() == 1,
+            "{err}"
+        );
     }
 }

@@ -250,7 +250,12 @@ fn a_swept_run_writes_every_chart_the_report_links() {
     assert_eq!(count("throughput-"), 4, "{stems:?}");
     assert_eq!(count("cpu-"), 4, "{stems:?}");
     assert_eq!(count("latency-"), 4, "{stems:?}");
-    for s in ["scaling-block-size", "scaling-queue-depth", "safety", "overhead"] {
+    for s in [
+        "scaling-block-size",
+        "scaling-queue-depth",
+        "safety",
+        "overhead",
+    ] {
         assert!(stems.contains(s), "no {s} chart: {stems:?}");
     }
     assert_eq!(stems.len(), 16, "{stems:?}");
