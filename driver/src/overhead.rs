@@ -69,8 +69,11 @@ pub struct OverheadCell {
     pub cpu_ns_over_floor: Option<Diff>,
 }
 
+/// Ops per second and CPU ns per op of one trial.
+type PerOp = (f64, Option<f64>);
+
 /// What one successful trial gives: ops per second and CPU ns per op.
-fn per_op(r: &TrialRecord) -> Option<(f64, Option<f64>)> {
+fn per_op(r: &TrialRecord) -> Option<PerOp> {
     if r.status != Status::Ok {
         return None;
     }
@@ -140,7 +143,7 @@ pub fn summarise(records: &[TrialRecord], engines: &[String]) -> Vec<OverheadCel
                 .collect()
         };
         // Per round: (ops/s, CPU ns/op) of each engine's successful trial.
-        let by_round = |e: &str| -> BTreeMap<u32, (f64, Option<f64>)> {
+        let by_round = |e: &str| -> BTreeMap<u32, PerOp> {
             of(e)
                 .into_iter()
                 .filter_map(|r| per_op(r).map(|v| (r.round, v)))
@@ -162,7 +165,7 @@ pub fn summarise(records: &[TrialRecord], engines: &[String]) -> Vec<OverheadCel
             let ops_rel_ci = rel(&ops_ci, ops_per_s);
             let cpu_rel_ci = cpu_ci.zip(cpu_ns_per_op).map(|(c, m)| rel(&c, m));
             let is_floor = engine == FLOOR;
-            let pairs = |f: &dyn Fn(&(f64, Option<f64>)) -> Option<f64>| -> Vec<(f64, f64)> {
+            let pairs = |f: &dyn Fn(&PerOp) -> Option<f64>| -> Vec<(f64, f64)> {
                 mine.iter()
                     .filter_map(|(round, a)| Some((f(a)?, f(floor.get(round)?)?)))
                     .collect()

@@ -28,7 +28,7 @@ fn keys(cells: &[OverheadCell]) -> Vec<(Workload, usize)> {
 }
 
 /// A key's cells: the floor first, then by ops/s, highest first (ties by name).
-fn rows<'a>(cells: &'a [OverheadCell], w: Workload, qd: usize) -> Vec<&'a OverheadCell> {
+fn rows(cells: &[OverheadCell], w: Workload, qd: usize) -> Vec<&OverheadCell> {
     let mut v: Vec<&OverheadCell> = cells
         .iter()
         .filter(|c| c.workload == w && c.config.queue_depth == qd)

@@ -19,8 +19,6 @@ fn run(scratch: &Path, out: &Path, extra: &[&str]) {
             "read",
             "--size",
             "256k",
-            "--overhead-size",
-            "64k",
             "--repeat",
             "2",
             "--warmup",
@@ -68,7 +66,7 @@ fn the_overhead_set_has_a_section_with_a_row_per_engine() {
     let scratch = tempfile::tempdir().unwrap();
     let res = tempfile::tempdir().unwrap();
     let out = res.path().join("run");
-    run(scratch.path(), &out, &[]);
+    run(scratch.path(), &out, &["--overhead-size", "64k"]);
     let engines = ["std", "compio", "io-uring-raw"];
 
     // Planned: every engine × {read, randread, write} × {qd1, qd32} in each round, 4 KiB,
