@@ -244,15 +244,21 @@ fn a_swept_run_writes_every_chart_the_report_links() {
         .filter_map(|f| f.strip_suffix(".svg").or_else(|| f.strip_suffix(".png")))
         .collect();
     // Two block sizes × two queue depths: four sweep points, each with its throughput, CPU and
-    // latency chart; one scaling chart per swept parameter; the safety grid.
+    // latency chart; one scaling chart per swept parameter; the safety grid; the overhead set's
+    // chart.
     let count = |prefix: &str| stems.iter().filter(|s| s.starts_with(prefix)).count();
     assert_eq!(count("throughput-"), 4, "{stems:?}");
     assert_eq!(count("cpu-"), 4, "{stems:?}");
     assert_eq!(count("latency-"), 4, "{stems:?}");
-    for s in ["scaling-block-size", "scaling-queue-depth", "safety"] {
+    for s in [
+        "scaling-block-size",
+        "scaling-queue-depth",
+        "safety",
+        "overhead",
+    ] {
         assert!(stems.contains(s), "no {s} chart: {stems:?}");
     }
-    assert_eq!(stems.len(), 15, "{stems:?}");
+    assert_eq!(stems.len(), 16, "{stems:?}");
     let md = std::fs::read_to_string(a.join("report.md")).unwrap();
     for s in &stems {
         let svg = std::fs::read_to_string(a.join(format!("plots/{s}.svg"))).unwrap();

@@ -124,6 +124,9 @@ pub struct Summary {
     pub confidence: f64,
     /// Cells, by workload, sweep point, then engine order of the run.
     pub cells: Vec<Cell>,
+    /// The overhead set's cells (runtime cost per op, `overhead.rs`); absent in older results.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overhead: Vec<crate::analysis::overhead::OverheadCell>,
 }
 
 type Key = (Workload, Config);
@@ -146,7 +149,9 @@ pub fn summarise(
 ) -> Summary {
     let measured: Vec<&TrialRecord> = records
         .iter()
-        .filter(|r| !r.warmup && r.status != Status::Interrupted)
+        // The overhead set is summarised apart (`overhead.rs`): its cells may share a
+        // workload and sweep point with the main ones, but not their file or cache state.
+        .filter(|r| !r.warmup && r.status != Status::Interrupted && !r.overhead)
         .collect();
     let keys: BTreeSet<Key> = measured.iter().map(|r| (r.workload, r.config)).collect();
     let mut cells = Vec::new();
@@ -321,6 +326,7 @@ pub fn summarise(
         schema: crate::results::schema::SUMMARY.current,
         confidence: CONFIDENCE,
         cells,
+        overhead: crate::analysis::overhead::summarise(records, engines),
     }
 }
 

@@ -171,6 +171,15 @@ pub struct RunArgs {
     #[arg(long, default_value = "drop", value_name = "MODE")]
     pub cache: String,
 
+    /// Skip the overhead set (runtime cost per op: cache-warm 4 KiB read, randread and write at
+    /// queue depth 1 and 32 on every engine, with io-uring-raw as the floor).
+    #[arg(long)]
+    pub no_overhead: bool,
+
+    /// File size of the overhead set (default: 16M, or --size when that is smaller).
+    #[arg(long, value_name = "SIZE")]
+    pub overhead_size: Option<String>,
+
     /// Seconds a trial may run before it is killed and recorded as a timeout.
     #[arg(long, value_name = "SECS")]
     pub trial_timeout: Option<String>,

@@ -40,6 +40,8 @@ impl From<&RunArgs> for RunRequest {
             trial_timeout: a.trial_timeout.clone(),
             quiet: a.quiet,
             json: a.json,
+            no_overhead: a.no_overhead,
+            overhead_size: a.overhead_size.clone(),
         }
     }
 }
@@ -63,6 +65,8 @@ impl AuditOptions {
             tree_fanout: Some(a.tree_fanout.clone()),
             tree_files: Some(a.tree_files.clone()),
             dir: a.dir.clone(),
+            // The audit traces the workloads' own trials; the overhead set is `run`'s.
+            no_overhead: true,
             ..RunRequest::default()
         })?;
         let secs = options::parse_num("--timeout", &a.timeout, 1, 3600)?;

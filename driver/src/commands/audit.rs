@@ -490,6 +490,7 @@ fn audit_one(
     let info = engine_info(engine).expect("validated engine");
     let (child_plan, cwd) = spawn::plan_for_child(plan, &roots.0[0]);
     let spec = TrialSpec {
+        passes: 1,
         engine: engine.to_string(),
         plan: child_plan,
     };

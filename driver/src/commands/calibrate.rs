@@ -130,6 +130,9 @@ impl CalibrateOptions {
                     cache: cache.into(),
                     dir: self.dir.clone(),
                     quiet: self.quiet,
+                    // Calibration measures the main workloads against their references; the
+                    // overhead set has its own section in `ringbench run`.
+                    no_overhead: true,
                     ..r
                 },
             ));
@@ -1275,6 +1278,7 @@ mod tests {
                 ..Usage::default()
             },
             child_wall_s: 0.0,
+            overhead: false,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod conclusions;
 pub mod html;
 pub mod listing;
 pub mod machine;
+pub mod overhead_report;
 pub mod report;
 pub mod runner;
 pub mod safety;

@@ -184,6 +184,9 @@ pub fn charts(d: &RunData) -> anyhow::Result<Vec<Chart>> {
             out.push(ch);
         }
     }
+    if let Some(ch) = crate::commands::overhead_report::chart(d).map_err(err)? {
+        out.push(ch);
+    }
     if let Some(sr) = &d.safety {
         out.push(
             plots::grid_chart(
@@ -451,6 +454,7 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
     let _ = writeln!(o);
     out.push_str(&references_section(d));
     out.push_str(&results_section(d));
+    out.push_str(&crate::commands::overhead_report::section(d));
     out.push_str(&charts_section(charts));
     if let Some(sr) = &d.safety {
         out.push_str(&safety_section(sr));
@@ -1178,6 +1182,9 @@ pub fn how_to_choose(d: &RunData) -> String {
         if let Some(l) = crate::commands::ceiling::choose_line(d, &what, &cells) {
             let _ = writeln!(o, "{l}");
         }
+    }
+    if let Some(line) = crate::commands::overhead_report::how_to_choose_line(d) {
+        let _ = writeln!(o, "{line}");
     }
     let failed: BTreeMap<String, usize> =
         s.cells

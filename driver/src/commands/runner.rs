@@ -109,6 +109,11 @@ pub(crate) fn plan_for(
     }
 }
 
+/// The overhead set's source file (beside the main sources).
+fn overhead_src(s: &Scratch) -> PathBuf {
+    s.path().join("src").join("overhead.bin")
+}
+
 /// Drop the page cache (or advise it away) before a trial; returns what was done.
 fn cool_cache(mode: CacheMode, srcs: &Sources) -> String {
     if mode == CacheMode::Warm {
@@ -172,7 +177,7 @@ fn run_in(
             o.dir.display()
         );
     }
-    scratch.check_space(needed_bytes(o))?;
+    scratch.check_space(needed_bytes(o) + o.overhead.as_ref().map_or(0, |x| x.needed_bytes()))?;
     let mut progress = Progress::new(Mode::detect(o.quiet), 0);
     let environment = crate::sys::env::capture(scratch.path());
     let mut notes = Vec::new();
@@ -223,6 +228,9 @@ fn run_in(
     let any_io = runnable
         .iter()
         .any(|e| engine_info(e).is_some_and(|i| i.caps.does_io));
+    // The overhead set (runtime cost per op) needs engines that move data: a run of synthetic
+    // engines only has none.
+    let overhead = o.overhead.as_ref().filter(|_| any_io);
     let (ref_rows, ref_notes) = if any_io {
         crate::analysis::reference::plan_rows(&o.workloads, environment.fio.as_deref())
     } else {
@@ -259,6 +267,10 @@ fn run_in(
             scratch.path().display()
         ));
         let srcs = prepare_sources(o, scratch)?;
+        if let Some(set) = overhead {
+            data::create_file(&overhead_src(scratch), o.seed, set.size)
+                .context("creating the overhead set's source")?;
+        }
         (!INTERRUPTED.load(Ordering::SeqCst)).then_some(srcs)
     };
     let mut writer = RunWriter::create(&o.out)?;
@@ -288,16 +300,27 @@ fn run_in(
 
     // Rounds of every (engine, workload, config) once, shuffled by the seed (never all repeats
     // of one engine in a block).
-    let round_cells = |round: u32| -> Vec<(String, Workload, Config)> {
+    // The overhead set's cells (flag `true`) join every round, on every engine that moves
+    // data; no reference rows (its comparison is the floor engine, io-uring-raw).
+    let round_cells = |round: u32| -> Vec<(String, Workload, Config, bool)> {
         let mut cells = Vec::new();
         for w in &o.workloads {
             for c in &o.configs {
                 for e in runnable.iter().filter(|e| !no_direct(e, *w)) {
-                    cells.push((e.clone(), *w, *c));
+                    cells.push((e.clone(), *w, *c, false));
                 }
                 for (r, _) in ref_rows.iter().filter(|(_, rw)| rw == w) {
-                    cells.push((r.clone(), *w, *c));
+                    cells.push((r.clone(), *w, *c, false));
                 }
+            }
+        }
+        for (w, c) in overhead.map(|set| set.cells()).unwrap_or_default() {
+            // The fault engines (tests of crash and timeout handling) add nothing here.
+            for e in runnable.iter().filter(|e| {
+                engine_info(e).is_some_and(|i| i.caps.does_io)
+                    && !crate::plan::faults::is_fault_engine(e)
+            }) {
+                cells.push((e.clone(), w, c, true));
             }
         }
         Rng::new(o.seed, 0x0F0E_0000 + round as u64).shuffle(&mut cells);
@@ -332,7 +355,7 @@ fn run_in(
                 }
                 progress.set_total(per_round * (round as usize + 1));
             }
-            for (engine, w, config) in round_cells(round) {
+            for (engine, w, config, in_set) in round_cells(round) {
                 if INTERRUPTED.load(Ordering::SeqCst) {
                     break 'rounds;
                 }
@@ -341,16 +364,22 @@ fn run_in(
                     warmup: round < o.warmup,
                     engine: engine.clone(),
                     workload: w.name(),
-                    config: config.id(),
+                    config: if in_set {
+                        format!("overhead-{}", config.id())
+                    } else {
+                        config.id()
+                    },
                 };
                 progress.started(&t);
-                let rec = match run_one(o, exe, scratch, srcs, index, round, &engine, w, config) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        stopped = Some(e);
-                        break 'rounds;
-                    }
-                };
+                let set = overhead.filter(|_| in_set);
+                let rec =
+                    match run_one(o, exe, scratch, srcs, set, index, round, &engine, w, config) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            stopped = Some(e);
+                            break 'rounds;
+                        }
+                    };
                 index += 1;
                 progress.finished(&t, &rec);
                 if rec.status != Status::Ok && rec.status != Status::Interrupted {
@@ -431,6 +460,7 @@ fn run_one(
     exe: &Path,
     scratch: &Scratch,
     srcs: &Sources,
+    overhead: Option<&crate::plan::overhead_plan::OverheadSet>,
     index: usize,
     round: u32,
     engine: &str,
@@ -438,12 +468,24 @@ fn run_one(
     config: Config,
 ) -> anyhow::Result<TrialRecord> {
     let dst = scratch.trial_dst(index)?;
-    let plan = plan_for(o, srcs, w, &config, &dst);
-    let cache = cool_cache(o.cache, srcs);
+    // An overhead trial reads its own source with the page cache warm, whatever --cache says.
+    let (plan, cache) = match overhead {
+        Some(set) => {
+            let src = overhead_src(scratch);
+            let cache = crate::plan::overhead_plan::warm(&src);
+            let plan = set.plan(&src, w, &config, &dst, o.seed, o.ring_entries);
+            (plan, cache)
+        }
+        None => (
+            plan_for(o, srcs, w, &config, &dst),
+            cool_cache(o.cache, srcs),
+        ),
+    };
     let (child_plan, cwd) = spawn::plan_for_child(&plan, scratch.path());
     let spec = TrialSpec {
         engine: engine.to_string(),
         plan: child_plan.clone(),
+        passes: overhead.map_or(1, |set| set.passes),
     };
     let input = serde_json::to_vec(&spec)?;
     let child = if crate::analysis::reference::is_fio(engine) {
@@ -479,6 +521,7 @@ fn run_one(
         throughput: None,
         usage: child.usage,
         child_wall_s: child.wall.as_secs_f64(),
+        overhead: overhead.is_some(),
     };
     // The child's own peak RSS: wait4's counts the driver's peak too (see TrialReply).
     if let Some(k) = child.reply.as_ref().and_then(|r| r.peak_rss_kib) {

@@ -4,3 +4,4 @@
 pub mod engines;
 pub mod faults;
 pub mod options;
+pub mod overhead_plan;

@@ -150,6 +150,9 @@ pub struct RunOptions {
     pub quiet: bool,
     /// JSON summary on stdout.
     pub json: bool,
+    /// The overhead set (runtime cost per op), run in the same rounds; `None` with
+    /// `--no-overhead`.
+    pub overhead: Option<crate::plan::overhead_plan::OverheadSet>,
 }
 
 /// What a run is asked to do, before validation: every value as given (strings, so the error
@@ -212,6 +215,10 @@ pub struct RunRequest {
     pub quiet: bool,
     /// `--json`.
     pub json: bool,
+    /// `--no-overhead`.
+    pub no_overhead: bool,
+    /// `--overhead-size`.
+    pub overhead_size: Option<String>,
 }
 
 impl Default for RunRequest {
@@ -244,6 +251,8 @@ impl Default for RunRequest {
             trial_timeout: None,
             quiet: false,
             json: false,
+            no_overhead: false,
+            overhead_size: None,
         }
     }
 }
@@ -295,6 +304,8 @@ impl RunRequest {
         pair(a, "--trial-timeout", self.trial_timeout.clone());
         switch(a, "--no-fsync", self.no_fsync);
         switch(a, "--json", self.json);
+        switch(a, "--no-overhead", self.no_overhead);
+        pair(a, "--overhead-size", self.overhead_size.clone());
         std::mem::take(a)
     }
 }
@@ -706,6 +717,35 @@ impl RunOptions {
                 }
             }
         }
+        let overhead = if a.no_overhead {
+            if let Some(v) = &a.overhead_size {
+                return Err(invalid(
+                    "--overhead-size",
+                    v,
+                    "means nothing with --no-overhead",
+                ));
+            }
+            None
+        } else {
+            let size = match &a.overhead_size {
+                Some(v) => {
+                    let n = parse_size("--overhead-size", v)?;
+                    if n < workloads::ALIGN as u64 || n % workloads::ALIGN as u64 != 0 {
+                        return Err(invalid(
+                            "--overhead-size",
+                            v,
+                            "must be a positive multiple of 4k",
+                        ));
+                    }
+                    if n > 1 << 40 {
+                        return Err(invalid("--overhead-size", v, "absurdly large (over 1 TiB)"));
+                    }
+                    n
+                }
+                None => crate::plan::overhead_plan::default_size(size),
+            };
+            Some(crate::plan::overhead_plan::OverheadSet::new(size))
+        };
         let (dir, dir_note) = match &a.dir {
             Some(d) => (d.clone(), None),
             None => default_dir(),
@@ -733,6 +773,7 @@ impl RunOptions {
             max_time,
             quiet: a.quiet,
             json: a.json,
+            overhead,
         })
     }
 }

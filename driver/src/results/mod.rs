@@ -224,6 +224,14 @@ pub struct TrialRecord {
     pub usage: Usage,
     /// Wall time of the whole child, seconds (spawn to exit).
     pub child_wall_s: f64,
+    /// A trial of the overhead set (`overhead_plan.rs`): summarised apart from the main cells.
+    /// Absent (false) in older results, which have no overhead set.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub overhead: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Writes a run folder. Every file goes through here.
@@ -479,6 +487,7 @@ pub(crate) mod fixtures {
                 involuntary_cs: 1,
             },
             child_wall_s: 0.1,
+            overhead: false,
         }
     }
 }
@@ -536,6 +545,7 @@ mod tests {
             throughput: None,
             usage: Usage::default(),
             child_wall_s: 0.5,
+            overhead: false,
         }
     }
 
