@@ -206,15 +206,56 @@ pub fn summarise(records: &[TrialRecord], engines: &[String]) -> Vec<OverheadCel
     out
 }
 
+/// How two runs' tax verdicts for one engine at one cell of the set relate (`compare`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaxAgreement {
+    /// The same verdict (both more, both less, both within noise, both too few rounds).
+    Same,
+    /// One run decided (more or less than the floor) where the other did not: more rounds or
+    /// less noise decided more, but nothing is contradicted.
+    Differ,
+    /// One run shows more than the floor and the other less.
+    Contradict,
+}
+
+impl TaxAgreement {
+    /// Compare run B's verdict with run A's.
+    pub fn of(a: Verdict, b: Verdict) -> TaxAgreement {
+        match (a, b) {
+            _ if a == b => TaxAgreement::Same,
+            (Verdict::Slower, Verdict::Faster) | (Verdict::Faster, Verdict::Slower) => {
+                TaxAgreement::Contradict
+            }
+            _ => TaxAgreement::Differ,
+        }
+    }
+
+    /// Words for tables.
+    pub fn words(self) -> &'static str {
+        match self {
+            TaxAgreement::Same => "same",
+            TaxAgreement::Differ => "differ",
+            TaxAgreement::Contradict => "**contradict**",
+        }
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::results::{Usage, Verified};
     use workloads::{Outcome, Stats};
 
     /// A synthetic overhead trial: `ops` 4 KiB reads in `ns_per_op` each (wall), with
     /// `cpu_ns_per_op` of CPU each.
-    fn rec(engine: &str, round: u32, qd: usize, ns_per_op: f64, cpu_ns_per_op: f64) -> TrialRecord {
+    pub(crate) fn rec(
+        engine: &str,
+        round: u32,
+        qd: usize,
+        ns_per_op: f64,
+        cpu_ns_per_op: f64,
+    ) -> TrialRecord {
         let ops = 4096u64;
         TrialRecord {
             schema: crate::results::schema::TRIALS.current,
@@ -360,5 +401,19 @@ mod tests {
         let r: TrialRecord = serde_json::from_value(v).unwrap();
         assert!(!r.overhead);
         assert!(summarise(&[r], &["rt".to_string()]).is_empty());
+    }
+
+    #[test]
+    fn tax_verdicts_contradict_only_when_opposite() {
+        use Verdict::*;
+        assert_eq!(TaxAgreement::of(Slower, Slower), TaxAgreement::Same);
+        assert_eq!(
+            TaxAgreement::of(WithinNoise, WithinNoise),
+            TaxAgreement::Same
+        );
+        assert_eq!(TaxAgreement::of(Slower, WithinNoise), TaxAgreement::Differ);
+        assert_eq!(TaxAgreement::of(TooFewRounds, Faster), TaxAgreement::Differ);
+        assert_eq!(TaxAgreement::of(Slower, Faster), TaxAgreement::Contradict);
+        assert_eq!(TaxAgreement::of(Faster, Slower), TaxAgreement::Contradict);
     }
 }

@@ -22,6 +22,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use workloads::Workload;
 
+use crate::analysis::overhead::{OverheadCell, TaxAgreement};
 use crate::analysis::stats::{Interval, Verdict};
 use crate::analysis::summary::Cell;
 use crate::commands::report::{self, RunData};
@@ -148,8 +149,37 @@ pub struct CompareDoc {
     pub runs: Vec<CompareRun>,
     /// One per workload and sweep point, in compare.md's order.
     pub points: Vec<ComparePoint>,
+    /// The overhead set (runtime cost per op), one per workload and queue depth that any run
+    /// measured; empty when no run has the set.
+    pub overhead: Vec<CompareOverheadPoint>,
     /// Where compare.md was written (empty before [`run`] writes it).
     pub compare_md: String,
+}
+
+/// One (workload, queue depth) of the overhead set.
+#[derive(Debug, Serialize)]
+pub struct CompareOverheadPoint {
+    /// Workload name.
+    pub workload: String,
+    /// Ops in flight.
+    pub queue_depth: usize,
+    /// One per engine seen in any run at this point.
+    pub rows: Vec<CompareOverheadRow>,
+}
+
+/// One engine at one point of the overhead set.
+#[derive(Debug, Serialize)]
+pub struct CompareOverheadRow {
+    /// Engine name.
+    pub engine: String,
+    /// Its cell in each run, in run order (`null` where that run has none).
+    pub cells: Vec<Option<OverheadCell>>,
+    /// Its ops/s ratio to run A in each later run (B first), by the rule of the throughput
+    /// tables; `null` where a side is missing.
+    pub ratios: Vec<CompareRatio>,
+    /// Whether each later run's tax verdict (wall ns per op over the floor) agrees with A's;
+    /// `null` where a side has no tax (the floor itself, or no paired round).
+    pub tax: Vec<Option<TaxAgreement>>,
 }
 
 /// One run folder.
@@ -331,6 +361,7 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
             })
             .collect(),
         points: Vec::new(),
+        overhead: Vec::new(),
         compare_md: String::new(),
     };
     let mut panels = Vec::new();
@@ -458,6 +489,9 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
             });
         }
     }
+    let (overhead_md, overhead) = overhead_section(runs, &labels);
+    md.push_str(&overhead_md);
+    data.overhead = overhead;
     let title = format!(
         "Throughput ratio to run A: {}",
         labels
@@ -483,6 +517,168 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
         chart,
         data,
     })
+}
+
+/// The overhead set side by side (`## Runtime cost per op`): per workload and queue depth, each
+/// engine's ops/s in every run, its ratio to A by the cross-run rule, and its tax over the floor
+/// (wall ns per op more than `io-uring-raw`, per round) in every run with whether the verdicts
+/// agree with A's. Empty when no run has the set (older folders, `--no-overhead`).
+fn overhead_section(
+    runs: &[RunData],
+    labels: &[(String, String)],
+) -> (String, Vec<CompareOverheadPoint>) {
+    use crate::commands::overhead_report::{diff_words, ops};
+    let mut keys: Vec<(Workload, usize)> = Vec::new();
+    let mut engines: Vec<String> = Vec::new();
+    for r in runs {
+        for c in &r.summary.overhead {
+            if !keys.contains(&(c.workload, c.config.queue_depth)) {
+                keys.push((c.workload, c.config.queue_depth));
+            }
+            if !engines.contains(&c.engine) {
+                engines.push(c.engine.clone());
+            }
+        }
+    }
+    let mut md = String::new();
+    let mut points = Vec::new();
+    if keys.is_empty() {
+        return (md, points);
+    }
+    keys.sort();
+    let _ = writeln!(
+        md,
+        "## Runtime cost per op (overhead set)\n\nCache-warm 4 KiB ops of each run's overhead set: ops/s medians with their intervals, the ratio to A by the rule above, and each run's tax over the floor (wall ns per op more than {}, per round, with its interval); *tax vs A* says whether the verdicts agree (*same*), one run decided where the other did not (*differ*), or one shows more and the other less (**contradict**).\n",
+        crate::analysis::overhead::FLOOR
+    );
+    for (w, qd) in keys {
+        let _ = writeln!(md, "### {w}, queue depth {qd}\n");
+        let mut head = String::from("| engine |");
+        let mut rule = String::from("|---|");
+        for (l, _) in labels {
+            let _ = write!(head, " {l} ops/s |");
+            rule.push_str("--:|");
+        }
+        for (l, _) in labels.iter().skip(1) {
+            let _ = write!(head, " {l} / A |");
+            rule.push_str("---|");
+        }
+        for (l, _) in labels {
+            let _ = write!(head, " {l} tax |");
+            rule.push_str("---|");
+        }
+        for (l, _) in labels.iter().skip(1) {
+            let _ = write!(head, " {l} tax vs A |");
+            rule.push_str("---|");
+        }
+        let _ = writeln!(md, "{head}\n{rule}");
+        let mut point = CompareOverheadPoint {
+            workload: w.name().to_string(),
+            queue_depth: qd,
+            rows: Vec::new(),
+        };
+        for e in &engines {
+            let cells: Vec<Option<&OverheadCell>> =
+                runs.iter()
+                    .map(|r| {
+                        r.summary.overhead.iter().find(|c| {
+                            c.workload == w && c.config.queue_depth == qd && &c.engine == e
+                        })
+                    })
+                    .collect();
+            if cells.iter().all(|c| c.is_none()) {
+                continue;
+            }
+            let mut row = format!("| {e} |");
+            for c in &cells {
+                let _ = match c {
+                    Some(c) if c.n > 0 => write!(
+                        row,
+                        " {} [{}–{}] |",
+                        ops(c.ops_per_s),
+                        ops(c.ops_ci.lo),
+                        ops(c.ops_ci.hi)
+                    ),
+                    Some(_) => write!(row, " failed |"),
+                    None => write!(row, " not run |"),
+                };
+            }
+            let mut ratios = Vec::new();
+            for (k, c) in cells.iter().enumerate().skip(1) {
+                let r = match (cells[0], c) {
+                    (Some(a), Some(b)) if a.n > 0 && b.n > 0 => {
+                        cross((a.ops_per_s, a.ops_ci, a.n), (b.ops_per_s, b.ops_ci, b.n))
+                    }
+                    _ => None,
+                };
+                let _ = write!(
+                    row,
+                    " {} |",
+                    r.map_or("–".into(), |r| format!(
+                        "{:.2}× [{:.2}–{:.2}] {}",
+                        r.median,
+                        r.lo,
+                        r.hi,
+                        r.verdict.words()
+                    ))
+                );
+                ratios.push(CompareRatio {
+                    run: labels[k].0.clone(),
+                    median: r.map(|r| r.median),
+                    lo: r.map(|r| r.lo),
+                    hi: r.map(|r| r.hi),
+                    verdict: r.map(|r| r.verdict),
+                });
+            }
+            for c in &cells {
+                let _ = match c.and_then(|c| c.ns_over_floor.as_ref()) {
+                    Some(d) => write!(row, " {} |", diff_words(d)),
+                    None if c.is_some_and(|c| c.floor) => write!(row, " the floor |"),
+                    None => write!(row, " – |"),
+                };
+            }
+            let mut tax = Vec::new();
+            let base = cells[0].and_then(|c| c.ns_over_floor);
+            for c in cells.iter().skip(1) {
+                let t = base
+                    .zip(c.and_then(|c| c.ns_over_floor))
+                    .map(|(a, b)| TaxAgreement::of(a.verdict, b.verdict));
+                let _ = write!(row, " {} |", t.map_or("–", |t| t.words()));
+                tax.push(t);
+            }
+            let _ = writeln!(md, "{row}");
+            point.rows.push(CompareOverheadRow {
+                engine: e.clone(),
+                cells: cells.iter().map(|c| c.cloned()).collect(),
+                ratios,
+                tax,
+            });
+        }
+        let _ = writeln!(md);
+        points.push(point);
+    }
+    (md, points)
+}
+
+/// How run `b`'s tax verdicts (overhead set) relate to run `a`'s over the cells both have:
+/// (same, compared, contradicting).
+fn tax_counts(a: &RunData, b: &RunData) -> (usize, usize, usize) {
+    let (mut same, mut compared, mut contra) = (0, 0, 0);
+    for ca in &a.summary.overhead {
+        let Some(ta) = ca.ns_over_floor else { continue };
+        let tb = b.summary.overhead.iter().find(|cb| {
+            cb.workload == ca.workload
+                && cb.config.queue_depth == ca.config.queue_depth
+                && cb.engine == ca.engine
+        });
+        if let Some(tb) = tb.and_then(|c| c.ns_over_floor) {
+            let t = TaxAgreement::of(ta.verdict, tb.verdict);
+            compared += 1;
+            same += usize::from(t == TaxAgreement::Same);
+            contra += usize::from(t == TaxAgreement::Contradict);
+        }
+    }
+    (same, compared, contra)
 }
 
 /// Whether each run draws the same conclusions as run A in "How to choose" (the groups of each
@@ -540,6 +736,18 @@ fn conclusions_section(runs: &[RunData], labels: &[(String, String)]) -> String 
         );
         for l in lines {
             let _ = writeln!(md, "{l}");
+        }
+        let (same, compared, contra) = tax_counts(&runs[0], r);
+        if compared > 0 {
+            let _ = writeln!(
+                md,
+                "- **runtime cost per op**: {same} of {compared} tax verdicts over the floor are the same in {lb} as in {la}{} (table in \"Runtime cost per op\" below)",
+                if contra > 0 {
+                    format!("; {contra} **contradict**")
+                } else {
+                    String::new()
+                }
+            );
         }
         let _ = writeln!(md);
     }
@@ -684,5 +892,53 @@ mod tests {
             md.contains("fast ahead of slow in A, behind it in B"),
             "{md}"
         );
+    }
+
+    /// A run whose overhead set has the floor at 1000 ns per op and `rt` at `rt_ns`.
+    fn with_overhead(rt_ns: f64) -> RunData {
+        use crate::analysis::overhead::{FLOOR, summarise, tests::rec};
+        let mut d = data();
+        let mut records = Vec::new();
+        for round in 0..8 {
+            // A little spread per round so intervals are not points.
+            let j = 1.0 + f64::from(round % 3) * 0.01;
+            records.push(rec(FLOOR, round, 1, 1000.0 * j, 900.0));
+            records.push(rec("rt", round, 1, rt_ns * j, 900.0));
+        }
+        d.summary.overhead = summarise(&records, &[FLOOR.to_string(), "rt".to_string()]);
+        d
+    }
+
+    #[test]
+    fn the_overhead_set_is_compared_with_its_tax_verdicts() {
+        // Same taxes: the section shows both runs and the verdicts agree.
+        let c = build(&[with_overhead(1500.0), with_overhead(1500.0)]).unwrap();
+        let md = &c.markdown;
+        assert!(md.contains("## Runtime cost per op (overhead set)"), "{md}");
+        assert!(md.contains("### read, queue depth 1"), "{md}");
+        assert!(md.contains("| io-uring-raw |"), "{md}");
+        assert!(md.contains("the floor |"), "{md}");
+        assert!(
+            md.contains("1 of 1 tax verdicts over the floor are the same in B as in A"),
+            "{md}"
+        );
+        assert_eq!(c.data.overhead.len(), 1);
+        assert_eq!(
+            c.data.overhead[0]
+                .rows
+                .iter()
+                .find(|r| r.engine == "rt")
+                .unwrap()
+                .tax,
+            vec![Some(TaxAgreement::Same)]
+        );
+        // B's runtime is below the floor where A's is above: a contradiction, said.
+        let c = build(&[with_overhead(1500.0), with_overhead(500.0)]).unwrap();
+        assert!(c.markdown.contains("0 of 1 tax verdicts"), "{}", c.markdown);
+        assert!(c.markdown.contains("1 **contradict**"), "{}", c.markdown);
+        // No set in either run: no section.
+        let c = build(&[data(), data()]).unwrap();
+        assert!(!c.markdown.contains("Runtime cost per op"));
+        assert!(c.data.overhead.is_empty());
     }
 }

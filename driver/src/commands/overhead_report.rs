@@ -94,7 +94,8 @@ fn ns_range(lo: f64, hi: f64) -> String {
     format!("{}, {}", ns(lo, true), ns(hi, true))
 }
 
-fn diff_words(d: &Diff) -> String {
+/// A tax with its interval and verdict in words (`+812 ns [+790 ns, +840 ns] more`).
+pub fn diff_words(d: &Diff) -> String {
     let v = match d.verdict {
         Verdict::Slower => "more".to_string(),
         Verdict::Faster => "less".to_string(),
