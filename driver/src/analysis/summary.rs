@@ -72,6 +72,15 @@ pub struct Cell {
     pub ops_in_flight: Option<u64>,
     /// Write latency percentiles (ns).
     pub write_lat_ns: Option<[u64; 4]>,
+    /// Per percentile of `read_lat_ns`, `[lo, hi]` (ns): the order-statistic interval (at
+    /// `ci.level`'s rule, 95% or the level reached) of that percentile taken per trial, so a
+    /// reader sees how much it moves from round to round; the pooled figure above may sit
+    /// anywhere in it. Null with fewer than 2 trials or in older results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_lat_ci_ns: Option<[[u64; 2]; 4]>,
+    /// The same for `write_lat_ns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_lat_ci_ns: Option<[[u64; 2]; 4]>,
     /// Whether this engine performs real I/O (false: null; not ranked).
     pub ranked: bool,
     /// Cancellation injection, summed over the measured trials (runs with --cancel-rate).
@@ -130,6 +139,20 @@ pub struct Summary {
 }
 
 type Key = (Workload, Config);
+
+/// Each percentile's interval over the trials' own percentiles (see `Cell::read_lat_ci_ns`).
+fn percentile_intervals(per_trial: &[[u64; 4]]) -> Option<[[u64; 2]; 4]> {
+    if per_trial.len() < 2 {
+        return None;
+    }
+    let mut out = [[0u64; 2]; 4];
+    for (i, slot) in out.iter_mut().enumerate() {
+        let v: Vec<f64> = per_trial.iter().map(|p| p[i] as f64).collect();
+        let ci = stats::median_ci(&v, CONFIDENCE);
+        *slot = [ci.lo as u64, ci.hi as u64];
+    }
+    Some(out)
+}
 
 fn percentiles(h: &workloads::Histogram) -> Option<[u64; 4]> {
     Some([
@@ -241,10 +264,13 @@ pub fn summarise(
             let rss: Vec<f64> = ok.iter().map(|r| r.usage.max_rss_kib as f64).collect();
             let mut rh = workloads::Histogram::default();
             let mut wh = workloads::Histogram::default();
+            let (mut r_trials, mut w_trials) = (Vec::new(), Vec::new());
             for r in &ok {
                 if let Some(o) = &r.outcome {
                     rh.merge(&o.stats.read_latency);
                     wh.merge(&o.stats.write_latency);
+                    r_trials.extend(percentiles(&o.stats.read_latency));
+                    w_trials.extend(percentiles(&o.stats.write_latency));
                 }
             }
             let rel_ci = if median > 0.0 {
@@ -297,6 +323,8 @@ pub fn summarise(
                     .max()
                     .filter(|n| *n > 0),
                 write_lat_ns: percentiles(&wh),
+                read_lat_ci_ns: percentile_intervals(&r_trials),
+                write_lat_ci_ns: percentile_intervals(&w_trials),
                 ranked: is_ranked,
                 cancel: (key.1.cancel_bp > 0).then(|| {
                     let mut c = CancelSummary::default();
@@ -518,5 +546,22 @@ mod tests {
         assert_eq!(cell("b").group, Some(2));
         assert!(cell("c").group >= cell("b").group);
         check(&s, "fixed");
+    }
+
+    #[test]
+    fn latency_percentiles_get_an_interval_over_trials() {
+        // Seven trials whose p50 is 100..700 ns: the interval brackets the middle ones and
+        // never lies outside the trials' own range; one trial gives no interval.
+        let trials: Vec<[u64; 4]> = (1..=7u64)
+            .map(|k| [k * 100, k * 200, k * 300, k * 400])
+            .collect();
+        let ci = percentile_intervals(&trials).unwrap();
+        for (i, [lo, hi]) in ci.iter().enumerate() {
+            let mid = trials[3][i];
+            assert!(*lo <= mid && mid <= *hi, "p{i}: [{lo}, {hi}] misses {mid}");
+            assert!(*lo >= trials[0][i] && *hi <= trials[6][i]);
+            assert!(lo < hi);
+        }
+        assert!(percentile_intervals(&trials[..1]).is_none());
     }
 }

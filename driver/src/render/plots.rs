@@ -1668,10 +1668,17 @@ pub fn latency(s: &Summary, c: &Config, stem: String) -> Result<Option<Chart>, B
                 .iter()
                 .filter_map(|x| {
                     let mut points = Vec::new();
-                    for (p, at) in [(x.read_lat_ns, 0), (x.write_lat_ns, write_at)] {
+                    let log_us = |ns: u64| (ns as f64 / 1e3).max(0.001).log10();
+                    for (p, ci, at) in [
+                        (x.read_lat_ns, x.read_lat_ci_ns, 0),
+                        (x.write_lat_ns, x.write_lat_ci_ns, write_at),
+                    ] {
                         for (i, ns) in p.iter().flatten().enumerate() {
-                            let us = (*ns as f64 / 1e3).max(0.001).log10();
-                            points.push((at + i, us, f64::NAN, f64::NAN));
+                            // Whiskers: the interval of this percentile taken per trial.
+                            let (lo, hi) = ci.map_or((f64::NAN, f64::NAN), |c| {
+                                (log_us(c[i][0]), log_us(c[i][1]))
+                            });
+                            points.push((at + i, log_us(*ns), lo, hi));
                         }
                     }
                     (!points.is_empty()).then(|| Series {
@@ -1719,7 +1726,7 @@ pub fn latency(s: &Summary, c: &Config, stem: String) -> Result<Option<Chart>, B
     Ok(Some(line_chart(
         stem,
         format!("Per-op latency ({})", config_words(c)),
-        &["Percentiles of every op's latency, pooled over all measured trials (one histogram, so no interval). Ops in flight differ by engine: a blocking engine has one, so each count has its own panel.".to_string()],
+        &["Marker: the percentile of every op's latency, pooled over all measured trials; whiskers: the 95% order-statistic interval of that percentile taken per trial (its round-to-round spread; none with one trial). Ops in flight differ by engine: a blocking engine has one, so each count has its own panel.".to_string()],
         &panels,
     )?))
 }
