@@ -326,3 +326,47 @@ fn a_swept_run_writes_every_chart_the_report_links() {
         assert!(!html.contains(bad), "report.html has {bad:?}");
     }
 }
+
+/// The summary `run` prints (`--json`, the same one its terminal table renders) has each row
+/// once per table, reference rows included: fio's rows are planned once per workload, and
+/// every name must still be shown once (a run with read and write once printed each fio row
+/// twice in both tables).
+#[test]
+fn every_row_is_printed_once_per_table() {
+    let t = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ringbench"))
+        .args([
+            "run",
+            "-e",
+            "std",
+            "-w",
+            "large,read,write",
+            "--size",
+            "1M",
+            "--repeat",
+            "1",
+            "--warmup",
+            "0",
+            "--no-overhead",
+            "--json",
+        ])
+        .arg("--dir")
+        .arg(t.path())
+        .arg("--out")
+        .arg(t.path().join("out"))
+        .output()
+        .expect("run ringbench");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).expect("--json prints JSON");
+    let cells = s["cells"].as_array().expect("cells");
+    let mut seen = std::collections::HashSet::new();
+    for c in cells {
+        let key = (
+            c["workload"].to_string(),
+            c["config"].to_string(),
+            c["engine"].to_string(),
+        );
+        assert!(seen.insert(key.clone()), "row printed twice: {key:?}");
+    }
+    assert!(cells.iter().any(|c| c["engine"] == "kernel-copy"));
+}

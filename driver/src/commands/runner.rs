@@ -244,7 +244,11 @@ fn run_in(
             .map(|r| r.0.clone())
             .filter(|r| !o.engines.contains(r)),
     );
-    shown.dedup();
+    // Reference rows come once per workload (fio, fio-psync, fio, ...): keep each name once,
+    // in order of first appearance (`dedup` alone kept every non-adjacent repeat, and the
+    // terminal table then showed each fio row once per workload).
+    let mut seen = std::collections::HashSet::new();
+    shown.retain(|e| seen.insert(e.clone()));
     let mut meta = Meta {
         schema: schema::META.current,
         started: crate::sys::sysinfo::utc_rfc3339(),
