@@ -1,7 +1,10 @@
 //! Analysis: statistics (medians, intervals, paired ratios), the per-cell summary with its
 //! groups, and the reference rows' ratios. Reads results; renders nothing.
 
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod overhead;
 pub mod reference;
+pub mod rows;
 pub mod stats;
 pub mod summary;

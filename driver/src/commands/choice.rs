@@ -435,8 +435,9 @@ pub fn render(summary: &Summary, meta: &Meta, safety: Option<&SafetyReport>) -> 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::analysis::rows::{engine_order, ranked_rule};
+    use crate::commands::report::RunData;
     use crate::commands::report::tests::{meta, safety_cell, trial};
-    use crate::commands::report::{RunData, engine_order, ranked_rule};
     use workloads::safety::Verdict as V;
 
     /// A fixed run with one workload of each decision: `a` wins `large`; `a` and `b` tie on

@@ -672,9 +672,12 @@ mod tests {
                 e => e.into(),
             };
         }
-        let order = report::engine_order(&b.meta, &b.records);
-        b.summary =
-            crate::analysis::summary::summarise(&b.records, &order, report::ranked_rule(&b.meta));
+        let order = crate::analysis::rows::engine_order(&b.meta, &b.records);
+        b.summary = crate::analysis::summary::summarise(
+            &b.records,
+            &order,
+            crate::analysis::rows::ranked_rule(&b.meta),
+        );
         let md = build(&[data(), b]).unwrap().markdown;
         assert!(
             md.contains("**B vs A: the conclusions contradict** (0 of 2"),

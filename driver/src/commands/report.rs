@@ -12,6 +12,7 @@ use anyhow::Context;
 use workloads::Workload;
 
 use crate::analysis::reference;
+use crate::analysis::rows::{engine_order, ranked_rule};
 use crate::analysis::stats::{Ratio, Verdict};
 use crate::analysis::summary::{self, Cell, Summary};
 use crate::commands::safety::SafetyReport;
@@ -36,49 +37,6 @@ pub struct RunData {
     pub audit: Option<crate::commands::audit::AuditReport>,
     /// The summary, recomputed from the records.
     pub summary: Summary,
-}
-
-/// Whether an engine of this run takes part in rankings: it moves real data (per its recorded
-/// capabilities), it is not the unsafe control, not the floor (model `floor`: no runtime, a
-/// reference for the runtimes' cost, not a choice), and not a reference row. A run of only
-/// synthetic engines (the null engine's A/A checks) ranks them among themselves.
-pub fn ranked_rule(meta: &Meta) -> impl Fn(&str) -> bool + '_ {
-    let floor = |e: &str| {
-        meta.engines
-            .iter()
-            .any(|m| m.name == e && m.info.model.as_deref() == Some("floor"))
-    };
-    let does_io = |e: &str| {
-        meta.engines
-            .iter()
-            .find(|m| m.name == e)
-            .is_some_and(|m| m.info.caps.does_io)
-    };
-    let only_synthetic = meta
-        .engines
-        .iter()
-        .filter(|m| m.available)
-        .all(|m| !does_io(&m.name));
-    move |e: &str| {
-        !reference::is_reference(e) && !floor(e) && (only_synthetic || (does_io(e) && e != "naive"))
-    }
-}
-
-/// Display order: the run's engines, then reference rows, then anything else the records
-/// name (in order of first appearance).
-pub fn engine_order(meta: &Meta, records: &[TrialRecord]) -> Vec<String> {
-    let mut v: Vec<String> = meta.engines.iter().map(|e| e.name.clone()).collect();
-    for r in [reference::KERNEL_COPY, reference::FIO, reference::FIO_PSYNC] {
-        if records.iter().any(|t| t.engine == r) {
-            v.push(r.to_string());
-        }
-    }
-    for t in records {
-        if !v.contains(&t.engine) {
-            v.push(t.engine.clone());
-        }
-    }
-    v
 }
 
 /// Read a run folder.
@@ -1322,80 +1280,13 @@ pub fn how_to_choose(d: &RunData) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::results::EngineMeta;
 
-    // Shared with the analysis tests, which cannot reach up here.
-    pub(crate) use crate::results::fixtures::trial;
+    // Shared with the tests of the other commands.
+    pub(crate) use crate::results::fixtures::{meta, trial};
 
-    fn env() -> crate::sys::env::Environment {
-        serde_json::from_value(serde_json::json!({
-            "host": "testhost", "kernel": "6.1.0", "cpu": "Test CPU", "cores": 2, "memory_bytes": 8u64 << 30,
-            "dir": "/scratch", "mount_point": "/", "filesystem": "ext4", "mount_source": "/dev/vda",
-            "mount_options": "rw", "device": null, "free_bytes": 1u64 << 40, "io_uring_unavailable": null,
-            "memlock_limit": null, "can_drop_caches": true, "o_direct": true, "ringbench": "0.1.0",
-            "git": "abc", "runtimes": {"tokio": "1.0"}, "fio": "fio-3.33"
-        }))
-        .or_else(|_| {
-            // The environment struct grows; fill what the test does not set from a real capture.
-            let mut e = crate::sys::env::capture(Path::new("/"));
-            e.host = "testhost".into();
-            Ok::<_, serde_json::Error>(e)
-        })
-        .unwrap()
-    }
-
-    fn engine(name: &str, does_io: bool) -> EngineMeta {
-        EngineMeta {
-            name: name.into(),
-            runtime: name.into(),
-            summary: String::new(),
-            available: true,
-            reason: None,
-            info: serde_json::from_value(serde_json::json!({"caps": {"does_io": does_io}, "model": "blocking", "routes": {"read": "inline", "write": "inline"}})).unwrap(),
-        }
-    }
-
-    pub(crate) fn meta(engines: &[&str]) -> Meta {
-        Meta {
-            schema: results::schema::META.current,
-            started: "2026-01-01T00:00:00Z".into(),
-            finished: Some("2026-01-01T00:01:00Z".into()),
-            interrupted: false,
-            command: vec!["ringbench".into(), "run".into()],
-            options: serde_json::json!({"size": 4194304, "direct": false, "fsync": true, "seed": 1, "cache": "drop", "repeat": 4, "warmup": 0}),
-            environment: env(),
-            engines: engines.iter().map(|e| engine(e, true)).collect(),
-            notes: vec![],
-        }
-    }
-
-    /// Fixed data: two engines and both references over 5 rounds; "fast" is clearly faster.
+    /// The analysis layer's fixed run (see `analysis::fixtures::run`), as a report reads it.
     pub(crate) fn data() -> RunData {
-        let meta = meta(&["slow", "fast"]);
-        let mut records = Vec::new();
-        let mut i = 0;
-        for round in 0..5u32 {
-            let jitter = [1.0, 1.03, 0.98, 1.01, 0.99][round as usize];
-            for (e, w, v) in [
-                ("slow", Workload::Large, 100.0),
-                ("fast", Workload::Large, 200.0),
-                (reference::KERNEL_COPY, Workload::Large, 220.0),
-                ("slow", Workload::Read, 300.0),
-                ("fast", Workload::Read, 310.0),
-                (reference::FIO, Workload::Read, 400.0),
-            ] {
-                records.push(trial(i, round, e, w, v * jitter));
-                i += 1;
-            }
-        }
-        let mut bad = trial(i, 4, "slow", Workload::Large, 1.0);
-        bad.status = Status::VerifyFailed;
-        bad.throughput = None;
-        bad.verify_detail = Some("byte 7 differs".into());
-        bad.round = 5;
-        records.push(bad);
-        let order = engine_order(&meta, &records);
-        let summary = summary::summarise(&records, &order, ranked_rule(&meta));
+        let (meta, records, summary) = crate::analysis::fixtures::run();
         RunData {
             name: "synthetic".into(),
             meta,

@@ -221,6 +221,7 @@ fn run_in(
             available: probe.is_ok(),
             reason: probe.err(),
             info: (&info).into(),
+            class: crate::plan::faults::engine_class(name).map(Into::into),
         });
     }
     // Reference rows (kernel-copy, fio) run in the same rounds as the engines (reference.rs);
@@ -329,7 +330,7 @@ fn run_in(
 
     // Which engines are ranked: the same rule `ringbench report` applies to the saved data.
     let rule_meta = meta.clone();
-    let ranked = crate::commands::report::ranked_rule(&rule_meta);
+    let ranked = crate::analysis::rows::ranked_rule(&rule_meta);
     let mut records: Vec<TrialRecord> = Vec::new();
     let mut failed = 0;
     let planned_rounds = o.warmup + o.repeat;

@@ -24,6 +24,16 @@ macro_rules! engines {
             }
         }
 
+        /// An engine's registry class (a runtime's release, another release, a safety
+        /// control, test support): what a row *is*, recorded in meta.json so that ranking
+        /// asks the class instead of knowing names.
+        pub fn class(name: &str) -> Option<registry::Class> {
+            match name {
+                $($name => Some(registry::Class::$class),)*
+                _ => None,
+            }
+        }
+
         /// Static description of an engine.
         pub fn info(name: &str) -> Option<EngineInfo> {
             match name {
