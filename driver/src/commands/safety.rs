@@ -109,7 +109,7 @@ pub struct SafetyOptions {
     pub scratch: PathBuf,
 }
 
-/// The one JSON line a `__safety` child prints.
+/// The one JSON line a `__safety` child prints (in a `proc::reply::Envelope`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum ChildReply {
@@ -125,6 +125,11 @@ pub enum ChildReply {
         /// The panic message.
         message: String,
     },
+}
+
+impl crate::proc::reply::Reply for ChildReply {
+    const KIND: &'static str = "safety";
+    const VERSION: u32 = 1;
 }
 
 /// One run of a cell, in short.
@@ -322,7 +327,7 @@ pub fn child_main(engine: &str, scenario: &str, params: &Params) -> i32 {
                 .unwrap_or_else(|| "non-string panic".into()),
         },
     };
-    match serde_json::to_string(&reply) {
+    match crate::proc::reply::encode(&reply) {
         Ok(line) => {
             println!("{line}");
             0
@@ -689,10 +694,10 @@ fn cell_from(engine: &str, scenario: &str, c: &Finished, deadline: Duration) -> 
     let mut cell = skipped(engine, scenario, String::new());
     cell.wall_ms = c.wall.as_secs_f64() * 1e3;
     cell.stderr_tail = tail(&stderr, 12);
-    let reply = stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str::<ChildReply>(l.trim()).ok());
+    // A reply of another version skips the cell with both versions named: its fields are
+    // not read as this version's.
+    let reply = crate::proc::reply::decode::<ChildReply>(&stdout)
+        .unwrap_or_else(|reason| Some(ChildReply::Skipped { reason }));
     cell.exit = match c.exit {
         Exit::Code(n) => format!("exit {n}"),
         Exit::Signal(s) => format!("signal {}", signal_name(s)),
@@ -1157,7 +1162,7 @@ mod tests {
         let reply = ChildReply::Skipped {
             reason: "no ring".into(),
         };
-        let line = serde_json::to_string(&reply).unwrap();
+        let line = crate::proc::reply::encode(&reply).unwrap();
         let d = Duration::from_secs(10);
         let end = run_child(sh(&format!("echo 'noise'; echo '{line}'")), d).unwrap();
         let cell = cell_from("std", "read-drop", &end, d);
@@ -1166,6 +1171,21 @@ mod tests {
             Verdict::Skipped {
                 reason: "no ring".into()
             }
+        );
+    }
+
+    #[test]
+    fn a_reply_of_another_version_skips_the_cell_naming_both() {
+        let line = r#"{"reply":"safety","v":99,"body":{"status":"skipped","reason":"no ring"}}"#;
+        let d = Duration::from_secs(10);
+        let end = run_child(sh(&format!("echo '{line}'")), d).unwrap();
+        let cell = cell_from("std", "read-drop", &end, d);
+        let Verdict::Skipped { reason } = &cell.verdict else {
+            panic!("{:?}", cell.verdict);
+        };
+        assert!(
+            reason.contains("version 99") && reason.contains("reads version 1"),
+            "{reason}"
         );
     }
 
