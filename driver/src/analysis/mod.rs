@@ -6,5 +6,6 @@ pub(crate) mod fixtures;
 pub mod overhead;
 pub mod reference;
 pub mod rows;
+pub mod safety;
 pub mod stats;
 pub mod summary;

@@ -15,9 +15,9 @@ use crate::analysis::reference;
 use crate::analysis::rows::{engine_order, ranked_rule};
 use crate::analysis::stats::{Ratio, Verdict};
 use crate::analysis::summary::{self, Cell, Summary};
-use crate::commands::safety::SafetyReport;
 use crate::render::plots::{self, Chart};
 use crate::render::table::mbps;
+use crate::results::safety::SafetyReport;
 use crate::results::{self, Meta, Status, TrialRecord};
 
 /// Everything a report is made of, read from a run folder.
@@ -737,7 +737,7 @@ pub fn verdict_meaning(kind: &str) -> &'static str {
     }
 }
 
-fn cell_label(sr: &SafetyReport, c: &crate::commands::safety::Cell) -> String {
+fn cell_label(sr: &SafetyReport, c: &crate::results::safety::Cell) -> String {
     sr.label(c).replace(" (nif)", " (not in flight)")
 }
 
@@ -886,14 +886,14 @@ fn safety_section(sr: &SafetyReport) -> String {
         }
         let _ = writeln!(o);
     }
-    let versions = crate::commands::safety::render_versions(sr, "- ");
+    let versions = crate::render::safety::render_versions(sr, "- ");
     if !versions.is_empty() {
         let _ = writeln!(
             o,
             "\n**Versions.** Releases of one runtime side by side, per scenario: *agree* = the same kinds of finding (or none) in every release, whatever their frequency; the evidence of each finding is below, and the engine crate's README (\"Versions side by side\") names the source change behind each difference.\n\n{versions}"
         );
     }
-    let flagged: Vec<&crate::commands::safety::Cell> = sr
+    let flagged: Vec<&crate::results::safety::Cell> = sr
         .cells
         .iter()
         .filter(|c| c.verdict.flagged() || c.findings.iter().any(|f| f.flagged()))
@@ -1457,8 +1457,8 @@ pub(crate) mod tests {
         scenario: &str,
         verdict: workloads::safety::Verdict,
         in_flight: bool,
-    ) -> crate::commands::safety::Cell {
-        crate::commands::safety::Cell {
+    ) -> crate::results::safety::Cell {
+        crate::results::safety::Cell {
             engine: engine.into(),
             scenario: scenario.into(),
             findings: if verdict.flagged() {
@@ -1491,7 +1491,7 @@ pub(crate) mod tests {
         use workloads::safety::Verdict as V;
         let mut d = data();
         d.safety = Some(SafetyReport {
-            schema: crate::commands::safety::SCHEMA,
+            schema: crate::results::safety::SCHEMA,
             deadline_ms: 5000,
             repeats: 1,
             baselines: Default::default(),

@@ -5,3 +5,4 @@ pub mod engines;
 pub mod faults;
 pub mod options;
 pub mod overhead_plan;
+pub mod safety_plan;

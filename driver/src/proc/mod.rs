@@ -5,4 +5,5 @@
 pub mod child;
 pub mod kernel_copy;
 pub mod reply;
+pub mod safety_child;
 pub mod spawn;

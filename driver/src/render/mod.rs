@@ -4,5 +4,6 @@
 pub mod csv_out;
 pub mod plots;
 pub mod progress;
+pub mod safety;
 pub mod style;
 pub mod table;
