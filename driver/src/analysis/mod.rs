@@ -1,6 +1,7 @@
 //! Analysis: statistics (medians, intervals, paired ratios), the per-cell summary with its
 //! groups, and the reference rows' ratios. Reads results; renders nothing.
 
+pub mod audit;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod overhead;

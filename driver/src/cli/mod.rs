@@ -378,7 +378,7 @@ fn cmd_audit(a: &args::AuditArgs) -> anyhow::Result<i32> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", audit::render_table(&report));
+        print!("{}", crate::render::audit::render_table(&report));
         println!("audit.json: {}", o.out.join("audit.json").display());
     }
     if report.interrupted {
@@ -418,7 +418,7 @@ fn cmd_report(a: &args::ReportArgs) -> anyhow::Result<i32> {
         )?;
     }
     if let Some(f) = &a.audit {
-        report::adopt::<audit::AuditReport>(&a.dir, f, "--audit", results::schema::AUDIT)?;
+        report::adopt::<results::audit::AuditReport>(&a.dir, f, "--audit", results::schema::AUDIT)?;
     }
     let path = report::write_all(&a.dir)?;
     // What is missing is in the report's notes; say so where the user is looking, too.

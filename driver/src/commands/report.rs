@@ -34,7 +34,7 @@ pub struct RunData {
     /// safety.json, when the folder has one.
     pub safety: Option<SafetyReport>,
     /// audit.json (`ringbench audit`), when the folder has one.
-    pub audit: Option<crate::commands::audit::AuditReport>,
+    pub audit: Option<crate::results::audit::AuditReport>,
     /// The summary, recomputed from the records.
     pub summary: Summary,
 }
@@ -44,7 +44,7 @@ pub fn load(dir: &Path) -> anyhow::Result<RunData> {
     let meta = results::read_meta(dir)?;
     let (records, warnings) = results::read_trials(dir)?;
     let safety = read_optional::<SafetyReport>(dir, results::schema::SAFETY)?;
-    let audit = read_optional::<crate::commands::audit::AuditReport>(dir, results::schema::AUDIT)?;
+    let audit = read_optional::<crate::results::audit::AuditReport>(dir, results::schema::AUDIT)?;
     let order = engine_order(&meta, &records);
     let mut summary = summary::summarise(&records, &order, ranked_rule(&meta));
     if let Some(target) = meta.options.get("target_ci").and_then(|v| v.as_f64()) {
@@ -418,7 +418,7 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
         out.push_str(&safety_section(sr));
     }
     if let Some(a) = &d.audit {
-        out.push_str(&crate::commands::audit::render_markdown(a));
+        out.push_str(&crate::render::audit::render_markdown(a));
         out.push('\n');
     }
     out.push_str(&failures_section(d));

@@ -1,6 +1,7 @@
 //! Rendering: the terminal table and CSV, progress lines, and plots. Takes analysed data and
 //! returns text or bytes.
 
+pub mod audit;
 pub mod csv_out;
 pub mod plots;
 pub mod progress;

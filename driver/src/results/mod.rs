@@ -18,6 +18,7 @@ use crate::plan::options::Config;
 pub use crate::proc::spawn::Usage;
 use crate::sys::env::Environment;
 
+pub mod audit;
 pub mod safety;
 pub mod schema;
 
