@@ -2,6 +2,7 @@
 //! groups, and the reference rows' ratios. Reads results; renders nothing.
 
 pub mod audit;
+pub mod calibration;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod overhead;

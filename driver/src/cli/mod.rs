@@ -348,7 +348,7 @@ fn cmd_calibrate(a: &args::CalibrateArgs) -> anyhow::Result<i32> {
     } else {
         format!(
             "{}\ncalibrate.md: {}\n",
-            calibrate::render(&cal),
+            crate::render::calibration::render(&cal),
             o.out.join("calibrate.md").display()
         )
     };

@@ -71,6 +71,11 @@ macro_rules! engines {
 
 registry::for_each_engine!(engines);
 
+/// Whether `name` is an io_uring engine (its `caps.io_uring`).
+pub fn is_io_uring(name: &str) -> bool {
+    info(name).is_some_and(|i| i.caps.io_uring)
+}
+
 /// Whether `name` is another release of a runtime (`runtime@label`): listed and runnable by
 /// name, but left out of the default selection (`all`), which keeps one version per runtime.
 pub fn other_release(name: &str) -> bool {

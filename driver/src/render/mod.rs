@@ -2,6 +2,7 @@
 //! returns text or bytes.
 
 pub mod audit;
+pub mod calibration;
 pub mod csv_out;
 pub mod plots;
 pub mod progress;

@@ -6,7 +6,7 @@ use workloads::safety::Verdict;
 use crate::analysis::safety::version_rows;
 use crate::results::safety::{Cell, SafetyReport};
 
-/// The matrix as text (what [`print_matrix`] prints).
+/// The matrix as text (what `commands::safety::print_matrix` prints).
 pub fn render_matrix(report: &SafetyReport) -> String {
     let label = |c: Option<&Cell>| -> String {
         match c {

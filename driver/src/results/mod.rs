@@ -19,6 +19,7 @@ pub use crate::proc::spawn::Usage;
 use crate::sys::env::Environment;
 
 pub mod audit;
+pub mod calibration;
 pub mod safety;
 pub mod schema;
 
