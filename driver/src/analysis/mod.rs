@@ -8,6 +8,7 @@ pub(crate) mod fixtures;
 pub mod overhead;
 pub mod reference;
 pub mod rows;
+pub mod run;
 pub mod safety;
 pub mod stats;
 pub mod summary;

@@ -17,8 +17,8 @@ use std::fmt::Write;
 use workloads::Workload;
 
 use crate::analysis::reference::RefRatio;
+use crate::analysis::run::RunData;
 use crate::analysis::summary::Cell;
-use crate::commands::report::RunData;
 use crate::sys::devkind::DeviceKind;
 
 /// The reference ratios of `c` whose whole interval lies above 1.

@@ -14,8 +14,8 @@ use workloads::Workload;
 use crate::analysis::reference;
 use crate::analysis::stats::{Ratio, Verdict};
 use crate::analysis::summary::{Cell, Summary};
-use crate::commands::report::list;
 use crate::plan::options::Config;
+use crate::render::report::list;
 use crate::render::table::mbps;
 use crate::results::Meta;
 use crate::results::safety::SafetyReport;
@@ -436,7 +436,7 @@ pub fn render(summary: &Summary, meta: &Meta, safety: Option<&SafetyReport>) -> 
 pub(crate) mod tests {
     use super::*;
     use crate::analysis::rows::{engine_order, ranked_rule};
-    use crate::commands::report::RunData;
+    use crate::analysis::run::RunData;
     use crate::commands::report::tests::{meta, safety_cell, trial};
     use workloads::safety::Verdict as V;
 

@@ -22,9 +22,10 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use workloads::Workload;
 
+use crate::analysis::run::RunData;
 use crate::analysis::stats::{Interval, Verdict};
 use crate::analysis::summary::Cell;
-use crate::commands::report::{self, RunData};
+use crate::commands::report;
 use crate::plan::options::Config;
 use crate::render::plots::{self, Ratio, RatioPanel, RatioRow};
 use crate::render::table::mbps;

@@ -6,6 +6,7 @@ pub mod calibration;
 pub mod csv_out;
 pub mod plots;
 pub mod progress;
+pub mod report;
 pub mod safety;
 pub mod style;
 pub mod table;
