@@ -16,6 +16,7 @@ use crate::analysis::rows::{engine_order, ranked_rule};
 use crate::analysis::run::{RunData, missing};
 use crate::analysis::stats::Verdict;
 use crate::analysis::summary::{self, Cell};
+use crate::render::export::{Report, Source, export};
 use crate::render::plots::{self, Chart};
 use crate::render::report::{
     charts_section, esc, failures_section, latency_tables, list, params_words, ratio_cell,
@@ -159,25 +160,21 @@ pub fn adopt<T: serde::de::DeserializeOwned>(
 pub fn write_all(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
     let d = load(dir)?;
     let charts = charts(&d)?;
-    let w = |name: &str, bytes: &[u8]| {
+    let md = render(&d, &charts);
+    // Every file through the one exporter table (render::export), the same one the runner
+    // writes the summary files with after every round.
+    let src = Source {
+        summary: &d.summary,
+        report: Some(Report {
+            name: &d.name,
+            markdown: &md,
+            charts: &charts,
+        }),
+    };
+    export(&src, &mut |name, bytes| {
         results::write_atomic(&dir.join(name), bytes)
             .with_context(|| format!("writing {}", dir.join(name).display()))
-    };
-    w("summary.json", &serde_json::to_vec_pretty(&d.summary)?)?;
-    w(
-        "summary.csv",
-        crate::render::csv_out::csv(&d.summary).as_bytes(),
-    )?;
-    for c in &charts {
-        w(&format!("plots/{}.svg", c.stem), c.svg.as_bytes())?;
-        w(&format!("plots/{}.png", c.stem), &c.png)?;
-    }
-    let md = render(&d, &charts);
-    w("report.md", md.as_bytes())?;
-    // report.html: the same markdown, with the charts just written read back from plots/.
-    let svg = |path: &str| std::fs::read_to_string(dir.join(path)).ok();
-    let html = crate::commands::html::render(&format!("ringbench report: {}", d.name), &md, &svg);
-    w("report.html", html.as_bytes())?;
+    })?;
     Ok(dir.join("report.md"))
 }
 
@@ -981,5 +978,138 @@ pub(crate) mod tests {
             .expect("a safety chart");
         assert!(g.svg.contains("UAF kernel-wrote 64B") && g.svg.contains("1/1 dropped in flight"));
         assert!(g.png.starts_with(b"\x89PNG"));
+    }
+
+    /// report.html made from report.md (`render::html`), on the choice fixture.
+    mod html {
+        use crate::render::html;
+        use crate::render::plots::Chart;
+
+        /// A stand-in for a chart file: small, and naming the path it was read for.
+        fn fake_svg(path: &str) -> Option<String> {
+            Some(format!(
+                "<?xml version=\"1.0\"?>\n<svg width=\"20\" height=\"10\" viewBox=\"0 0 20 10\" xmlns=\"http://www.w3.org/2000/svg\"><text>{path}</text></svg>\n"
+            ))
+        }
+
+        fn report() -> (String, String) {
+            let d = crate::commands::choice::tests::data();
+            let chart = Chart {
+                stem: "throughput".into(),
+                title: "Throughput per engine".into(),
+                svg: String::new(),
+                png: Vec::new(),
+            };
+            let md = super::super::render(&d, &[chart]);
+            let html = html::render("ringbench report: choice", &md, &fake_svg);
+            (md, html)
+        }
+
+        /// The page's structure: headings, each table's header row, figures, script and style, one
+        /// line each, in document order.
+        fn skeleton(html: &str) -> String {
+            let mut out = Vec::new();
+            let mut rest = html;
+            while let Some(at) = rest.find('<') {
+                rest = &rest[at..];
+                let end = rest.find('>').map_or(rest.len(), |e| e + 1);
+                let tag = &rest[..end];
+                let name: String = tag[1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '/' || *c == '!')
+                    .collect();
+                let close = |t: &str| rest.find(t).unwrap_or(rest.len());
+                match name.as_str() {
+                    "!DOCTYPE" | "html" | "head" | "body" | "title" | "style" | "script"
+                    | "nav" | "figure" | "table" | "thead" | "tbody" => {
+                        out.push(format!("<{name}>"));
+                    }
+                    "h1" | "h2" | "h3" => {
+                        let text = &rest[end..close(&format!("</{name}>"))];
+                        out.push(format!("{tag} {text}"));
+                    }
+                    "th" => {
+                        let text = &rest[end..close("</th>")];
+                        out.push(format!("  th {text}"));
+                    }
+                    "svg" => out.push("  <svg> (inline)".into()),
+                    _ => {}
+                }
+                // Skip the bodies of style and script: their text is not structure.
+                rest = match name.as_str() {
+                    "style" => &rest[close("</style>")..],
+                    "script" => &rest[close("</script>")..],
+                    _ => &rest[end..],
+                };
+            }
+            out.join("\n")
+        }
+
+        #[test]
+        fn html_skeleton_snapshot() {
+            let (_, html) = report();
+            insta::assert_snapshot!(skeleton(&html));
+        }
+
+        #[test]
+        fn sections_match_the_markdown_exactly() {
+            let (md, html) = report();
+            // Every heading of report.md, in order, is a heading of report.html with the same text.
+            let md_heads: Vec<String> = md
+                .lines()
+                .filter_map(|l| {
+                    let hashes = l.chars().take_while(|c| *c == '#').count();
+                    (hashes > 0 && l[hashes..].starts_with(' '))
+                        .then(|| format!("h{hashes} {}", l[hashes + 1..].trim()))
+                })
+                .collect();
+            let html_heads: Vec<String> = skeleton(&html)
+                .lines()
+                .filter(|l| l.starts_with("<h") && l.as_bytes()[2].is_ascii_digit())
+                .map(|l| {
+                    let level = &l[1..3];
+                    let text = l.split_once("> ").map_or("", |x| x.1);
+                    format!("{level} {}", text.replace("&amp;", "&"))
+                })
+                .collect();
+            assert_eq!(md_heads, html_heads);
+            // And the same tables.
+            let md_tables = md.lines().filter(|l| l.starts_with("|---")).count();
+            assert_eq!(md_tables, html.matches("<table>").count());
+        }
+
+        #[test]
+        fn self_contained_and_charts_inline() {
+            let (md, html) = report();
+            for bad in ["src=", "<link", "@import", "url(", "<img"] {
+                assert!(!html.contains(bad), "report.html has {bad:?}");
+            }
+            // Each chart the markdown shows is inlined, read for its own path.
+            let shown = md.matches("](plots/").count() - md.matches("[PNG](plots/").count();
+            assert_eq!(shown, 2, "{md}");
+            assert_eq!(
+                html.matches("<figure class=\"chart\"><svg role=\"img\"")
+                    .count(),
+                shown
+            );
+            for p in ["plots/throughput.svg", "plots/safety.svg"] {
+                assert!(html.contains(&format!("<text>{p}</text>")), "{p}");
+            }
+            assert!(!html.contains("<?xml"));
+            // A chart whose file is missing is said, not fetched.
+            let missing = html::render("t", "![a chart](plots/gone.svg)\n", &|_| None);
+            assert!(missing.contains("[chart plots/gone.svg is not in this folder]"));
+            // Only plots/NAME.svg is ever read.
+            let asked = std::cell::RefCell::new(Vec::new());
+            html::render(
+                "t",
+                "![x](../../etc/passwd.svg) ![y](plots/../x.svg)\n",
+                &|p| {
+                    asked.borrow_mut().push(p.to_string());
+                    None
+                },
+            );
+            assert!(asked.borrow().is_empty(), "{:?}", asked.borrow());
+        }
     }
 }

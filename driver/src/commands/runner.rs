@@ -449,10 +449,14 @@ fn run_in(
     ))
 }
 
+/// The summary files (summary.json, summary.csv), through the exporter table `report` writes
+/// every file with: only the entries that need no report.
 fn write_summary(writer: &RunWriter, s: &Summary) -> anyhow::Result<()> {
-    writer.file("summary.json", &serde_json::to_vec_pretty(s)?)?;
-    writer.file("summary.csv", crate::render::csv_out::csv(s).as_bytes())?;
-    Ok(())
+    let src = crate::render::export::Source {
+        summary: s,
+        report: None,
+    };
+    crate::render::export::export(&src, &mut |name, bytes| Ok(writer.file(name, bytes)?))
 }
 
 #[allow(clippy::too_many_arguments)]

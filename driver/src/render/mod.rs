@@ -4,6 +4,8 @@
 pub mod audit;
 pub mod calibration;
 pub mod csv_out;
+pub mod export;
+pub mod html;
 pub mod plots;
 pub mod progress;
 pub mod report;
