@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod calibration;
+pub mod choose;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod overhead;

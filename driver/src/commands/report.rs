@@ -11,6 +11,7 @@ use std::path::Path;
 use anyhow::Context;
 use workloads::Workload;
 
+use crate::analysis::choose::choices;
 use crate::analysis::reference;
 use crate::analysis::rows::{engine_order, ranked_rule};
 use crate::analysis::run::{RunData, missing};
@@ -445,26 +446,11 @@ pub fn how_to_choose(d: &RunData) -> String {
     let s = &d.summary;
     let mut o = String::new();
     let _ = writeln!(o, "## How to choose (from this run's data)\n");
-    let mut keys: Vec<(Workload, crate::plan::options::Config)> = Vec::new();
-    for c in &s.cells {
-        if !keys.contains(&(c.workload, c.config)) {
-            keys.push((c.workload, c.config));
-        }
-    }
-    let multi = keys
-        .iter()
-        .map(|k| k.1)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len()
-        > 1;
-    for (w, cfg) in &keys {
-        let cells: Vec<&Cell> = s
-            .cells
-            .iter()
-            .filter(|c| c.workload == *w && c.config == *cfg && c.ranked && c.n > 0)
-            .collect();
+    let (choices, multi) = choices(s);
+    for ch in &choices {
+        let (w, cfg, cells) = (ch.workload, ch.config, &ch.cells);
         let what = if multi {
-            format!("**{w}** ({})", plots::config_words(cfg))
+            format!("**{w}** ({})", plots::config_words(&cfg))
         } else {
             format!("**{w}**")
         };
@@ -472,8 +458,7 @@ pub fn how_to_choose(d: &RunData) -> String {
             let _ = writeln!(o, "- {what}: no ranked engine completed a trial.");
             continue;
         }
-        let mut first: Vec<&&Cell> = cells.iter().filter(|c| c.group == Some(1)).collect();
-        first.sort_by(|a, b| b.median_bps.total_cmp(&a.median_bps));
+        let first = &ch.fastest;
         let names: Vec<String> = first
             .iter()
             .map(|c| format!("{} ({} MB/s)", c.engine, mbps(c.median_bps)))
@@ -503,12 +488,7 @@ pub fn how_to_choose(d: &RunData) -> String {
                 list(&names)
             )
         };
-        if let Some(cheapest) = first
-            .iter()
-            .filter(|c| c.cpu_s_per_gb.is_some())
-            .min_by(|a, b| a.cpu_s_per_gb.unwrap().total_cmp(&b.cpu_s_per_gb.unwrap()))
-            && first.len() > 1
-        {
+        if let Some(cheapest) = ch.cheapest {
             let _ = write!(
                 line,
                 "; least CPU among them: {} ({:.2} CPU s/GB over the timed section)",
@@ -539,47 +519,31 @@ pub fn how_to_choose(d: &RunData) -> String {
                 }
             );
         }
-        // Later groups: those shown slower than the leader, and those placed there only by
-        // the median order (below an engine that was shown slower), said apart.
-        let later = |slower: bool| -> Vec<String> {
-            cells
-                .iter()
-                .filter(|c| c.group.is_some_and(|g| g > 1))
-                .filter(|c| c.vs_best.is_some_and(|r| r.verdict == Verdict::Slower) == slower)
-                .map(|c| c.engine.clone())
-                .collect()
-        };
-        let (rest, unshown) = (later(true), later(false));
         // One group for several engines: nothing was decided, and the line says so in the
         // words `ringbench compare` matches on (conclusions.rs).
-        if cells.len() > 1 && cells.iter().all(|c| c.group == Some(1)) {
+        if ch.undecided {
             line.push_str("; no decision here: no engine was shown slower than another");
         }
-        if !rest.is_empty() {
-            let _ = write!(line, "; measurably slower: {}", list(&rest));
+        if !ch.slower.is_empty() {
+            let _ = write!(line, "; measurably slower: {}", list(&ch.slower));
         }
-        if !unshown.is_empty() {
+        if !ch.unshown.is_empty() {
             let _ = write!(
                 line,
                 "; in a later group by median but not shown slower than {}: {}",
                 lead.engine,
-                list(&unshown)
+                list(&ch.unshown)
             );
         }
-        let noisy: Vec<String> = cells
-            .iter()
-            .filter(|c| c.noisy)
-            .map(|c| c.engine.clone())
-            .collect();
-        if noisy.len() == cells.len() && cells.len() > 1 {
+        if ch.noisy.len() == cells.len() && cells.len() > 1 {
             line.push_str(
                 " (every cell is noisy: intervals wider than ±10%; more rounds would narrow them)",
             );
-        } else if !noisy.is_empty() {
-            let _ = write!(line, " (noisy cells: {})", list(&noisy));
+        } else if !ch.noisy.is_empty() {
+            let _ = write!(line, " (noisy cells: {})", list(&ch.noisy));
         }
         let _ = writeln!(o, "{line}.");
-        if let Some(l) = crate::commands::ceiling::choose_line(d, &what, &cells) {
+        if let Some(l) = crate::commands::ceiling::choose_line(d, &what, cells) {
             let _ = writeln!(o, "{l}");
         }
     }
