@@ -1,5 +1,7 @@
 //! Analysis: statistics (medians, intervals, paired ratios), the per-cell summary with its
-//! groups, and the reference rows' ratios. Reads results; renders nothing.
+//! groups, the reference rows' ratios, what each row is (`rows`), the decisions of "How to
+//! choose", and the analysis of the safety matrix, the strace audit and the calibration. Reads
+//! results; renders nothing.
 
 pub mod audit;
 pub mod calibration;

@@ -1,5 +1,7 @@
-//! Rendering: the terminal table and CSV, progress lines, and plots. Takes analysed data and
-//! returns text or bytes.
+//! Rendering: the terminal table and CSV, progress lines, plots, report.md's sections and
+//! report.html, the safety matrix, audit and calibration as text, and the exporter seam every
+//! file of a run folder is written through (`export`). Takes analysed data and returns text or
+//! bytes.
 
 pub mod audit;
 pub mod calibration;

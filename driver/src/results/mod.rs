@@ -3,7 +3,8 @@
 //! A run folder holds `meta.json` (environment, options, engines), `trials.jsonl` (one line
 //! per trial, appended and flushed as each finishes, raw measurements kept), and
 //! `summary.json` / `summary.csv` (rewritten after every round, so a crash loses nothing).
-//! `results/README.md` documents every field.
+//! `results/README.md` documents every field. The files of the other commands have their own
+//! modules here (`safety`, `audit`, `calibration`), each with its types and its one writer.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
