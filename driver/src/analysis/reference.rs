@@ -47,7 +47,7 @@ use workloads::{Outcome, Stats, TrialPlan, Workload};
 
 use crate::analysis::stats::{self, Ratio};
 use crate::plan::options::Config;
-use crate::proc::child::{PROTOCOL, TrialReply};
+use crate::proc::child::TrialReply;
 use crate::proc::spawn::{ChildRun, Exit};
 use crate::results::{Status, TrialRecord};
 
@@ -409,7 +409,6 @@ pub fn run_fio(
     };
     run.garbage = None;
     run.reply = result.map(|result| TrialReply {
-        ringbench_trial: PROTOCOL,
         result,
         // fio's own peak is not readable once it exited; its usage keeps wait4's figure.
         peak_rss_kib: None,

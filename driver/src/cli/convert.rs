@@ -300,7 +300,7 @@ mod tests {
         assert!(
             o.engines
                 .iter()
-                .all(|e| e == "std" || calibrate::is_io_uring(e))
+                .all(|e| e == "std" || crate::plan::engines::is_io_uring(e))
         );
         let runs = o.runs();
         assert_eq!(runs[0].1, "fidelity-rw");

@@ -9,8 +9,9 @@ pub mod shell;
 
 use clap::Parser;
 
+use crate::analysis;
 use crate::commands::{audit, calibrate, compare, report, runner, safety};
-use crate::plan::{engines, options};
+use crate::plan::{engines, options, safety_plan};
 use crate::proc::{child, spawn};
 use crate::render::table;
 use crate::results;
@@ -51,7 +52,9 @@ pub fn real_main() -> i32 {
             scenario,
             params,
         } => match params.as_deref().map(serde_json::from_str).transpose() {
-            Ok(p) => safety::child_main(&engine, &scenario, &p.unwrap_or_default()),
+            Ok(p) => {
+                crate::proc::safety_child::child_main(&engine, &scenario, &p.unwrap_or_default())
+            }
             Err(e) => {
                 eprintln!("ringbench __safety: --params: {e}");
                 2
@@ -195,9 +198,9 @@ fn cmd_env(a: &args::EnvArgs) -> anyhow::Result<()> {
 
 fn cmd_safety(a: &args::SafetyArgs) -> anyhow::Result<i32> {
     let engines: Vec<String> = if a.engines.trim() == "all" {
-        safety::default_engines()
+        safety_plan::default_engines()
     } else if a.engines.trim() == "all-versions" {
-        safety::all_version_engines()
+        safety_plan::all_version_engines()
     } else {
         a.engines
             .split(',')
@@ -206,7 +209,10 @@ fn cmd_safety(a: &args::SafetyArgs) -> anyhow::Result<i32> {
             .collect()
     };
     let scenarios: Vec<String> = if a.scenarios.trim() == "all" {
-        safety::SCENARIOS.iter().map(|s| s.to_string()).collect()
+        safety_plan::SCENARIOS
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     } else {
         a.scenarios
             .split(',')
@@ -233,11 +239,11 @@ fn cmd_safety(a: &args::SafetyArgs) -> anyhow::Result<i32> {
             }
             if let Some(k) = kinds
                 .iter()
-                .find(|k| !safety::FAIL_KINDS.contains(&k.as_str()))
+                .find(|k| !analysis::safety::FAIL_KINDS.contains(&k.as_str()))
             {
                 anyhow::bail!(
                     "--fail-on: unknown kind {k:?} (valid: {})",
-                    safety::FAIL_KINDS.join(", ")
+                    analysis::safety::FAIL_KINDS.join(", ")
                 );
             }
             kinds
@@ -255,16 +261,16 @@ fn cmd_safety(a: &args::SafetyArgs) -> anyhow::Result<i32> {
     if let Some(e) = engines.iter().find(|e| engines::info(e).is_none()) {
         anyhow::bail!(
             "--engines: unknown engine {e:?} (valid: {})",
-            safety::default_engines().join(", ")
+            safety_plan::default_engines().join(", ")
         );
     }
     if scenarios.is_empty() {
         anyhow::bail!("--scenarios {:?}: empty list", a.scenarios);
     }
-    if let Some(s) = scenarios.iter().find(|s| !safety::known_scenario(s)) {
+    if let Some(s) = scenarios.iter().find(|s| !safety_plan::known_scenario(s)) {
         anyhow::bail!(
             "--scenarios: unknown scenario {s:?} (valid: {})",
-            safety::SCENARIOS.join(", ")
+            safety_plan::SCENARIOS.join(", ")
         );
     }
     // Every scenario's positive controls run too (only in the scenarios they control): a
@@ -323,7 +329,7 @@ fn cmd_safety(a: &args::SafetyArgs) -> anyhow::Result<i32> {
         );
         return Ok(spawn::interrupted_exit_code());
     }
-    let failing = safety::failing(&report, &fail_on);
+    let failing = analysis::safety::failing(&report, &fail_on);
     if !failing.is_empty() {
         for (c, k) in &failing {
             eprintln!("--fail-on: {} × {}: {k}", c.engine, c.scenario);
@@ -342,7 +348,7 @@ fn cmd_calibrate(a: &args::CalibrateArgs) -> anyhow::Result<i32> {
     } else {
         format!(
             "{}\ncalibrate.md: {}\n",
-            calibrate::render(&cal),
+            crate::render::calibration::render(&cal),
             o.out.join("calibrate.md").display()
         )
     };
@@ -372,7 +378,7 @@ fn cmd_audit(a: &args::AuditArgs) -> anyhow::Result<i32> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", audit::render_table(&report));
+        print!("{}", crate::render::audit::render_table(&report));
         println!("audit.json: {}", o.out.join("audit.json").display());
     }
     if report.interrupted {
@@ -404,10 +410,15 @@ fn cmd_report(a: &args::ReportArgs) -> anyhow::Result<i32> {
         );
     }
     if let Some(f) = &a.safety {
-        report::adopt::<safety::SafetyReport>(&a.dir, f, "--safety", results::schema::SAFETY)?;
+        report::adopt::<results::safety::SafetyReport>(
+            &a.dir,
+            f,
+            "--safety",
+            results::schema::SAFETY,
+        )?;
     }
     if let Some(f) = &a.audit {
-        report::adopt::<audit::AuditReport>(&a.dir, f, "--audit", results::schema::AUDIT)?;
+        report::adopt::<results::audit::AuditReport>(&a.dir, f, "--audit", results::schema::AUDIT)?;
     }
     let path = report::write_all(&a.dir)?;
     // What is missing is in the report's notes; say so where the user is looking, too.

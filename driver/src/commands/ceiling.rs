@@ -17,8 +17,8 @@ use std::fmt::Write;
 use workloads::Workload;
 
 use crate::analysis::reference::RefRatio;
+use crate::analysis::run::RunData;
 use crate::analysis::summary::Cell;
-use crate::commands::report::RunData;
 use crate::sys::devkind::DeviceKind;
 
 /// The reference ratios of `c` whose whole interval lies above 1.
@@ -159,8 +159,9 @@ pub fn choose_line(d: &RunData, what: &str, cells: &[&Cell]) -> Option<String> {
 mod tests {
     use super::*;
     use crate::analysis::reference::{FIO, FIO_PSYNC};
+    use crate::analysis::rows::{engine_order, ranked_rule};
+    use crate::commands::report::render;
     use crate::commands::report::tests::{meta, trial};
-    use crate::commands::report::{engine_order, ranked_rule, render};
     use crate::sys::devkind::Kind;
 
     /// Five rounds of `read`: "fast" at 500 MB/s, above both fio rows (400 and 350), "slow"

@@ -14,11 +14,11 @@ use workloads::Workload;
 use crate::analysis::reference;
 use crate::analysis::stats::{Ratio, Verdict};
 use crate::analysis::summary::{Cell, Summary};
-use crate::commands::report::list;
-use crate::commands::safety::SafetyReport;
 use crate::plan::options::Config;
+use crate::render::report::list;
 use crate::render::table::mbps;
 use crate::results::Meta;
+use crate::results::safety::SafetyReport;
 
 /// Where an engine of one workload and setting stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -214,7 +214,7 @@ pub fn safety_badge(sr: Option<&SafetyReport>, engine: &str) -> String {
     let Some(sr) = sr else {
         return "not tested (no safety.json)".into();
     };
-    let cells: Vec<&crate::commands::safety::Cell> =
+    let cells: Vec<&crate::results::safety::Cell> =
         sr.cells.iter().filter(|c| c.engine == engine).collect();
     if cells.is_empty() {
         return "not tested".into();
@@ -225,7 +225,7 @@ pub fn safety_badge(sr: Option<&SafetyReport>, engine: &str) -> String {
     let mut n = 0;
     for sc in &sr.scenarios {
         if let Some(c) = sr.cell(engine, sc) {
-            for k in crate::commands::safety::finding_kinds(c) {
+            for k in crate::analysis::safety::finding_kinds(c) {
                 n += 1;
                 match by_kind.iter_mut().find(|(x, _)| *x == k) {
                     Some((_, v)) => v.push(sc),
@@ -258,7 +258,7 @@ pub fn safety_badge(sr: Option<&SafetyReport>, engine: &str) -> String {
         .iter()
         .filter(|s| s.as_str() != workloads::safety::BASELINE)
         .count();
-    let tested: Vec<&&crate::commands::safety::Cell> = cells
+    let tested: Vec<&&crate::results::safety::Cell> = cells
         .iter()
         .filter(|c| c.scenario != workloads::safety::BASELINE)
         .filter(|c| !matches!(c.verdict, workloads::safety::Verdict::Skipped { .. }))
@@ -435,8 +435,9 @@ pub fn render(summary: &Summary, meta: &Meta, safety: Option<&SafetyReport>) -> 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::analysis::rows::{engine_order, ranked_rule};
+    use crate::analysis::run::RunData;
     use crate::commands::report::tests::{meta, safety_cell, trial};
-    use crate::commands::report::{RunData, engine_order, ranked_rule};
     use workloads::safety::Verdict as V;
 
     /// A fixed run with one workload of each decision: `a` wins `large`; `a` and `b` tie on
@@ -470,11 +471,11 @@ pub(crate) mod tests {
         let order = engine_order(&meta, &records);
         let summary = crate::analysis::summary::summarise(&records, &order, ranked_rule(&meta));
         let safety = SafetyReport {
-            schema: crate::commands::safety::SCHEMA,
+            schema: crate::results::safety::SCHEMA,
             deadline_ms: 5000,
             repeats: 1,
             baselines: Default::default(),
-            validation: vec![crate::commands::safety::Validation {
+            validation: vec![crate::results::safety::Validation {
                 scenario: "open-race".into(),
                 controls: vec!["naive".into()],
                 flagged: vec![],

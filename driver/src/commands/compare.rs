@@ -23,9 +23,10 @@ use serde::Serialize;
 use workloads::Workload;
 
 use crate::analysis::overhead::{OverheadCell, TaxAgreement};
+use crate::analysis::run::RunData;
 use crate::analysis::stats::{Interval, Verdict};
 use crate::analysis::summary::Cell;
-use crate::commands::report::{self, RunData};
+use crate::commands::report;
 use crate::plan::options::Config;
 use crate::render::plots::{self, Ratio, RatioPanel, RatioRow};
 use crate::render::table::mbps;
@@ -880,9 +881,12 @@ mod tests {
                 e => e.into(),
             };
         }
-        let order = report::engine_order(&b.meta, &b.records);
-        b.summary =
-            crate::analysis::summary::summarise(&b.records, &order, report::ranked_rule(&b.meta));
+        let order = crate::analysis::rows::engine_order(&b.meta, &b.records);
+        b.summary = crate::analysis::summary::summarise(
+            &b.records,
+            &order,
+            crate::analysis::rows::ranked_rule(&b.meta),
+        );
         let md = build(&[data(), b]).unwrap().markdown;
         assert!(
             md.contains("**B vs A: the conclusions contradict** (0 of 2"),

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use workloads::Workload;
 
-use crate::commands::report::RunData;
+use crate::analysis::run::RunData;
 use crate::plan::options::Config;
 
 /// One table's groups: engine names per group, best group first, names sorted in a group.

@@ -5,8 +5,8 @@
 use serde::Serialize;
 use workloads::{Model, Routes};
 
-use crate::commands::safety;
 use crate::plan::engines;
+use crate::plan::safety_plan;
 use crate::sys::env;
 
 /// `ringbench list --json`.
@@ -80,7 +80,7 @@ pub fn collect(all: bool) -> Listing {
                 summary: w.summary().to_string(),
             })
             .collect(),
-        safety_scenarios: safety::SCENARIOS
+        safety_scenarios: safety_plan::SCENARIOS
             .iter()
             .map(|id| NamedEntry {
                 name: id.to_string(),

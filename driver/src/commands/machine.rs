@@ -7,7 +7,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::commands::safety::{self, SafetyReport};
+use crate::analysis::safety::{kind_name, version_rows};
+use crate::plan::safety_plan::is_control;
+use crate::results::safety::SafetyReport;
 
 /// `ringbench safety --json`.
 #[derive(Debug, Serialize)]
@@ -118,13 +120,13 @@ pub fn safety_summary(report: &SafetyReport, safety_json: &Path) -> SafetySummar
                 engine: c.engine.clone(),
                 scenario: c.scenario.clone(),
                 label: report.label(c),
-                kind: safety::kind_name(&c.verdict),
+                kind: kind_name(&c.verdict),
                 flagged: c.verdict.flagged(),
                 repeats: c.repeats,
                 headline_runs: c.headline_runs,
                 flagged_runs: c.flagged_runs,
                 in_flight: c.in_flight,
-                control: safety::is_control(&c.engine),
+                control: is_control(&c.engine),
             })
             .collect(),
         leaky_baselines: report
@@ -162,7 +164,7 @@ pub fn safety_summary(report: &SafetyReport, safety_json: &Path) -> SafetySummar
                 _ => None,
             })
             .collect(),
-        versions: safety::version_rows(report)
+        versions: version_rows(report)
             .into_iter()
             .map(|v| VersionAgreement {
                 runtime: v.runtime,

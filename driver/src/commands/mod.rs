@@ -7,7 +7,6 @@ pub mod ceiling;
 pub mod choice;
 pub mod compare;
 pub mod conclusions;
-pub mod html;
 pub mod listing;
 pub mod machine;
 pub mod overhead_report;

@@ -11,8 +11,8 @@ use std::fmt::Write;
 use workloads::Workload;
 
 use crate::analysis::overhead::{Diff, FLOOR, OverheadCell};
+use crate::analysis::run::RunData;
 use crate::analysis::stats::{Ratio, Verdict};
-use crate::commands::report::RunData;
 use crate::render::plots::{self, Bar, BarPanel, Chart, RefLine};
 use crate::render::style;
 

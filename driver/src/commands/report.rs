@@ -11,82 +11,28 @@ use std::path::Path;
 use anyhow::Context;
 use workloads::Workload;
 
+use crate::analysis::choose::choices;
 use crate::analysis::reference;
-use crate::analysis::stats::{Ratio, Verdict};
-use crate::analysis::summary::{self, Cell, Summary};
-use crate::commands::safety::SafetyReport;
+use crate::analysis::rows::{engine_order, ranked_rule};
+use crate::analysis::run::{RunData, missing};
+use crate::analysis::stats::Verdict;
+use crate::analysis::summary::{self, Cell};
+use crate::render::export::{Report, Source, export};
 use crate::render::plots::{self, Chart};
+use crate::render::report::{
+    charts_section, esc, failures_section, latency_tables, list, params_words, ratio_cell,
+    ratio_words, references_section, safety_grid, safety_section, verdict_kind, verdict_meaning,
+};
 use crate::render::table::mbps;
-use crate::results::{self, Meta, Status, TrialRecord};
-
-/// Everything a report is made of, read from a run folder.
-#[derive(Clone, Debug)]
-pub struct RunData {
-    /// The folder's name (not its path: the report must not depend on where it is read).
-    pub name: String,
-    /// meta.json.
-    pub meta: Meta,
-    /// trials.jsonl.
-    pub records: Vec<TrialRecord>,
-    /// Lines of trials.jsonl that did not parse.
-    pub warnings: Vec<String>,
-    /// safety.json, when the folder has one.
-    pub safety: Option<SafetyReport>,
-    /// audit.json (`ringbench audit`), when the folder has one.
-    pub audit: Option<crate::commands::audit::AuditReport>,
-    /// The summary, recomputed from the records.
-    pub summary: Summary,
-}
-
-/// Whether an engine of this run takes part in rankings: it moves real data (per its recorded
-/// capabilities), it is not the unsafe control, not the floor (model `floor`: no runtime, a
-/// reference for the runtimes' cost, not a choice), and not a reference row. A run of only
-/// synthetic engines (the null engine's A/A checks) ranks them among themselves.
-pub fn ranked_rule(meta: &Meta) -> impl Fn(&str) -> bool + '_ {
-    let floor = |e: &str| {
-        meta.engines
-            .iter()
-            .any(|m| m.name == e && m.info.model.as_deref() == Some("floor"))
-    };
-    let does_io = |e: &str| {
-        meta.engines
-            .iter()
-            .find(|m| m.name == e)
-            .is_some_and(|m| m.info.caps.does_io)
-    };
-    let only_synthetic = meta
-        .engines
-        .iter()
-        .filter(|m| m.available)
-        .all(|m| !does_io(&m.name));
-    move |e: &str| {
-        !reference::is_reference(e) && !floor(e) && (only_synthetic || (does_io(e) && e != "naive"))
-    }
-}
-
-/// Display order: the run's engines, then reference rows, then anything else the records
-/// name (in order of first appearance).
-pub fn engine_order(meta: &Meta, records: &[TrialRecord]) -> Vec<String> {
-    let mut v: Vec<String> = meta.engines.iter().map(|e| e.name.clone()).collect();
-    for r in [reference::KERNEL_COPY, reference::FIO, reference::FIO_PSYNC] {
-        if records.iter().any(|t| t.engine == r) {
-            v.push(r.to_string());
-        }
-    }
-    for t in records {
-        if !v.contains(&t.engine) {
-            v.push(t.engine.clone());
-        }
-    }
-    v
-}
+use crate::results;
+use crate::results::safety::SafetyReport;
 
 /// Read a run folder.
 pub fn load(dir: &Path) -> anyhow::Result<RunData> {
     let meta = results::read_meta(dir)?;
     let (records, warnings) = results::read_trials(dir)?;
     let safety = read_optional::<SafetyReport>(dir, results::schema::SAFETY)?;
-    let audit = read_optional::<crate::commands::audit::AuditReport>(dir, results::schema::AUDIT)?;
+    let audit = read_optional::<crate::results::audit::AuditReport>(dir, results::schema::AUDIT)?;
     let order = engine_order(&meta, &records);
     let mut summary = summary::summarise(&records, &order, ranked_rule(&meta));
     if let Some(target) = meta.options.get("target_ci").and_then(|v| v.as_f64()) {
@@ -108,49 +54,12 @@ pub fn load(dir: &Path) -> anyhow::Result<RunData> {
     })
 }
 
-impl RunData {
-    /// What this run's data lacks (see [`missing`]). Empty when the data is complete.
-    pub fn missing(&self) -> Vec<String> {
-        missing(&self.meta, &self.records, &self.warnings)
-    }
-}
-
 /// What a run folder's data lacks, from meta.json and trials.jsonl only (safety.json and
 /// audit.json are not read: `report --safety` may be about to replace a damaged one).
 pub fn missing_in(dir: &Path) -> anyhow::Result<Vec<String>> {
     let meta = results::read_meta(dir)?;
     let (records, warnings) = results::read_trials(dir)?;
     Ok(missing(&meta, &records, &warnings))
-}
-
-/// What a run's data lacks, one phrase each: no trials at all, unreadable lines of
-/// trials.jsonl, engines listed as available with no trial, a run interrupted or killed
-/// before it finished.
-pub fn missing(meta: &Meta, records: &[TrialRecord], warnings: &[String]) -> Vec<String> {
-    let mut v = Vec::new();
-    if meta.interrupted {
-        v.push("the run was interrupted (meta.json says so); later trials never ran".into());
-    } else if meta.finished.is_none() {
-        v.push(
-            "the run never finished (meta.json has no end time: killed, or still running)".into(),
-        );
-    }
-    if records.is_empty() {
-        v.push("trials.jsonl holds no trials".into());
-    }
-    v.extend(warnings.iter().cloned());
-    if !records.is_empty() {
-        let none: Vec<&str> = meta
-            .engines
-            .iter()
-            .filter(|e| e.available && !records.iter().any(|r| r.engine == e.name))
-            .map(|e| e.name.as_str())
-            .collect();
-        if !none.is_empty() {
-            v.push(format!("no trial of engine(s) {}", none.join(", ")));
-        }
-    }
-    v
 }
 
 /// Every chart of a run.
@@ -252,96 +161,22 @@ pub fn adopt<T: serde::de::DeserializeOwned>(
 pub fn write_all(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
     let d = load(dir)?;
     let charts = charts(&d)?;
-    let w = |name: &str, bytes: &[u8]| {
+    let md = render(&d, &charts);
+    // Every file through the one exporter table (render::export), the same one the runner
+    // writes the summary files with after every round.
+    let src = Source {
+        summary: &d.summary,
+        report: Some(Report {
+            name: &d.name,
+            markdown: &md,
+            charts: &charts,
+        }),
+    };
+    export(&src, &mut |name, bytes| {
         results::write_atomic(&dir.join(name), bytes)
             .with_context(|| format!("writing {}", dir.join(name).display()))
-    };
-    w("summary.json", &serde_json::to_vec_pretty(&d.summary)?)?;
-    w(
-        "summary.csv",
-        crate::render::csv_out::csv(&d.summary).as_bytes(),
-    )?;
-    for c in &charts {
-        w(&format!("plots/{}.svg", c.stem), c.svg.as_bytes())?;
-        w(&format!("plots/{}.png", c.stem), &c.png)?;
-    }
-    let md = render(&d, &charts);
-    w("report.md", md.as_bytes())?;
-    // report.html: the same markdown, with the charts just written read back from plots/.
-    let svg = |path: &str| std::fs::read_to_string(dir.join(path)).ok();
-    let html = crate::commands::html::render(&format!("ringbench report: {}", d.name), &md, &svg);
-    w("report.html", html.as_bytes())?;
+    })?;
     Ok(dir.join("report.md"))
-}
-
-fn ratio_words(r: &Ratio) -> String {
-    format!(
-        "{:.2}× [{:.2}–{:.2}] {}",
-        r.median,
-        r.ci.lo,
-        r.ci.hi,
-        r.verdict_words()
-    )
-}
-
-fn ratio_cell(r: &Option<Ratio>) -> String {
-    r.as_ref().map_or("–".into(), ratio_words)
-}
-
-fn esc(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
-fn opt_str<'a>(v: &'a serde_json::Value, k: &str) -> Option<&'a serde_json::Value> {
-    v.get(k).filter(|x| !x.is_null())
-}
-
-/// The run's fixed parameters, in words (from meta.options).
-pub fn params_words(meta: &Meta) -> Vec<(String, String)> {
-    let o = &meta.options;
-    let mut v = Vec::new();
-    let size = |k: &str| {
-        opt_str(o, k)
-            .and_then(|x| x.as_u64())
-            .map(workloads::units::size)
-    };
-    if let Some(s) = size("size") {
-        v.push(("file size (large/read/write)".into(), s));
-    }
-    for (k, label) in [
-        ("files", "small files"),
-        ("repeat", "measured rounds"),
-        ("warmup", "warm-up rounds"),
-        ("seed", "seed"),
-        ("ring_entries", "ring entries"),
-    ] {
-        if let Some(x) = opt_str(o, k) {
-            v.push((label.into(), x.to_string()));
-        }
-    }
-    if let Some(t) = opt_str(o, "tree") {
-        v.push((
-            "tree".into(),
-            format!(
-                "depth {}, fan-out {}, {} files per directory",
-                t.get("depth").unwrap_or(&serde_json::Value::Null),
-                t.get("fanout").unwrap_or(&serde_json::Value::Null),
-                t.get("files_per_dir").unwrap_or(&serde_json::Value::Null)
-            ),
-        ));
-    }
-    for (k, label) in [
-        ("direct", "O_DIRECT"),
-        ("fsync", "fsync in the timed section"),
-    ] {
-        if let Some(b) = opt_str(o, k).and_then(|x| x.as_bool()) {
-            v.push((label.into(), if b { "yes" } else { "no" }.into()));
-        }
-    }
-    if let Some(c) = opt_str(o, "cache").and_then(|x| x.as_str()) {
-        v.push(("page cache between trials".into(), c.into()));
-    }
-    v
 }
 
 /// The whole report.
@@ -460,130 +295,12 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
         out.push_str(&safety_section(sr));
     }
     if let Some(a) = &d.audit {
-        out.push_str(&crate::commands::audit::render_markdown(a));
+        out.push_str(&crate::render::audit::render_markdown(a));
         out.push('\n');
     }
     out.push_str(&failures_section(d));
     let _ = s;
     out
-}
-
-fn references_section(d: &RunData) -> String {
-    let mut o = String::new();
-    let _ = writeln!(o, "## Reference points\n");
-    let has = |e: &str| d.records.iter().any(|r| r.engine == e);
-    let workloads_run: Vec<Workload> = d.summary.cells.iter().map(|c| c.workload).collect();
-    if has(reference::KERNEL_COPY) {
-        let _ = writeln!(
-            o,
-            "- **kernel-copy**: the kernel's `copy_file_range(2)` copy of the large file, as `cp` does, measured in the same rounds on the same directory and verified like every copy. It ignores block size, queue depth and threads."
-        );
-    } else if workloads_run.contains(&Workload::Large) {
-        let _ = writeln!(o, "- **kernel-copy**: not measured in this run.");
-    }
-    if reference::FIO_ROWS.iter().any(|r| has(r)) {
-        let ver = d.meta.environment.fio.as_deref().unwrap_or("fio");
-        let _ = writeln!(
-            o,
-            "- **fio** ({ver}): two rows on the read, write and randread jobs, at the same block size, size, threads (numjobs) and O_DIRECT setting, in the same rounds: **fio** is its `io_uring` engine at the run's queue depth, **fio-psync** its blocking `pread`/`pwrite` engine, one op in flight per job. Neither is the device's limit everywhere (on a RAM-backed device blocking `pread` beats io_uring; on NVMe at depth the reverse), so each engine's \"vs fio …\" ratio is against the **better of the two in each round**. Reads use the same file in the same cache state; writes write a fresh file each time, with the engines' fsync rule. Where the cache state holds over passes (`--cache warm`, or `--direct`) a read job is time-based ({} ms ramp, then {} ms timed), since fio's bandwidth is over whole milliseconds; otherwise one pass, and each fio row's detail gives the rounding bound. fio writes its own data, so its rows are not byte-verified.",
-            reference::FIO_RAMP_MS,
-            reference::FIO_RUNTIME_MS
-        );
-    } else if workloads_run
-        .iter()
-        .any(|w| matches!(w, Workload::Read | Workload::Write))
-    {
-        let why = if d.meta.environment.fio.is_none() {
-            "fio is not installed on this machine"
-        } else {
-            "fio rows are missing from this run"
-        };
-        let _ = writeln!(o, "- **fio**: no device-limit reference: {why}.");
-    } else {
-        let _ = writeln!(
-            o,
-            "- **fio**: the run had no read or write workload, so no fio reference."
-        );
-    }
-    let _ = writeln!(
-        o,
-        "\nReference rows are never ranked; each engine's table row shows its per-round ratio against them.\n"
-    );
-    o
-}
-
-/// How precise the latency figures are, in words for the tables.
-const LATENCY_PRECISION: &str = "3 significant digits";
-
-/// A duration in nanoseconds with the histogram's precision (`workloads::hist::SIGFIG`
-/// significant digits) and a unit that keeps the digits significant: 14.2 µs, 270 µs, 6.42 ms.
-pub fn sig3(ns: u64) -> String {
-    const UNITS: [(f64, &str); 4] = [(1.0, "ns"), (1e3, "µs"), (1e6, "ms"), (1e9, "s")];
-    let round3 = |v: f64| -> f64 {
-        if v == 0.0 {
-            return 0.0;
-        }
-        let scale = 10f64.powi(2 - v.log10().floor() as i32);
-        (v * scale).round() / scale
-    };
-    let x = ns as f64;
-    let mut u = UNITS.iter().rposition(|(s, _)| x >= *s).unwrap_or(0);
-    let mut r = round3(x / UNITS[u].0);
-    // 999.6 µs rounds to 1000 µs: say 1.00 ms.
-    if r >= 1000.0 && u + 1 < UNITS.len() {
-        u += 1;
-        r = round3(x / UNITS[u].0);
-    }
-    let int_digits = if r < 1.0 {
-        1
-    } else {
-        r.log10().floor() as i32 + 1
-    };
-    let decimals = (3 - int_digits).max(0) as usize;
-    format!("{r:.decimals$} {}", UNITS[u].1)
-}
-
-fn lat(p: Option<[u64; 4]>) -> String {
-    p.map_or("–".into(), |p| {
-        p.iter().map(|ns| sig3(*ns)).collect::<Vec<_>>().join(" / ")
-    })
-}
-
-/// Per-op latency of one table's cells, one table per count of ops in flight: a latency grows
-/// with the ops queued before it (Little's law), so figures measured at different counts are
-/// never set side by side. Cells whose count was not recorded get a table of their own.
-fn latency_tables(cells: &[&Cell]) -> String {
-    let mut o = String::new();
-    let rows: Vec<&&Cell> = cells
-        .iter()
-        .filter(|c| c.read_lat_ns.is_some() || c.write_lat_ns.is_some())
-        .collect();
-    let mut counts: Vec<Option<u64>> = rows.iter().map(|c| c.ops_in_flight).collect();
-    counts.sort();
-    counts.dedup();
-    for k in counts {
-        let what = match k {
-            Some(1) => "1 op in flight".to_string(),
-            Some(n) => format!("{n} ops in flight"),
-            None => "ops in flight not recorded (older results)".to_string(),
-        };
-        let _ = writeln!(
-            o,
-            "\nPer-op latency at {what} (p50 / p90 / p99 / p99.9 over all measured trials, {}):\n\n| engine | ops in flight | read | write |\n|---|--:|---|---|",
-            LATENCY_PRECISION
-        );
-        for c in rows.iter().filter(|c| c.ops_in_flight == k) {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} |",
-                c.engine,
-                k.map_or("?".into(), |n| n.to_string()),
-                lat(c.read_lat_ns),
-                lat(c.write_lat_ns)
-            );
-        }
-    }
-    o
 }
 
 fn results_section(d: &RunData) -> String {
@@ -724,347 +441,16 @@ fn results_section(d: &RunData) -> String {
     o
 }
 
-fn charts_section(charts: &[Chart]) -> String {
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "## Charts\n\nEach chart is in `plots/` as SVG and PNG. One colour and marker per engine in every chart (Okabe–Ito colours; the shapes alone tell engines apart in greyscale); grey dashed lines are reference rows.\n"
-    );
-    for c in charts.iter().filter(|c| c.stem != "safety") {
-        let _ = writeln!(
-            o,
-            "### {}\n\n![{}](plots/{}.svg)\n\n[PNG](plots/{}.png)\n",
-            c.title, c.title, c.stem, c.stem
-        );
-    }
-    o
-}
-
-fn verdict_kind(v: &workloads::safety::Verdict) -> &'static str {
-    use workloads::safety::Verdict as V;
-    match v {
-        V::Safe => "safe",
-        V::Leak { .. } => "leak",
-        V::DataLoss { .. } => "data-loss",
-        V::GhostWrite { .. } => "ghost-write",
-        V::UseAfterFree { .. } => "use-after-free",
-        V::Crash { .. } => "crash",
-        V::Hang { .. } => "hang",
-        V::Skipped { .. } => "skipped",
-    }
-}
-
-/// What a verdict kind means for someone using the engine (about the verdict, never about a
-/// particular runtime).
-pub fn verdict_meaning(kind: &str) -> &'static str {
-    match kind {
-        "safe" => "no oracle saw anything wrong after the drop",
-        "leak" => {
-            "dropping an in-flight op left a descriptor or buffer behind; code that cancels often (timeouts, select!) accumulates them until the process exits"
-        }
-        "data-loss" => {
-            "bytes a cancelled read had consumed were never delivered to anyone; a reader that times out and retries silently skips data"
-        }
-        "ghost-write" => {
-            "a write whose future was dropped still reached its target; code that treats a cancelled write as not written can duplicate or interleave output"
-        }
-        "use-after-free" => {
-            "the kernel touched memory after it was freed: memory corruption; do not drop in-flight ops on this engine"
-        }
-        "crash" => "the process died (signal or panic) around the drop",
-        "hang" => {
-            "dropping the op, closing its file or shutting the runtime down did not finish by itself: it waited until unrelated data arrived (\"until data\"), or never (killed at the deadline); a server stuck there stops serving"
-        }
-        _ => "the cell was not run here",
-    }
-}
-
-fn cell_label(sr: &SafetyReport, c: &crate::commands::safety::Cell) -> String {
-    sr.label(c).replace(" (nif)", " (not in flight)")
-}
-
-/// The safety matrix as a coloured grid.
-pub fn safety_grid(sr: &SafetyReport) -> plots::Grid {
-    let colour = crate::render::style::verdict;
-    let mut cells = Vec::new();
-    for e in &sr.engines {
-        for sc in &sr.scenarios {
-            cells.push(match sr.cell(e, sc) {
-                None => plots::GridCell {
-                    verdict: colour("skipped", false),
-                    text: "–".into(),
-                    detail: String::new(),
-                },
-                Some(c) => {
-                    let k = verdict_kind(&c.verdict);
-                    let race = workloads::safety::scenario(sc)
-                        .is_some_and(|s| s.path == workloads::safety::Path::Race);
-                    let detail = c.counts.as_ref().map_or(String::new(), |n| {
-                        // Short enough for one line of a cell.
-                        if race {
-                            format!(
-                                "{}/{} done before the drop",
-                                n.completed_in_kernel_before_drop, n.ops
-                            )
-                        } else {
-                            format!("{}/{} dropped in flight", n.dropped_in_flight, n.ops)
-                        }
-                    });
-                    let k = if sr.label(c) == "unvalidated" {
-                        "unvalidated"
-                    } else {
-                        k
-                    };
-                    let mut text = sr.label(c).replace(" (nif)", "");
-                    if c.findings.len() > 1 {
-                        text.push_str(&format!(" +{}", c.findings.len() - 1));
-                    }
-                    plots::GridCell {
-                        verdict: colour(k, c.in_flight == Some(false)),
-                        text,
-                        detail,
-                    }
-                }
-            });
-        }
-    }
-    let legend = [
-        "safe",
-        "leak",
-        "data-loss",
-        "ghost-write",
-        "use-after-free",
-        "crash",
-        "hang",
-        "unvalidated",
-        "skipped",
-    ]
-    .iter()
-    .map(|k| (colour(k, false), k.to_string()))
-    .chain(std::iter::once((
-        colour("safe", true),
-        "safe, nothing was in flight".into(),
-    )))
-    .collect();
-    plots::Grid {
-        rows: sr.engines.clone(),
-        cols: sr.scenarios.clone(),
-        cells,
-        legend,
-    }
-}
-
-fn safety_section(sr: &SafetyReport) -> String {
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "## Cancellation safety\n\nEach cell ran {} time(s), each run in its own process with jittered timings: ops dropped either while still waiting in the kernel with a runtime turn before anything arrives (*slow path*), or after the kernel had already completed them (*race*, counted per run), or with the runtime itself dropped (*shutdown*); then oracles (quarantined freed memory, descriptors minus the engine's own baseline, bytes sent vs received, waits that only end when data arrives, deadline) looked at what a user would lose. *k/n* = runs with the headline finding. Deadline per run: {} ms. *+N* = further findings. A clean cell of a scenario whose positive control was not flagged on this machine reads *unvalidated*, never safe.\n",
-        sr.repeats.max(1),
-        sr.deadline_ms
-    );
-    if let Some(i) = &sr.interrupted {
-        let _ = writeln!(o, "**Interrupted**: {i}; the cells below are what ran.\n");
-    }
-    let _ = writeln!(
-        o,
-        "| scenario | path | what | control flagged here |\n|---|---|---|---|"
-    );
-    for sc in &sr.scenarios {
-        let Some(info) = workloads::safety::scenario(sc) else {
-            continue;
-        };
-        let v = sr.validation.iter().find(|v| &v.scenario == sc);
-        let ctl = match v {
-            Some(v) if v.validated => v
-                .flagged
-                .iter()
-                .map(|(e, f)| format!("{e} {f}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            Some(v) => format!(
-                "**no: unvalidated** ({})",
-                v.why_not.as_deref().unwrap_or("no control flagged")
-            ),
-            None => "not recorded".into(),
-        };
-        let path = serde_json::to_value(info.path)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
-        let _ = writeln!(
-            o,
-            "| {sc} | {path} | {} | {} |",
-            esc(info.summary),
-            esc(&ctl)
-        );
-    }
-    let _ = writeln!(o);
-    let leaky: Vec<String> = sr
-        .leaky_baselines()
-        .iter()
-        .map(|l| format!("- {l}"))
-        .collect();
-    if !leaky.is_empty() {
-        let _ = writeln!(
-            o,
-            "Descriptors leaked **without any cancellation** (the `baseline` column), reported once here and subtracted from every other cell of the engine:\n\n{}\n",
-            leaky.join("\n")
-        );
-    }
-    let _ = writeln!(
-        o,
-        "![Cancellation safety matrix](plots/safety.svg)\n\n[PNG](plots/safety.png)\n"
-    );
-    let _ = write!(o, "| engine |");
-    for sc in &sr.scenarios {
-        let _ = write!(o, " {sc} |");
-    }
-    let _ = writeln!(o, "\n|---|{}", "---|".repeat(sr.scenarios.len()));
-    for e in &sr.engines {
-        let _ = write!(o, "| {e} |");
-        for sc in &sr.scenarios {
-            let l = sr.cell(e, sc).map_or("–".into(), |c| cell_label(sr, c));
-            let _ = write!(o, " {} |", esc(&l));
-        }
-        let _ = writeln!(o);
-    }
-    let versions = crate::commands::safety::render_versions(sr, "- ");
-    if !versions.is_empty() {
-        let _ = writeln!(
-            o,
-            "\n**Versions.** Releases of one runtime side by side, per scenario: *agree* = the same kinds of finding (or none) in every release, whatever their frequency; the evidence of each finding is below, and the engine crate's README (\"Versions side by side\") names the source change behind each difference.\n\n{versions}"
-        );
-    }
-    let flagged: Vec<&crate::commands::safety::Cell> = sr
-        .cells
-        .iter()
-        .filter(|c| c.verdict.flagged() || c.findings.iter().any(|f| f.flagged()))
-        .collect();
-    if !flagged.is_empty() {
-        let _ = writeln!(o, "\nEvidence of every finding:\n");
-        for c in flagged {
-            let kinds: Vec<String> = c.findings.iter().map(|f| f.label()).collect();
-            let _ = writeln!(
-                o,
-                "- **{} × {}**: {}",
-                c.engine,
-                c.scenario,
-                esc(&if kinds.is_empty() {
-                    c.verdict.label()
-                } else {
-                    kinds.join(", ")
-                })
-            );
-            for ev in &c.evidence {
-                let _ = writeln!(o, "  - {}", esc(ev));
-            }
-            if let Some(n) = &c.counts {
-                let _ = writeln!(
-                    o,
-                    "  - counts: {} ops, {} dropped in flight, {} B sent, {} B received, {} B lost, {} ghost B, {} freed B written, {} freed B read, fds {}→{}",
-                    n.ops,
-                    n.dropped_in_flight,
-                    n.bytes_sent,
-                    n.bytes_received,
-                    n.bytes_lost,
-                    n.ghost_bytes,
-                    n.freed_bytes_written,
-                    n.freed_bytes_read,
-                    n.fds_before,
-                    n.fds_after
-                );
-            }
-        }
-    }
-    let skipped: Vec<String> = sr
-        .cells
-        .iter()
-        .filter_map(|c| match &c.verdict {
-            workloads::safety::Verdict::Skipped { reason } => {
-                Some(format!("- {} × {}: {}", c.engine, c.scenario, esc(reason)))
-            }
-            _ => None,
-        })
-        .collect();
-    if !skipped.is_empty() {
-        let _ = writeln!(o, "\nSkipped cells:\n\n{}", skipped.join("\n"));
-    }
-    let _ = writeln!(o);
-    o
-}
-
-fn failures_section(d: &RunData) -> String {
-    let failed: Vec<&TrialRecord> = d
-        .records
-        .iter()
-        .filter(|r| !matches!(r.status, Status::Ok | Status::Interrupted))
-        .collect();
-    let mut o = String::new();
-    if failed.is_empty() {
-        return o;
-    }
-    let _ = writeln!(
-        o,
-        "## Failed trials\n\nA failed trial is never a number in a table or chart.\n\n| # | round | engine | workload | status | detail |\n|--:|--:|---|---|---|---|"
-    );
-    for r in failed {
-        let status = serde_json::to_value(&r.status)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
-        let detail = r
-            .error
-            .as_deref()
-            .or(r.verify_detail.as_deref())
-            .unwrap_or("");
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {status} | {} |",
-            r.index,
-            r.round,
-            r.engine,
-            r.workload,
-            esc(detail)
-        );
-    }
-    let _ = writeln!(o);
-    o
-}
-
-/// "a", "a and b", "a, b and c".
-pub fn list(v: &[String]) -> String {
-    match v.len() {
-        0 => String::new(),
-        1 => v[0].clone(),
-        _ => format!("{} and {}", v[..v.len() - 1].join(", "), v[v.len() - 1]),
-    }
-}
-
 /// "How to choose": derived from the summary and the safety matrix only.
 pub fn how_to_choose(d: &RunData) -> String {
     let s = &d.summary;
     let mut o = String::new();
     let _ = writeln!(o, "## How to choose (from this run's data)\n");
-    let mut keys: Vec<(Workload, crate::plan::options::Config)> = Vec::new();
-    for c in &s.cells {
-        if !keys.contains(&(c.workload, c.config)) {
-            keys.push((c.workload, c.config));
-        }
-    }
-    let multi = keys
-        .iter()
-        .map(|k| k.1)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len()
-        > 1;
-    for (w, cfg) in &keys {
-        let cells: Vec<&Cell> = s
-            .cells
-            .iter()
-            .filter(|c| c.workload == *w && c.config == *cfg && c.ranked && c.n > 0)
-            .collect();
+    let (choices, multi) = choices(s);
+    for ch in &choices {
+        let (w, cfg, cells) = (ch.workload, ch.config, &ch.cells);
         let what = if multi {
-            format!("**{w}** ({})", plots::config_words(cfg))
+            format!("**{w}** ({})", plots::config_words(&cfg))
         } else {
             format!("**{w}**")
         };
@@ -1072,8 +458,7 @@ pub fn how_to_choose(d: &RunData) -> String {
             let _ = writeln!(o, "- {what}: no ranked engine completed a trial.");
             continue;
         }
-        let mut first: Vec<&&Cell> = cells.iter().filter(|c| c.group == Some(1)).collect();
-        first.sort_by(|a, b| b.median_bps.total_cmp(&a.median_bps));
+        let first = &ch.fastest;
         let names: Vec<String> = first
             .iter()
             .map(|c| format!("{} ({} MB/s)", c.engine, mbps(c.median_bps)))
@@ -1103,12 +488,7 @@ pub fn how_to_choose(d: &RunData) -> String {
                 list(&names)
             )
         };
-        if let Some(cheapest) = first
-            .iter()
-            .filter(|c| c.cpu_s_per_gb.is_some())
-            .min_by(|a, b| a.cpu_s_per_gb.unwrap().total_cmp(&b.cpu_s_per_gb.unwrap()))
-            && first.len() > 1
-        {
+        if let Some(cheapest) = ch.cheapest {
             let _ = write!(
                 line,
                 "; least CPU among them: {} ({:.2} CPU s/GB over the timed section)",
@@ -1139,47 +519,31 @@ pub fn how_to_choose(d: &RunData) -> String {
                 }
             );
         }
-        // Later groups: those shown slower than the leader, and those placed there only by
-        // the median order (below an engine that was shown slower), said apart.
-        let later = |slower: bool| -> Vec<String> {
-            cells
-                .iter()
-                .filter(|c| c.group.is_some_and(|g| g > 1))
-                .filter(|c| c.vs_best.is_some_and(|r| r.verdict == Verdict::Slower) == slower)
-                .map(|c| c.engine.clone())
-                .collect()
-        };
-        let (rest, unshown) = (later(true), later(false));
         // One group for several engines: nothing was decided, and the line says so in the
         // words `ringbench compare` matches on (conclusions.rs).
-        if cells.len() > 1 && cells.iter().all(|c| c.group == Some(1)) {
+        if ch.undecided {
             line.push_str("; no decision here: no engine was shown slower than another");
         }
-        if !rest.is_empty() {
-            let _ = write!(line, "; measurably slower: {}", list(&rest));
+        if !ch.slower.is_empty() {
+            let _ = write!(line, "; measurably slower: {}", list(&ch.slower));
         }
-        if !unshown.is_empty() {
+        if !ch.unshown.is_empty() {
             let _ = write!(
                 line,
                 "; in a later group by median but not shown slower than {}: {}",
                 lead.engine,
-                list(&unshown)
+                list(&ch.unshown)
             );
         }
-        let noisy: Vec<String> = cells
-            .iter()
-            .filter(|c| c.noisy)
-            .map(|c| c.engine.clone())
-            .collect();
-        if noisy.len() == cells.len() && cells.len() > 1 {
+        if ch.noisy.len() == cells.len() && cells.len() > 1 {
             line.push_str(
                 " (every cell is noisy: intervals wider than ±10%; more rounds would narrow them)",
             );
-        } else if !noisy.is_empty() {
-            let _ = write!(line, " (noisy cells: {})", list(&noisy));
+        } else if !ch.noisy.is_empty() {
+            let _ = write!(line, " (noisy cells: {})", list(&ch.noisy));
         }
         let _ = writeln!(o, "{line}.");
-        if let Some(l) = crate::commands::ceiling::choose_line(d, &what, &cells) {
+        if let Some(l) = crate::commands::ceiling::choose_line(d, &what, cells) {
             let _ = writeln!(o, "{l}");
         }
     }
@@ -1322,80 +686,13 @@ pub fn how_to_choose(d: &RunData) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::results::EngineMeta;
 
-    // Shared with the analysis tests, which cannot reach up here.
-    pub(crate) use crate::results::fixtures::trial;
+    // Shared with the tests of the other commands.
+    pub(crate) use crate::results::fixtures::{meta, trial};
 
-    fn env() -> crate::sys::env::Environment {
-        serde_json::from_value(serde_json::json!({
-            "host": "testhost", "kernel": "6.1.0", "cpu": "Test CPU", "cores": 2, "memory_bytes": 8u64 << 30,
-            "dir": "/scratch", "mount_point": "/", "filesystem": "ext4", "mount_source": "/dev/vda",
-            "mount_options": "rw", "device": null, "free_bytes": 1u64 << 40, "io_uring_unavailable": null,
-            "memlock_limit": null, "can_drop_caches": true, "o_direct": true, "ringbench": "0.1.0",
-            "git": "abc", "runtimes": {"tokio": "1.0"}, "fio": "fio-3.33"
-        }))
-        .or_else(|_| {
-            // The environment struct grows; fill what the test does not set from a real capture.
-            let mut e = crate::sys::env::capture(Path::new("/"));
-            e.host = "testhost".into();
-            Ok::<_, serde_json::Error>(e)
-        })
-        .unwrap()
-    }
-
-    fn engine(name: &str, does_io: bool) -> EngineMeta {
-        EngineMeta {
-            name: name.into(),
-            runtime: name.into(),
-            summary: String::new(),
-            available: true,
-            reason: None,
-            info: serde_json::from_value(serde_json::json!({"caps": {"does_io": does_io}, "model": "blocking", "routes": {"read": "inline", "write": "inline"}})).unwrap(),
-        }
-    }
-
-    pub(crate) fn meta(engines: &[&str]) -> Meta {
-        Meta {
-            schema: results::schema::META.current,
-            started: "2026-01-01T00:00:00Z".into(),
-            finished: Some("2026-01-01T00:01:00Z".into()),
-            interrupted: false,
-            command: vec!["ringbench".into(), "run".into()],
-            options: serde_json::json!({"size": 4194304, "direct": false, "fsync": true, "seed": 1, "cache": "drop", "repeat": 4, "warmup": 0}),
-            environment: env(),
-            engines: engines.iter().map(|e| engine(e, true)).collect(),
-            notes: vec![],
-        }
-    }
-
-    /// Fixed data: two engines and both references over 5 rounds; "fast" is clearly faster.
+    /// The analysis layer's fixed run (see `analysis::fixtures::run`), as a report reads it.
     pub(crate) fn data() -> RunData {
-        let meta = meta(&["slow", "fast"]);
-        let mut records = Vec::new();
-        let mut i = 0;
-        for round in 0..5u32 {
-            let jitter = [1.0, 1.03, 0.98, 1.01, 0.99][round as usize];
-            for (e, w, v) in [
-                ("slow", Workload::Large, 100.0),
-                ("fast", Workload::Large, 200.0),
-                (reference::KERNEL_COPY, Workload::Large, 220.0),
-                ("slow", Workload::Read, 300.0),
-                ("fast", Workload::Read, 310.0),
-                (reference::FIO, Workload::Read, 400.0),
-            ] {
-                records.push(trial(i, round, e, w, v * jitter));
-                i += 1;
-            }
-        }
-        let mut bad = trial(i, 4, "slow", Workload::Large, 1.0);
-        bad.status = Status::VerifyFailed;
-        bad.throughput = None;
-        bad.verify_detail = Some("byte 7 differs".into());
-        bad.round = 5;
-        records.push(bad);
-        let order = engine_order(&meta, &records);
-        let summary = summary::summarise(&records, &order, ranked_rule(&meta));
+        let (meta, records, summary) = crate::analysis::fixtures::run();
         RunData {
             name: "synthetic".into(),
             meta,
@@ -1475,21 +772,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn latency_figures_keep_three_significant_digits() {
-        for (ns, want) in [
-            (0, "0.00 ns"),
-            (7, "7.00 ns"),
-            (14_234, "14.2 µs"),
-            (270_499, "270 µs"),
-            (6_423_000, "6.42 ms"),
-            (999_600, "1.00 ms"),
-            (1_234_567_890, "1.23 s"),
-        ] {
-            assert_eq!(sig3(ns), want, "{ns}");
-        }
-    }
-
-    #[test]
     fn report_snapshot_of_fixed_data() {
         let d = data();
         let md = render(&d, &[]);
@@ -1566,8 +848,8 @@ pub(crate) mod tests {
         scenario: &str,
         verdict: workloads::safety::Verdict,
         in_flight: bool,
-    ) -> crate::commands::safety::Cell {
-        crate::commands::safety::Cell {
+    ) -> crate::results::safety::Cell {
+        crate::results::safety::Cell {
             engine: engine.into(),
             scenario: scenario.into(),
             findings: if verdict.flagged() {
@@ -1600,7 +882,7 @@ pub(crate) mod tests {
         use workloads::safety::Verdict as V;
         let mut d = data();
         d.safety = Some(SafetyReport {
-            schema: crate::commands::safety::SCHEMA,
+            schema: crate::results::safety::SCHEMA,
             deadline_ms: 5000,
             repeats: 1,
             baselines: Default::default(),
@@ -1660,5 +942,138 @@ pub(crate) mod tests {
             .expect("a safety chart");
         assert!(g.svg.contains("UAF kernel-wrote 64B") && g.svg.contains("1/1 dropped in flight"));
         assert!(g.png.starts_with(b"\x89PNG"));
+    }
+
+    /// report.html made from report.md (`render::html`), on the choice fixture.
+    mod html {
+        use crate::render::html;
+        use crate::render::plots::Chart;
+
+        /// A stand-in for a chart file: small, and naming the path it was read for.
+        fn fake_svg(path: &str) -> Option<String> {
+            Some(format!(
+                "<?xml version=\"1.0\"?>\n<svg width=\"20\" height=\"10\" viewBox=\"0 0 20 10\" xmlns=\"http://www.w3.org/2000/svg\"><text>{path}</text></svg>\n"
+            ))
+        }
+
+        fn report() -> (String, String) {
+            let d = crate::commands::choice::tests::data();
+            let chart = Chart {
+                stem: "throughput".into(),
+                title: "Throughput per engine".into(),
+                svg: String::new(),
+                png: Vec::new(),
+            };
+            let md = super::super::render(&d, &[chart]);
+            let html = html::render("ringbench report: choice", &md, &fake_svg);
+            (md, html)
+        }
+
+        /// The page's structure: headings, each table's header row, figures, script and style, one
+        /// line each, in document order.
+        fn skeleton(html: &str) -> String {
+            let mut out = Vec::new();
+            let mut rest = html;
+            while let Some(at) = rest.find('<') {
+                rest = &rest[at..];
+                let end = rest.find('>').map_or(rest.len(), |e| e + 1);
+                let tag = &rest[..end];
+                let name: String = tag[1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '/' || *c == '!')
+                    .collect();
+                let close = |t: &str| rest.find(t).unwrap_or(rest.len());
+                match name.as_str() {
+                    "!DOCTYPE" | "html" | "head" | "body" | "title" | "style" | "script"
+                    | "nav" | "figure" | "table" | "thead" | "tbody" => {
+                        out.push(format!("<{name}>"));
+                    }
+                    "h1" | "h2" | "h3" => {
+                        let text = &rest[end..close(&format!("</{name}>"))];
+                        out.push(format!("{tag} {text}"));
+                    }
+                    "th" => {
+                        let text = &rest[end..close("</th>")];
+                        out.push(format!("  th {text}"));
+                    }
+                    "svg" => out.push("  <svg> (inline)".into()),
+                    _ => {}
+                }
+                // Skip the bodies of style and script: their text is not structure.
+                rest = match name.as_str() {
+                    "style" => &rest[close("</style>")..],
+                    "script" => &rest[close("</script>")..],
+                    _ => &rest[end..],
+                };
+            }
+            out.join("\n")
+        }
+
+        #[test]
+        fn html_skeleton_snapshot() {
+            let (_, html) = report();
+            insta::assert_snapshot!(skeleton(&html));
+        }
+
+        #[test]
+        fn sections_match_the_markdown_exactly() {
+            let (md, html) = report();
+            // Every heading of report.md, in order, is a heading of report.html with the same text.
+            let md_heads: Vec<String> = md
+                .lines()
+                .filter_map(|l| {
+                    let hashes = l.chars().take_while(|c| *c == '#').count();
+                    (hashes > 0 && l[hashes..].starts_with(' '))
+                        .then(|| format!("h{hashes} {}", l[hashes + 1..].trim()))
+                })
+                .collect();
+            let html_heads: Vec<String> = skeleton(&html)
+                .lines()
+                .filter(|l| l.starts_with("<h") && l.as_bytes()[2].is_ascii_digit())
+                .map(|l| {
+                    let level = &l[1..3];
+                    let text = l.split_once("> ").map_or("", |x| x.1);
+                    format!("{level} {}", text.replace("&amp;", "&"))
+                })
+                .collect();
+            assert_eq!(md_heads, html_heads);
+            // And the same tables.
+            let md_tables = md.lines().filter(|l| l.starts_with("|---")).count();
+            assert_eq!(md_tables, html.matches("<table>").count());
+        }
+
+        #[test]
+        fn self_contained_and_charts_inline() {
+            let (md, html) = report();
+            for bad in ["src=", "<link", "@import", "url(", "<img"] {
+                assert!(!html.contains(bad), "report.html has {bad:?}");
+            }
+            // Each chart the markdown shows is inlined, read for its own path.
+            let shown = md.matches("](plots/").count() - md.matches("[PNG](plots/").count();
+            assert_eq!(shown, 2, "{md}");
+            assert_eq!(
+                html.matches("<figure class=\"chart\"><svg role=\"img\"")
+                    .count(),
+                shown
+            );
+            for p in ["plots/throughput.svg", "plots/safety.svg"] {
+                assert!(html.contains(&format!("<text>{p}</text>")), "{p}");
+            }
+            assert!(!html.contains("<?xml"));
+            // A chart whose file is missing is said, not fetched.
+            let missing = html::render("t", "![a chart](plots/gone.svg)\n", &|_| None);
+            assert!(missing.contains("[chart plots/gone.svg is not in this folder]"));
+            // Only plots/NAME.svg is ever read.
+            let asked = std::cell::RefCell::new(Vec::new());
+            html::render(
+                "t",
+                "![x](../../etc/passwd.svg) ![y](plots/../x.svg)\n",
+                &|p| {
+                    asked.borrow_mut().push(p.to_string());
+                    None
+                },
+            );
+            assert!(asked.borrow().is_empty(), "{:?}", asked.borrow());
+        }
     }
 }

@@ -221,6 +221,7 @@ fn run_in(
             available: probe.is_ok(),
             reason: probe.err(),
             info: (&info).into(),
+            class: crate::plan::faults::engine_class(name).map(Into::into),
         });
     }
     // Reference rows (kernel-copy, fio) run in the same rounds as the engines (reference.rs);
@@ -333,7 +334,7 @@ fn run_in(
 
     // Which engines are ranked: the same rule `ringbench report` applies to the saved data.
     let rule_meta = meta.clone();
-    let ranked = crate::commands::report::ranked_rule(&rule_meta);
+    let ranked = crate::analysis::rows::ranked_rule(&rule_meta);
     let mut records: Vec<TrialRecord> = Vec::new();
     let mut failed = 0;
     let planned_rounds = o.warmup + o.repeat;
@@ -452,10 +453,14 @@ fn run_in(
     ))
 }
 
+/// The summary files (summary.json, summary.csv), through the exporter table `report` writes
+/// every file with: only the entries that need no report.
 fn write_summary(writer: &RunWriter, s: &Summary) -> anyhow::Result<()> {
-    writer.file("summary.json", &serde_json::to_vec_pretty(s)?)?;
-    writer.file("summary.csv", crate::render::csv_out::csv(s).as_bytes())?;
-    Ok(())
+    let src = crate::render::export::Source {
+        summary: s,
+        report: None,
+    };
+    crate::render::export::export(&src, &mut |name, bytes| Ok(writer.file(name, bytes)?))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -24,6 +24,16 @@ macro_rules! engines {
             }
         }
 
+        /// An engine's registry class (a runtime's release, another release, a safety
+        /// control, test support): what a row *is*, recorded in meta.json so that ranking
+        /// asks the class instead of knowing names.
+        pub fn class(name: &str) -> Option<registry::Class> {
+            match name {
+                $($name => Some(registry::Class::$class),)*
+                _ => None,
+            }
+        }
+
         /// Static description of an engine.
         pub fn info(name: &str) -> Option<EngineInfo> {
             match name {
@@ -60,6 +70,11 @@ macro_rules! engines {
 }
 
 registry::for_each_engine!(engines);
+
+/// Whether `name` is an io_uring engine (its `caps.io_uring`).
+pub fn is_io_uring(name: &str) -> bool {
+    info(name).is_some_and(|i| i.caps.io_uring)
+}
 
 /// Whether `name` is another release of a runtime (`runtime@label`): listed and runnable by
 /// name, but left out of the default selection (`all`), which keeps one version per runtime.

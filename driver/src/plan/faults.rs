@@ -33,3 +33,9 @@ pub fn base_engine(name: &str) -> &str {
 pub fn engine_info(name: &str) -> Option<EngineInfo> {
     engines::info(base_engine(name))
 }
+
+/// Registry class of any runnable engine name: a fault engine has its base engine's class
+/// (`std-corrupt` is a runtime row that misbehaves, `null-crash` is test support).
+pub fn engine_class(name: &str) -> Option<registry::Class> {
+    engines::class(base_engine(name))
+}

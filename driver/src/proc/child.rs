@@ -12,8 +12,9 @@ use workloads::{Outcome, TrialPlan};
 
 use crate::plan::engines;
 use crate::plan::faults::base_engine;
+use crate::proc::reply::{self, Reply};
 
-/// Version tag of the child's result line.
+/// Version of the child's reply body ([`TrialReply`], in a [`reply::Envelope`]).
 pub const PROTOCOL: u32 = 1;
 
 /// What the parent sends.
@@ -38,11 +39,9 @@ fn is_one_pass(n: &u32) -> bool {
     *n == 1
 }
 
-/// What the child prints: `{"ringbench_trial":1,"result":{...}}`.
+/// What the child prints, in the envelope: `{"reply":"trial","v":1,"body":{"result":...}}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrialReply {
-    /// Protocol version ([`PROTOCOL`]).
-    pub ringbench_trial: u32,
     /// The outcome, or the error text.
     pub result: Result<Outcome, String>,
     /// The child's own peak resident set (VmHWM), KiB, read just before replying. wait4's
@@ -167,15 +166,24 @@ pub fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+impl Reply for TrialReply {
+    const KIND: &'static str = "trial";
+    const VERSION: u32 = PROTOCOL;
+}
+
 fn reply(result: Result<Outcome, String>) -> i32 {
     let ok = result.is_ok();
-    let line = serde_json::to_string(&TrialReply {
-        ringbench_trial: PROTOCOL,
+    let line = reply::encode(&TrialReply {
         result,
         peak_rss_kib: peak_rss_kib(),
     })
     .unwrap_or_else(|e| {
-        format!("{{\"ringbench_trial\":{PROTOCOL},\"result\":{{\"Err\":\"serialising: {e}\"}}}}")
+        // An error's text always serialises: the parent still gets a reply it can read.
+        reply::encode(&TrialReply {
+            result: Err(format!("serialising: {e}")),
+            peak_rss_kib: None,
+        })
+        .expect("a string result serialises")
     });
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::proc::child::{PROTOCOL, TrialReply};
+use crate::proc::child::TrialReply;
+use crate::proc::reply;
 
 /// Set by SIGINT/SIGTERM: stop the current child and the run. An `Arc` because signal-hook's
 /// flag actions hold one; readers load it like a plain static atomic.
@@ -176,11 +177,14 @@ pub fn run_child<A: AsRef<std::ffi::OsStr>>(
         wall,
     } = supervise(cmd, Some(input), deadline)?;
     let text = String::from_utf8_lossy(&stdout);
-    let reply = text
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str::<TrialReply>(l).ok())
-        .filter(|r| r.ringbench_trial == PROTOCOL);
+    // A reply of another version is a failed trial that says so (both versions named), not
+    // a result read with the wrong fields.
+    let reply = reply::decode::<TrialReply>(&text).unwrap_or_else(|why| {
+        Some(TrialReply {
+            result: Err(why),
+            peak_rss_kib: None,
+        })
+    });
     let garbage =
         (reply.is_none() && !text.trim().is_empty()).then(|| text.chars().take(200).collect());
     let stderr = {

@@ -173,8 +173,8 @@ pub fn csv(s: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::fixtures::summary;
     use crate::analysis::reference::RefRatio;
-    use crate::commands::report::tests::data;
 
     fn read(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
         let mut r = csv::Reader::from_reader(text.as_bytes());
@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_field_with_a_comma_or_quote_round_trips() {
-        let mut s = data().summary;
+        let mut s = summary();
         s.cells[0].failures = vec!["verify: mismatch at 4096, 8192".into(), "say \"hi\"".into()];
         s.cells[0].failed = 2;
         let (head, rows) = read(&csv(&s));
@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn every_percentile_and_reference_ratio_is_a_column() {
-        let mut s = data().summary;
+        let mut s = summary();
         let c = &mut s.cells[0];
         c.read_lat_ns = Some([11, 22, 33, 44]);
         c.write_lat_ns = Some([55, 66, 77, 88]);

@@ -154,11 +154,11 @@ CPU s/GB = CPU of every thread of the trial process over the timed section alone
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::report::tests::data;
+    use crate::analysis::fixtures::summary;
 
     #[test]
     fn one_block_per_point_with_right_aligned_numbers() {
-        let s = data().summary;
+        let s = summary();
         let text = render(&s);
         let blocks: Vec<&str> = text
             .split("\n\n")
@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn failures_go_to_a_notes_column() {
-        let mut s = data().summary;
+        let mut s = summary();
         s.cells[0].failed = 1;
         s.cells[0].failures = vec!["timeout".into()];
         let text = render(&s);

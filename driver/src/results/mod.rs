@@ -3,7 +3,8 @@
 //! A run folder holds `meta.json` (environment, options, engines), `trials.jsonl` (one line
 //! per trial, appended and flushed as each finishes, raw measurements kept), and
 //! `summary.json` / `summary.csv` (rewritten after every round, so a crash loses nothing).
-//! `results/README.md` documents every field.
+//! `results/README.md` documents every field. The files of the other commands have their own
+//! modules here (`safety`, `audit`, `calibration`), each with its types and its one writer.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -18,6 +19,9 @@ use crate::plan::options::Config;
 pub use crate::proc::spawn::Usage;
 use crate::sys::env::Environment;
 
+pub mod audit;
+pub mod calibration;
+pub mod safety;
 pub mod schema;
 
 /// One engine as the run saw it.
@@ -36,6 +40,36 @@ pub struct EngineMeta {
     /// Capabilities and op routes (`workloads::EngineInfo`).
     #[serde(default)]
     pub info: EngineInfoRecord,
+    /// The engine's registry class (`registry::Class`). Absent in folders written before it
+    /// was recorded: readers then fall back to the capabilities (see `analysis::rows`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<EngineClass>,
+}
+
+/// `registry::Class` as meta.json records it: what an engine is for, so a reader never has to
+/// recognise an engine by its name.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineClass {
+    /// A runtime's current release.
+    Engine,
+    /// Another release of a runtime (`compio@0.16`).
+    Release,
+    /// A safety control, unsafe on purpose (`naive`...).
+    Control,
+    /// Test support (the null engines).
+    Test,
+}
+
+impl From<registry::Class> for EngineClass {
+    fn from(c: registry::Class) -> Self {
+        match c {
+            registry::Class::Engine => EngineClass::Engine,
+            registry::Class::Release => EngineClass::Release,
+            registry::Class::Control => EngineClass::Control,
+            registry::Class::Test => EngineClass::Test,
+        }
+    }
 }
 
 /// An engine's static description as meta.json keeps it: `workloads::EngineInfo` with owned
@@ -418,6 +452,52 @@ pub fn read_meta(dir: &Path) -> anyhow::Result<Meta> {
 pub(crate) mod fixtures {
     use super::*;
     use workloads::Stats;
+
+    /// A fixed environment (a real capture fills fields this list lacks).
+    pub(crate) fn env() -> crate::sys::env::Environment {
+        serde_json::from_value(serde_json::json!({
+            "host": "testhost", "kernel": "6.1.0", "cpu": "Test CPU", "cores": 2, "memory_bytes": 8u64 << 30,
+            "dir": "/scratch", "mount_point": "/", "filesystem": "ext4", "mount_source": "/dev/vda",
+            "mount_options": "rw", "device": null, "free_bytes": 1u64 << 40, "io_uring_unavailable": null,
+            "memlock_limit": null, "can_drop_caches": true, "o_direct": true, "ringbench": "0.1.0",
+            "git": "abc", "runtimes": {"tokio": "1.0"}, "fio": "fio-3.33"
+        }))
+        .or_else(|_| {
+            // The environment struct grows; fill what the test does not set from a real capture.
+            let mut e = crate::sys::env::capture(std::path::Path::new("/"));
+            e.host = "testhost".into();
+            Ok::<_, serde_json::Error>(e)
+        })
+        .unwrap()
+    }
+
+    /// An engine entry of meta.json with no class recorded (as an older folder has).
+    pub(crate) fn engine(name: &str, does_io: bool) -> EngineMeta {
+        EngineMeta {
+            name: name.into(),
+            runtime: name.into(),
+            summary: String::new(),
+            available: true,
+            reason: None,
+            info: serde_json::from_value(serde_json::json!({"caps": {"does_io": does_io}, "model": "blocking", "routes": {"read": "inline", "write": "inline"}})).unwrap(),
+            class: None,
+        }
+    }
+
+    /// meta.json of a finished run of `engines`, all moving data.
+    pub(crate) fn meta(engines: &[&str]) -> Meta {
+        Meta {
+            schema: schema::META.current,
+            started: "2026-01-01T00:00:00Z".into(),
+            finished: Some("2026-01-01T00:01:00Z".into()),
+            interrupted: false,
+            command: vec!["ringbench".into(), "run".into()],
+            options: serde_json::json!({"size": 4194304, "direct": false, "fsync": true, "seed": 1, "cache": "drop", "repeat": 4, "warmup": 0}),
+            environment: env(),
+            engines: engines.iter().map(|e| engine(e, true)).collect(),
+            notes: vec![],
+        }
+    }
 
     pub(crate) fn config() -> Config {
         Config {
