@@ -142,6 +142,29 @@ fn size_words(d: &RunData) -> String {
         .map_or("?".into(), workloads::units::size)
 }
 
+/// The io_uring runtimes (by their recorded capabilities, the floor left out) whose wall ns per
+/// op is shown *below* the floor's at (`w`, `qd`). The floor drives the same ring with nothing
+/// around it, so a runtime beating it means the two were not served the same way below the
+/// runtime (the kernel's path for the op differed), and the tax of that cell is not runtime
+/// cost: the report says so instead of stating a negative tax.
+fn beat_the_floor(d: &RunData, w: Workload, qd: usize) -> Vec<String> {
+    let io_uring = |e: &str| {
+        d.meta
+            .engines
+            .iter()
+            .any(|m| m.name == e && m.info.caps.io_uring)
+    };
+    rows(&d.summary.overhead, w, qd)
+        .into_iter()
+        .filter(|c| !c.floor && io_uring(&c.engine))
+        .filter(|c| {
+            c.ns_over_floor
+                .is_some_and(|x| x.verdict == Verdict::Faster)
+        })
+        .map(|c| c.engine.clone())
+        .collect()
+}
+
 /// The "Runtime cost per op" section; empty when the run has no overhead set.
 pub fn section(d: &RunData) -> String {
     let cells = &d.summary.overhead;
@@ -232,6 +255,16 @@ pub fn section(d: &RunData) -> String {
             }
         }
         let _ = writeln!(o);
+        for (kw, qd) in keys(cells) {
+            let beat = beat_the_floor(d, kw, qd);
+            if kw == w && !beat.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "**The floor is not a lower bound for {w} at queue depth {qd}**: {} (io_uring runtimes) did more ops per second than {FLOOR}, which drives the same ring with nothing around it. So the kernel served the same op differently underneath (not explained by this run), and this cell's taxes do not measure runtime cost.\n",
+                    beat.join(", ")
+                );
+            }
+        }
     }
     let noisy = cells.iter().filter(|c| c.noisy).count();
     let _ = writeln!(
@@ -258,6 +291,14 @@ pub fn how_to_choose_line(d: &RunData) -> Option<String> {
     }
     let mut parts = Vec::new();
     for (w, qd) in keys(cells) {
+        let beat = beat_the_floor(d, w, qd);
+        if !beat.is_empty() {
+            parts.push(format!(
+                "{w} qd{qd}: no tax stated, the floor is beaten by {} (not a lower bound there)",
+                beat.join(", ")
+            ));
+            continue;
+        }
         let mut taxed: Vec<(&OverheadCell, Diff)> = rows(cells, w, qd)
             .into_iter()
             .filter_map(|c| c.ns_over_floor.map(|d| (c, d)))
@@ -357,4 +398,59 @@ pub fn chart(d: &RunData) -> Result<Option<Chart>, Box<dyn Error>> {
         &[note],
         &panels,
     )?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::overhead::{summarise, tests::rec};
+    use crate::commands::report::tests::data;
+
+    /// A run whose overhead set has the floor at 1000 ns per op and a ring runtime `ring` and a
+    /// blocking `blk` at the given ns per op.
+    fn run(ring_ns: f64, blk_ns: f64) -> RunData {
+        let mut d = data();
+        let mut ring = crate::results::fixtures::engine("ring", true);
+        ring.info.caps.io_uring = true;
+        d.meta.engines = vec![
+            ring,
+            crate::results::fixtures::engine("blk", true),
+            crate::results::fixtures::engine(FLOOR, true),
+        ];
+        d.meta.engines[2].info.caps.io_uring = true;
+        let mut records = Vec::new();
+        for round in 0..8 {
+            let j = 1.0 + f64::from(round % 3) * 0.01;
+            records.push(rec(FLOOR, round, 1, 1000.0 * j, 900.0));
+            records.push(rec("ring", round, 1, ring_ns * j, 900.0));
+            records.push(rec("blk", round, 1, blk_ns * j, 900.0));
+        }
+        let names = ["ring", "blk", FLOOR].map(String::from);
+        d.summary.overhead = summarise(&records, &names);
+        d
+    }
+
+    #[test]
+    fn a_floor_beaten_by_a_ring_runtime_states_no_tax() {
+        // The ring runtime above the floor, the blocking one below it: a tax is stated (a
+        // blocking engine may well beat a ring; that is not the floor's fault).
+        let d = run(1500.0, 500.0);
+        let line = how_to_choose_line(&d).unwrap();
+        assert!(line.contains("more: ring +505 ns"), "{line}");
+        assert!(line.contains("less: blk −505 ns"), "{line}");
+        assert!(!section(&d).contains("not a lower bound"));
+        // The ring runtime below the floor: no tax for that cell, and the section says why.
+        let d = run(500.0, 500.0);
+        let line = how_to_choose_line(&d).unwrap();
+        assert!(
+            line.contains("read qd1: no tax stated, the floor is beaten by ring"),
+            "{line}"
+        );
+        assert!(!line.contains("less: "), "{line}");
+        let s = section(&d);
+        assert!(
+            s.contains("**The floor is not a lower bound for read at queue depth 1**: ring"),
+            "{s}"
+        );
+    }
 }
