@@ -194,4 +194,11 @@ mod tests {
         assert!(text.contains("notes"), "{text}");
         assert!(text.contains("FAILED 1: timeout"), "{text}");
     }
+
+    /// The whole terminal table of the fixed run, as a reader sees it: any change to its
+    /// columns, alignment or wording shows up here for review (`cargo insta review`).
+    #[test]
+    fn terminal_table_snapshot() {
+        insta::assert_snapshot!(format!("{}\n{LEGEND}", render(&summary())));
+    }
 }
