@@ -10,10 +10,15 @@
 //!
 //! # The "within noise" rule across runs
 //! Runs are not paired by round (they ran at different times, maybe on different machines), so
-//! the ratio `B / A` of medians gets the interval `[lo_B / hi_A, hi_B / lo_A]` from each side's
-//! order-statistic interval. The difference is *within noise* when the two intervals overlap by
-//! more than half of their average half-width (the overlap rule for ~95% intervals of Cumming &
-//! Finch, 2005), or when either side has fewer than 2 samples; otherwise B is faster or slower.
+//! the ratio `B / A` of medians gets its interval by combining each side's order-statistic
+//! interval as independent errors on a log scale: with `a⁻ = ln(med_A / lo_A)`,
+//! `a⁺ = ln(hi_A / med_A)` (and `b⁻`, `b⁺` for B), the interval is
+//! `[r·exp(−√(b⁻² + a⁺²)), r·exp(√(b⁺² + a⁻²))]` around `r = med_B / med_A`. The difference is
+//! *within noise* when that interval contains 1, or when either side has fewer than 2 samples;
+//! otherwise B is faster or slower. For two ~95% intervals this is the usual test of a
+//! difference of independent estimates (Cumming & Finch, 2005: intervals that overlap by less
+//! than about half their average half-width), and the verdict can always be read off the
+//! interval printed beside it.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -100,7 +105,7 @@ pub fn mismatch(a: &RunData, b: &RunData) -> Option<String> {
 pub struct CrossRatio {
     /// median_b / median_a.
     pub median: f64,
-    /// `[lo_b / hi_a, hi_b / lo_a]`.
+    /// Bounds of the ratio's interval (module doc).
     pub lo: f64,
     /// See `lo`.
     pub hi: f64,
@@ -114,19 +119,27 @@ pub fn cross(a: (f64, Interval, usize), b: (f64, Interval, usize)) -> Option<Cro
     if !(ma > 0.0 && mb > 0.0) || na == 0 || nb == 0 {
         return None;
     }
-    let overlap = ia.hi.min(ib.hi) - ia.lo.max(ib.lo);
-    let half = ((ia.hi - ia.lo) / 2.0 + (ib.hi - ib.lo) / 2.0) / 2.0;
-    let verdict = if na < 2 || nb < 2 || overlap > 0.5 * half {
+    // Half-widths on a log scale, below and above each median (an interval reaching 0 gives an
+    // infinite half-width: a ratio interval from 0 to infinity, within noise).
+    let down = |m: f64, lo: f64| (m / lo.min(m)).ln();
+    let up = |m: f64, hi: f64| (hi.max(m) / m).ln();
+    let r = mb / ma;
+    let lo = r * (-(down(mb, ib.lo).powi(2) + up(ma, ia.hi).powi(2)).sqrt()).exp();
+    let hi = r
+        * (down(ma, ia.lo).powi(2) + up(mb, ib.hi).powi(2))
+            .sqrt()
+            .exp();
+    let verdict = if na < 2 || nb < 2 || (lo <= 1.0 && hi >= 1.0) {
         Verdict::WithinNoise
-    } else if mb > ma {
+    } else if r > 1.0 {
         Verdict::Faster
     } else {
         Verdict::Slower
     };
     Some(CrossRatio {
-        median: mb / ma,
-        lo: ib.lo / ia.hi,
-        hi: ib.hi / ia.lo,
+        median: r,
+        lo,
+        hi,
         verdict,
     })
 }
@@ -258,9 +271,10 @@ pub struct CompareRatio {
     pub run: String,
     /// `null` when either side has no completed trial.
     pub median: Option<f64>,
-    /// `lo_X / hi_A`.
+    /// Lower bound of the ratio's interval (module doc: the two runs' intervals combined on a
+    /// log scale).
     pub lo: Option<f64>,
-    /// `hi_X / lo_A`.
+    /// Upper bound (see `lo`).
     pub hi: Option<f64>,
     /// `faster`, `slower` or `within-noise`.
     pub verdict: Option<Verdict>,
@@ -339,7 +353,7 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
     md.push_str(&conclusions_section(runs, &labels));
     let _ = writeln!(
         md,
-        "\nMB/s medians with their order-statistic intervals; ratios are against A: `median_X / median_A` with interval `[lo_X / hi_A, hi_X / lo_A]`; *within noise* when the two intervals overlap by more than half their average half-width (or a side has under 2 samples). Reference rows (kernel-copy, fio) are compared like engines.\n"
+        "\nMB/s medians with their order-statistic intervals; ratios are against A: `median_X / median_A` with the two runs' intervals combined as independent errors on a log scale; *within noise* when that interval contains 1 (or a side has under 2 samples). Reference rows (kernel-copy, fio) are compared like engines.\n"
     );
     let mut data = CompareDoc {
         runs: labels
@@ -502,9 +516,9 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
             .join(", ")
     );
     let notes = [concat!(
-        "Marker: median_X / median_A; whiskers: [lo_X / hi_A, hi_X / lo_A] from each run's ",
-        "order-statistic interval of the median. Hollow marker, \"(noise)\": the two intervals ",
-        "overlap (within noise). Right of 1× is faster than A."
+        "Marker: median_X / median_A; whiskers: its interval, the two runs' order-statistic ",
+        "intervals of the median combined as independent errors on a log scale. Hollow marker, ",
+        "\"(noise)\": the interval contains 1 (within noise). Right of 1× is faster than A."
     )
     .to_string()];
     let chart = plots::ratio_chart("compare".into(), title, &notes, &panels)
@@ -820,13 +834,36 @@ mod tests {
         // Same interval: within noise.
         let r = cross((100.0, iv(90.0, 110.0), 5), (101.0, iv(91.0, 111.0), 5)).unwrap();
         assert_eq!(r.verdict, Verdict::WithinNoise);
-        // Disjoint: a verdict, and the ratio interval bounds it.
+        // Disjoint: a verdict, and the ratio's interval lies inside the crude bound
+        // [lo_B / hi_A, hi_B / lo_A] (errors combined, not added) and excludes 1.
         let r = cross((100.0, iv(95.0, 105.0), 5), (150.0, iv(140.0, 160.0), 5)).unwrap();
         assert_eq!(r.verdict, Verdict::Faster);
-        assert!((r.lo - 140.0 / 105.0).abs() < 1e-12 && (r.hi - 160.0 / 95.0).abs() < 1e-12);
-        // Touching by a sliver (less than half the average half-width): still a difference.
+        assert!(r.lo > 140.0 / 105.0 && r.lo < 1.5 && r.hi > 1.5 && r.hi < 160.0 / 95.0);
+        assert!(
+            (r.lo - 1.378).abs() < 1e-3 && (r.hi - 1.629).abs() < 1e-3,
+            "{r:?}"
+        );
+        // Overlapping by a sliver (less than half the average half-width): still a difference.
         let r = cross((100.0, iv(90.0, 110.0), 5), (80.0, iv(70.0, 91.0), 5)).unwrap();
         assert_eq!(r.verdict, Verdict::Slower);
+        assert!(r.hi < 1.0, "{r:?}");
+        // The verdict can always be read off the printed interval: within noise exactly when
+        // it contains 1, over a grid of medians and widths.
+        for mb in [80.0, 95.0, 99.0, 101.0, 105.0, 120.0, 200.0] {
+            for w in [0.01, 0.05, 0.1, 0.3] {
+                let r = cross(
+                    (100.0, iv(100.0 * (1.0 - w), 100.0 * (1.0 + w)), 5),
+                    (mb, iv(mb * (1.0 - w), mb * (1.0 + w)), 5),
+                )
+                .unwrap();
+                let contains = r.lo <= 1.0 && r.hi >= 1.0;
+                assert_eq!(
+                    r.verdict == Verdict::WithinNoise,
+                    contains,
+                    "{mb} ±{w}: {r:?}"
+                );
+            }
+        }
         // One sample is never enough.
         assert_eq!(
             cross((100.0, iv(100.0, 100.0), 1), (200.0, iv(200.0, 200.0), 1))
@@ -858,7 +895,7 @@ mod tests {
     #[test]
     fn a_run_against_itself_is_within_noise_everywhere() {
         let c = build(&[data(), data()]).unwrap();
-        assert!(c.markdown.contains("| fast | 200.0 [196.0–206.0] | 200.0 [196.0–206.0] | 1.00× [0.95–1.05] within noise |"), "{}", c.markdown);
+        assert!(c.markdown.contains("| fast | 200.0 [196.0–206.0] | 200.0 [196.0–206.0] | 1.00× [0.96–1.04] within noise |"), "{}", c.markdown);
         assert!(!c.markdown.contains("faster |") && !c.markdown.contains("slower |"));
         assert!(c.chart.svg.contains("Throughput ratio to run A"));
         assert!(
