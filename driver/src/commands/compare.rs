@@ -113,6 +113,19 @@ pub struct CrossRatio {
     pub verdict: Verdict,
 }
 
+impl CrossRatio {
+    /// `1.07× [0.94–1.21] within noise`, as compare.md prints it.
+    pub fn words(&self) -> String {
+        format!(
+            "{:.2}× [{:.2}–{:.2}] {}",
+            self.median,
+            self.lo,
+            self.hi,
+            self.verdict.words()
+        )
+    }
+}
+
 /// Compare two cells' medians and intervals (module doc).
 pub fn cross(a: (f64, Interval, usize), b: (f64, Interval, usize)) -> Option<CrossRatio> {
     let ((ma, ia, na), (mb, ib, nb)) = (a, b);
@@ -278,6 +291,19 @@ pub struct CompareRatio {
     pub hi: Option<f64>,
     /// `faster`, `slower` or `within-noise`.
     pub verdict: Option<Verdict>,
+}
+
+impl CompareRatio {
+    /// Run `run`'s ratio to A, or nulls when a side has no completed trial.
+    fn of(run: &str, r: Option<CrossRatio>) -> CompareRatio {
+        CompareRatio {
+            run: run.to_string(),
+            median: r.map(|r| r.median),
+            lo: r.map(|r| r.lo),
+            hi: r.map(|r| r.hi),
+            verdict: r.map(|r| r.verdict),
+        }
+    }
 }
 
 fn cell<'a>(d: &'a RunData, w: Workload, c: &Config, e: &str) -> Option<&'a Cell> {
@@ -453,13 +479,7 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
                     }
                     _ => None,
                 };
-                data_row.ratios.push(CompareRatio {
-                    run: labels[k].0.clone(),
-                    median: r.map(|r| r.median),
-                    lo: r.map(|r| r.lo),
-                    hi: r.map(|r| r.hi),
-                    verdict: r.map(|r| r.verdict),
-                });
+                data_row.ratios.push(CompareRatio::of(&labels[k].0, r));
                 if let Some(r) = &r {
                     ratios.push(Ratio {
                         run: labels[k].0.to_string(),
@@ -469,17 +489,7 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Comparison> {
                         within_noise: r.verdict == Verdict::WithinNoise,
                     });
                 }
-                let _ = write!(
-                    row,
-                    " {} |",
-                    r.map_or("–".into(), |r| format!(
-                        "{:.2}× [{:.2}–{:.2}] {}",
-                        r.median,
-                        r.lo,
-                        r.hi,
-                        r.verdict.words()
-                    ))
-                );
+                let _ = write!(row, " {} |", r.map_or("–".into(), |r| r.words()));
             }
             let _ = writeln!(md, "{row}");
             point.rows.push(data_row);
@@ -626,24 +636,8 @@ fn overhead_section(
                     }
                     _ => None,
                 };
-                let _ = write!(
-                    row,
-                    " {} |",
-                    r.map_or("–".into(), |r| format!(
-                        "{:.2}× [{:.2}–{:.2}] {}",
-                        r.median,
-                        r.lo,
-                        r.hi,
-                        r.verdict.words()
-                    ))
-                );
-                ratios.push(CompareRatio {
-                    run: labels[k].0.clone(),
-                    median: r.map(|r| r.median),
-                    lo: r.map(|r| r.lo),
-                    hi: r.map(|r| r.hi),
-                    verdict: r.map(|r| r.verdict),
-                });
+                let _ = write!(row, " {} |", r.map_or("–".into(), |r| r.words()));
+                ratios.push(CompareRatio::of(&labels[k].0, r));
             }
             for c in &cells {
                 let _ = match c.and_then(|c| c.ns_over_floor.as_ref()) {

@@ -219,19 +219,9 @@ pub fn charts_section(charts: &[Chart]) -> String {
     o
 }
 
-pub fn verdict_kind(v: &workloads::safety::Verdict) -> &'static str {
-    use workloads::safety::Verdict as V;
-    match v {
-        V::Safe => "safe",
-        V::Leak { .. } => "leak",
-        V::DataLoss { .. } => "data-loss",
-        V::GhostWrite { .. } => "ghost-write",
-        V::UseAfterFree { .. } => "use-after-free",
-        V::Crash { .. } => "crash",
-        V::Hang { .. } => "hang",
-        V::Skipped { .. } => "skipped",
-    }
-}
+/// A verdict's kind name (`safe`, `leak`, ...), as `--fail-on` spells it: one list, in the
+/// analysis layer.
+pub use crate::analysis::safety::kind_name as verdict_kind;
 
 /// What a verdict kind means for someone using the engine (about the verdict, never about a
 /// particular runtime).

@@ -250,7 +250,7 @@ pub struct Verdict {
     pub tint: f64,
 }
 
-/// The look of a verdict kind (`safe`, `leak`, ... as `report::verdict_kind` names them);
+/// The look of a verdict kind (`safe`, `leak`, ... as `analysis::safety::kind_name` names them);
 /// `not_in_flight`: a safe cell whose op had already finished (nothing was tested).
 pub fn verdict(kind: &str, not_in_flight: bool) -> Verdict {
     let v = |colour, hatch, tint| Verdict {
