@@ -43,3 +43,18 @@ pub(crate) fn run() -> (Meta, Vec<TrialRecord>, Summary) {
 pub(crate) fn summary() -> Summary {
     run().2
 }
+
+/// The fixed run as `ringbench report` reads it (a `RunData`), for the tests of every layer
+/// from here up.
+pub(crate) fn data() -> crate::analysis::run::RunData {
+    let (meta, records, summary) = run();
+    crate::analysis::run::RunData {
+        name: "synthetic".into(),
+        meta,
+        records,
+        warnings: vec![],
+        safety: None,
+        audit: None,
+        summary,
+    }
+}

@@ -552,7 +552,7 @@ fn overhead_section(
     runs: &[RunData],
     labels: &[(String, String)],
 ) -> (String, Vec<CompareOverheadPoint>) {
-    use crate::commands::overhead_report::{diff_words, ops};
+    use crate::render::overhead::{diff_words, ops};
     let mut keys: Vec<(Workload, usize)> = Vec::new();
     let mut engines: Vec<String> = Vec::new();
     for r in runs {
@@ -691,9 +691,9 @@ fn tax_counts(a: &RunData, b: &RunData) -> (usize, usize, usize) {
 }
 
 /// Whether each run draws the same conclusions as run A in "How to choose" (the groups of each
-/// table; rules in [`crate::commands::conclusions`]), table by table, with a one-line verdict first.
+/// table; rules in [`crate::analysis::conclusions`]), table by table, with a one-line verdict first.
 fn conclusions_section(runs: &[RunData], labels: &[(String, String)]) -> String {
-    use crate::commands::conclusions;
+    use crate::analysis::conclusions;
     let mut md = String::new();
     let _ = writeln!(
         md,

@@ -3,13 +3,9 @@
 
 pub mod audit;
 pub mod calibrate;
-pub mod ceiling;
-pub mod choice;
 pub mod compare;
-pub mod conclusions;
 pub mod listing;
 pub mod machine;
-pub mod overhead_report;
 pub mod report;
 pub mod runner;
 pub mod safety;

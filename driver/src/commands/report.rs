@@ -93,7 +93,7 @@ pub fn charts(d: &RunData) -> anyhow::Result<Vec<Chart>> {
             out.push(ch);
         }
     }
-    if let Some(ch) = crate::commands::overhead_report::chart(d).map_err(err)? {
+    if let Some(ch) = crate::render::overhead::chart(d).map_err(err)? {
         out.push(ch);
     }
     if let Some(sr) = &d.safety {
@@ -204,7 +204,7 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
             .join(" ")
     );
     // The choice page first: it is the one table a reader choosing a runtime reads.
-    out.push_str(&crate::commands::choice::render(s, m, d.safety.as_ref()));
+    out.push_str(&crate::render::choice::render(s, m, d.safety.as_ref()));
     let o = &mut out;
     let _ = writeln!(o, "## Reading the numbers\n");
     let _ = writeln!(
@@ -289,7 +289,7 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
     let _ = writeln!(o);
     out.push_str(&references_section(d));
     out.push_str(&results_section(d));
-    out.push_str(&crate::commands::overhead_report::section(d));
+    out.push_str(&crate::render::overhead::section(d));
     out.push_str(&charts_section(charts));
     if let Some(sr) = &d.safety {
         out.push_str(&safety_section(sr));
@@ -422,7 +422,7 @@ fn results_section(d: &RunData) -> String {
             if let Some(r) = &c.vs_no_cancel {
                 notes.push(format!("vs no cancel {}", ratio_words(r)));
             }
-            if let Some(n) = crate::commands::ceiling::cell_note(c) {
+            if let Some(n) = crate::render::ceiling::cell_note(c) {
                 notes.push(n);
             }
             let _ = writeln!(
@@ -434,7 +434,7 @@ fn results_section(d: &RunData) -> String {
                 esc(&notes.join("; "))
             );
         }
-        o.push_str(&crate::commands::ceiling::table_note(d, &cells));
+        o.push_str(&crate::render::ceiling::table_note(d, &cells));
         o.push_str(&latency_tables(&cells));
         let _ = writeln!(o);
     }
@@ -468,7 +468,7 @@ pub fn how_to_choose(d: &RunData) -> String {
         // them slower. Said as it is: within noise, or too few rounds to tell.
         let mut why: Vec<String> = Vec::new();
         for c in &first[1..] {
-            let w = crate::commands::choice::tie_reason(&c.vs_best);
+            let w = crate::render::choice::tie_reason(&c.vs_best);
             if !why.contains(&w) {
                 why.push(w);
             }
@@ -543,11 +543,11 @@ pub fn how_to_choose(d: &RunData) -> String {
             let _ = write!(line, " (noisy cells: {})", list(&ch.noisy));
         }
         let _ = writeln!(o, "{line}.");
-        if let Some(l) = crate::commands::ceiling::choose_line(d, &what, cells) {
+        if let Some(l) = crate::render::ceiling::choose_line(d, &what, cells) {
             let _ = writeln!(o, "{l}");
         }
     }
-    if let Some(line) = crate::commands::overhead_report::how_to_choose_line(d) {
+    if let Some(line) = crate::render::overhead::how_to_choose_line(d) {
         let _ = writeln!(o, "{line}");
     }
     let failed: BTreeMap<String, usize> =
@@ -683,6 +683,15 @@ pub fn how_to_choose(d: &RunData) -> String {
     o
 }
 
+// The choice page's and the ceiling notes' tests render the whole report, so they live here
+// (their modules are in render/, which cannot import this layer).
+#[cfg(test)]
+#[path = "report_ceiling_tests.rs"]
+mod ceiling_tests;
+#[cfg(test)]
+#[path = "report_choice_tests.rs"]
+pub(crate) mod choice_tests;
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -690,19 +699,7 @@ pub(crate) mod tests {
     // Shared with the tests of the other commands.
     pub(crate) use crate::results::fixtures::{meta, trial};
 
-    /// The analysis layer's fixed run (see `analysis::fixtures::run`), as a report reads it.
-    pub(crate) fn data() -> RunData {
-        let (meta, records, summary) = crate::analysis::fixtures::run();
-        RunData {
-            name: "synthetic".into(),
-            meta,
-            records,
-            warnings: vec![],
-            safety: None,
-            audit: None,
-            summary,
-        }
-    }
+    pub(crate) use crate::analysis::fixtures::data;
 
     #[test]
     fn references_are_not_ranked_but_give_ratios() {
@@ -957,7 +954,7 @@ pub(crate) mod tests {
         }
 
         fn report() -> (String, String) {
-            let d = crate::commands::choice::tests::data();
+            let d = crate::commands::report::choice_tests::data();
             let chart = Chart {
                 stem: "throughput".into(),
                 title: "Throughput per engine".into(),

@@ -5,9 +5,12 @@
 
 pub mod audit;
 pub mod calibration;
+pub mod ceiling;
+pub mod choice;
 pub mod csv_out;
 pub mod export;
 pub mod html;
+pub mod overhead;
 pub mod plots;
 pub mod progress;
 pub mod report;

@@ -201,7 +201,7 @@ mod tests {
 
     #[test]
     fn a_run_agrees_with_itself() {
-        let d = crate::commands::report::tests::data();
+        let d = crate::analysis::fixtures::data();
         let k = of_run(&d);
         assert!(k.values().all(|x| x.decided()), "{k:?}");
         for v in k.values() {

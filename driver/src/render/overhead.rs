@@ -409,8 +409,8 @@ pub fn chart(d: &RunData) -> Result<Option<Chart>, Box<dyn Error>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::fixtures::data;
     use crate::analysis::overhead::{summarise, tests::rec};
-    use crate::commands::report::tests::data;
 
     /// A run whose overhead set has the floor at 1000 ns per op and a ring runtime `ring` and a
     /// blocking `blk` at the given ns per op.
