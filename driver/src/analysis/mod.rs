@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod calibration;
 pub mod choose;
+pub mod compare;
 pub mod conclusions;
 #[cfg(test)]
 pub(crate) mod fixtures;

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod calibration;
 pub mod ceiling;
 pub mod choice;
+pub mod compare;
 pub mod csv_out;
 pub mod export;
 pub mod html;

@@ -21,6 +21,7 @@ use crate::sys::env::Environment;
 
 pub mod audit;
 pub mod calibration;
+pub mod compare;
 pub mod safety;
 pub mod schema;
 
