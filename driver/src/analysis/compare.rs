@@ -138,6 +138,20 @@ impl CrossRatio {
     }
 }
 
+/// Run `i`'s label: `A`…`Z`, then `AA`, `AB`, … (spreadsheet columns), so that every run of a
+/// long comparison has its own.
+pub fn label(i: usize) -> String {
+    let mut n = i + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        n -= 1;
+        out.push(b'A' + (n % 26) as u8);
+        n /= 26;
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ASCII letters")
+}
+
 /// Compare two cells' medians and intervals (module doc).
 pub fn cross(a: (f64, Interval, usize), b: (f64, Interval, usize)) -> Option<CrossRatio> {
     let ((ma, ia, na), (mb, ib, nb)) = (a, b);
@@ -267,12 +281,7 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Compared> {
     let labels: Vec<(String, String)> = runs
         .iter()
         .enumerate()
-        .map(|(i, r)| {
-            (
-                ((b'A' + (i % 26) as u8) as char).to_string(),
-                r.name.clone(),
-            )
-        })
+        .map(|(i, r)| (label(i), r.name.clone()))
         .collect();
     let mut keys: Vec<(Workload, Config)> = Vec::new();
     let mut engines: Vec<String> = Vec::new();
@@ -492,6 +501,21 @@ fn agreements(runs: &[RunData], labels: &[(String, String)]) -> Vec<RunAgreement
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_run_has_its_own_label() {
+        let l: Vec<String> = (0..60).map(label).collect();
+        assert_eq!(
+            (&l[0][..], &l[25][..], &l[26][..], &l[27][..]),
+            ("A", "Z", "AA", "AB")
+        );
+        assert_eq!(l[51], "AZ");
+        assert_eq!(l[52], "BA");
+        let mut u = l.clone();
+        u.sort();
+        u.dedup();
+        assert_eq!(u.len(), l.len());
+    }
+
     use super::*;
     use crate::analysis::fixtures::data;
 
