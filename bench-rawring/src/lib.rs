@@ -33,6 +33,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
@@ -361,14 +362,21 @@ const STREAM: u64 = u64::MAX;
 
 /// Wakes the thread of `block_on` (a wake from another thread: the ring's futures are only
 /// woken from the reaping thread itself).
-struct ThreadWaker(Thread);
+struct ThreadWaker {
+    thread: Thread,
+    /// Set by every wake, cleared by `block_on` before each poll: a wake that came (and whose
+    /// waker clone was dropped) between the poll and the wait is seen, so the plain wait
+    /// without a timer is never entered with a wake pending.
+    woken: AtomicBool,
+}
 
 impl Wake for ThreadWaker {
     fn wake(self: Arc<Self>) {
-        self.0.unpark();
+        self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
+        self.woken.store(true, Ordering::SeqCst);
+        self.thread.unpark();
     }
 }
 
@@ -429,11 +437,15 @@ impl Engine for RawEngine {
     }
 
     fn block_on<F: Future>(&mut self, fut: F) -> F::Output {
-        let handle = Arc::new(ThreadWaker(std::thread::current()));
+        let handle = Arc::new(ThreadWaker {
+            thread: std::thread::current(),
+            woken: AtomicBool::new(false),
+        });
         let waker = Waker::from(Arc::clone(&handle));
         let mut cx = Context::from_waker(&waker);
         let mut fut = pin!(fut);
         loop {
+            handle.woken.store(false, Ordering::SeqCst);
             if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
                 return v;
             }
@@ -451,9 +463,12 @@ impl Engine for RawEngine {
                 // ~300k to ~100k ops/s (a C loop pinned to one CPU: ~370k vs ~130k), below
                 // the runtimes this floor is meant to be under.
                 let live = r.in_kernel > 0;
-                let slice = (live && wakers_outside_ring(&handle, &waker, &r.slots) > 0)
-                    .then_some(WAIT_SLICE);
-                r.turn(live, slice);
+                let outside = wakers_outside_ring(&handle, &waker, &r.slots) > 0;
+                // Counted after the count: a wake from a clone dropped since the poll.
+                let woken = handle.woken.load(Ordering::SeqCst);
+                let slice = (live && outside).then_some(WAIT_SLICE);
+                // A pending wake: submit what is queued, do not wait.
+                r.turn(live && !woken, slice);
                 live
             })
             .expect("RawEngine::block_on without its ring");
@@ -639,12 +654,62 @@ mod tests {
         drop(rt);
     }
 
+    /// A wake whose waker clone is already gone when `block_on` decides how to wait (woken
+    /// and dropped during the poll) is still seen: the future is polled again instead of
+    /// `block_on` waiting, with no timer, for a completion that never comes (a read of an
+    /// empty pipe). Run on a thread so that a regression fails here instead of hanging.
+    #[test]
+    fn a_wake_from_a_dropped_clone_is_not_lost() {
+        if RawEngine::probe().is_err() {
+            eprintln!("SKIPPED: io_uring unavailable");
+            return;
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut fds = [0; 2];
+            // SAFETY: pipe2 writes two descriptors into the array.
+            assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+            // SAFETY: both are new descriptors owned here.
+            let (r, _w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+            let mut rt = RawEngine::build(&RuntimeConfig::default()).unwrap();
+            let file = RawFile { fd: r };
+            let mut polls = 0;
+            rt.block_on(async {
+                let mut read = Box::pin(RawEngine::read_stream(&file, AlignedBuf::new(64)));
+                std::future::poll_fn(|cx| {
+                    assert!(read.as_mut().poll(cx).is_pending(), "the pipe stays empty");
+                    polls += 1;
+                    if polls == 2 {
+                        return Poll::Ready(());
+                    }
+                    // Another thread wakes the future and drops its clone before this poll
+                    // returns: by the time block_on looks, no clone is left outside the ring.
+                    let w = cx.waker().clone();
+                    std::thread::spawn(move || w.wake()).join().unwrap();
+                    Poll::Pending
+                })
+                .await;
+            });
+            drop(rt);
+            let _ = tx.send(());
+        });
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("block_on waited for a completion although a wake was pending");
+    }
+
     /// With no waker clone outside the ring, `block_on` needs no slice.
     #[test]
     fn wakers_outside_the_ring_are_counted() {
-        let handle = Arc::new(ThreadWaker(std::thread::current()));
+        let handle = Arc::new(ThreadWaker {
+            thread: std::thread::current(),
+            woken: AtomicBool::new(false),
+        });
         let waker = Waker::from(Arc::clone(&handle));
-        let slots = vec![Slot::Waiting(Some(waker.clone())), Slot::Free, Slot::Done(0)];
+        let slots = vec![
+            Slot::Waiting(Some(waker.clone())),
+            Slot::Free,
+            Slot::Done(0),
+        ];
         assert_eq!(wakers_outside_ring(&handle, &waker, &slots), 0);
         let elsewhere = waker.clone();
         assert_eq!(wakers_outside_ring(&handle, &waker, &slots), 1);
