@@ -805,6 +805,30 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn fio_rows_are_described_as_the_run_measured_them() {
+        // The fixture's fio row alone: a run from before fio-psync, described as such.
+        let mut d = data();
+        let md = render(&d, &[]);
+        assert!(md.contains("This run predates the `fio-psync` row"), "{md}");
+        assert!(!md.contains("two rows on the read"), "{md}");
+        // With a fio-psync row beside it: the two-row description.
+        let mut psync = d
+            .records
+            .iter()
+            .find(|r| r.engine == reference::FIO)
+            .unwrap()
+            .clone();
+        psync.engine = reference::FIO_PSYNC.into();
+        d.records.push(psync);
+        let md = render(&d, &[]);
+        assert!(
+            md.contains("two rows on the read, write and randread jobs"),
+            "{md}"
+        );
+        assert!(!md.contains("This run predates"), "{md}");
+    }
+
+    #[test]
     fn charts_are_valid_svg_and_png() {
         let d = data();
         let cs = charts(&d).unwrap();

@@ -98,7 +98,14 @@ pub fn references_section(d: &RunData) -> String {
     } else if workloads_run.contains(&Workload::Large) {
         let _ = writeln!(o, "- **kernel-copy**: not measured in this run.");
     }
-    if reference::FIO_ROWS.iter().any(|r| has(r)) {
+    if has(reference::FIO) && !has(reference::FIO_PSYNC) {
+        // A run from before fio-psync and time-based reads: describe what it measured.
+        let ver = d.meta.environment.fio.as_deref().unwrap_or("fio");
+        let _ = writeln!(
+            o,
+            "- **fio** ({ver}): its `io_uring` engine on the read and write jobs at the same block size, queue depth, size, threads (numjobs) and O_DIRECT setting, in the same rounds. This run predates the `fio-psync` row and fio's time-based reads: each job ran one pass, so its bandwidth is over a runtime counted in whole milliseconds (a `--size` that fio reads in under ~100 ms is quantised by several percent), and a later run's reference is the better of fio's io_uring and psync engines. fio writes its own data, so its rows are not byte-verified."
+        );
+    } else if reference::FIO_ROWS.iter().any(|r| has(r)) {
         let ver = d.meta.environment.fio.as_deref().unwrap_or("fio");
         let _ = writeln!(
             o,
