@@ -369,7 +369,7 @@ pub fn build(runs: &[RunData]) -> anyhow::Result<Compared> {
         doc.points.push(point);
     }
     doc.overhead = overhead_points(runs, &labels);
-    let conclusions = agreements(runs, &labels);
+    let conclusions = agreements(runs, &labels, &doc.overhead);
     Ok(Compared { doc, conclusions })
 }
 
@@ -441,31 +441,31 @@ fn overhead_points(runs: &[RunData], labels: &[(String, String)]) -> Vec<Compare
     points
 }
 
-/// How run `b`'s tax verdicts (overhead set) relate to run `a`'s over the cells both have:
-/// (same, compared, contradicting).
-pub fn tax_counts(a: &RunData, b: &RunData) -> (usize, usize, usize) {
-    let (mut same, mut compared, mut contra) = (0, 0, 0);
-    for ca in &a.summary.overhead {
-        let Some(ta) = ca.ns_over_floor else { continue };
-        let tb = b.summary.overhead.iter().find(|cb| {
-            cb.workload == ca.workload
-                && cb.config.queue_depth == ca.config.queue_depth
-                && cb.engine == ca.engine
-        });
-        if let Some(tb) = tb.and_then(|c| c.ns_over_floor) {
-            let t = TaxAgreement::of(ta.verdict, tb.verdict);
-            compared += 1;
-            same += usize::from(t == TaxAgreement::Same);
-            contra += usize::from(t == TaxAgreement::Contradict);
-        }
-    }
-    (same, compared, contra)
+/// How the `k`-th later run's tax verdicts (overhead set; B is 0) relate to run A's, read off
+/// the rows [`overhead_points`] built: (same, compared, contradicting), over the cells where
+/// both runs have a tax.
+fn tax_counts(points: &[CompareOverheadPoint], k: usize) -> (usize, usize, usize) {
+    let ts: Vec<TaxAgreement> = points
+        .iter()
+        .flat_map(|p| &p.rows)
+        .filter_map(|r| r.tax.get(k).copied().flatten())
+        .collect();
+    let count = |t: TaxAgreement| ts.iter().filter(|x| **x == t).count();
+    (
+        count(TaxAgreement::Same),
+        ts.len(),
+        count(TaxAgreement::Contradict),
+    )
 }
 
 /// Whether each later run draws the same conclusions as run A in "How to choose" (the groups of
 /// each table; rules in [`crate::analysis::conclusions`]), table by table, with the counts
 /// compare.md's one-line verdict is read from.
-fn agreements(runs: &[RunData], labels: &[(String, String)]) -> Vec<RunAgreement> {
+fn agreements(
+    runs: &[RunData],
+    labels: &[(String, String)],
+    overhead: &[CompareOverheadPoint],
+) -> Vec<RunAgreement> {
     let base = conclusions::of_run(&runs[0]);
     let mut out = Vec::new();
     for (k, r) in runs.iter().enumerate().skip(1) {
@@ -493,7 +493,7 @@ fn agreements(runs: &[RunData], labels: &[(String, String)]) -> Vec<RunAgreement
             tables,
             agree,
             contradict,
-            tax: tax_counts(&runs[0], r),
+            tax: tax_counts(overhead, k - 1),
         });
     }
     out
