@@ -1,8 +1,10 @@
 //! End to end: a tiny `ringbench run` has the overhead set (runtime cost per op) planned on
 //! every engine, summarised with a row per engine in report.md's "Runtime cost per op" section
 //! and in summary.json, charted in plots/overhead.*, and named in "How to choose";
-//! `--no-overhead` leaves all of it out, and `ringbench report` re-renders it from the data.
-//! No timing is asserted: this VM's speed is not the subject.
+//! `--no-overhead` leaves all of it out, and `ringbench report` re-renders it from the data;
+//! its trials are pinned to one CPU unless `--overhead-cpu none`, and a child that cannot pin
+//! itself fails its trial rather than running unpinned. No timing is asserted: this VM's speed
+//! is not the subject.
 
 use std::path::Path;
 use std::process::Command;
@@ -88,6 +90,9 @@ fn the_overhead_set_has_a_section_with_a_row_per_engine() {
         serde_json::from_str(&std::fs::read_to_string(out.join("meta.json")).unwrap()).unwrap();
     assert_eq!(meta["options"]["overhead"]["size"], 64 << 10);
     assert_eq!(meta["options"]["overhead"]["passes"], 5);
+    // Pinned by default, to the last CPU this process may use, and said in the section.
+    let cpu = driver::sys::cpus::default_pin().expect("this process's affinity");
+    assert_eq!(meta["options"]["overhead"]["cpu"], cpu);
 
     // Summarised apart: the main cells are the `read` workload only.
     let summary: Value =
@@ -131,6 +136,10 @@ fn the_overhead_set_has_a_section_with_a_row_per_engine() {
             }
         }
     }
+    assert!(
+        section.contains(&format!("every trial pinned to CPU {cpu}")),
+        "{section}"
+    );
     // Two rounds cannot decide: the tax says so rather than "within noise".
     assert!(section.contains("too few rounds"), "{section}");
     let how = &report[report.find("## How to choose").unwrap()..];
@@ -174,6 +183,12 @@ fn overhead_size_is_validated() {
             vec!["--no-overhead", "--overhead-size", "64k"],
             "--overhead-size",
         ),
+        (vec!["--overhead-cpu", "99999"], "--overhead-cpu"),
+        (vec!["--overhead-cpu", "last"], "--overhead-cpu"),
+        (
+            vec!["--no-overhead", "--overhead-cpu", "0"],
+            "--overhead-cpu",
+        ),
     ] {
         let o = Command::new(env!("CARGO_BIN_EXE_ringbench"))
             .arg("run")
@@ -187,4 +202,76 @@ fn overhead_size_is_validated() {
             "{err}"
         );
     }
+}
+
+#[test]
+fn overhead_cpu_none_runs_unpinned_and_says_so() {
+    let scratch = tempfile::tempdir().unwrap();
+    let res = tempfile::tempdir().unwrap();
+    let out = res.path().join("run");
+    run(
+        scratch.path(),
+        &out,
+        &["--overhead-size", "16k", "--overhead-cpu", "none"],
+    );
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("meta.json")).unwrap()).unwrap();
+    assert!(meta["options"]["overhead"]["cpu"].is_null(), "{meta}");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("trials not pinned to a CPU"), "{report}");
+}
+
+/// The trial child pins itself before its runtime starts: to a CPU it may use it runs the
+/// trial; to one it may not, the trial fails with the reason instead of running unpinned.
+#[test]
+fn a_trial_child_pins_itself_or_fails_saying_why() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    use driver::plan::overhead_plan::OverheadSet;
+    use driver::proc::child::TrialSpec;
+
+    let dir = tempfile::tempdir().unwrap();
+    let set = OverheadSet::new(64 << 10, None);
+    let config = set.configs()[0];
+    let trial = |cpu: usize| -> String {
+        let dst = dir.path().join(format!("cpu{cpu}"));
+        std::fs::create_dir_all(&dst).unwrap();
+        let plan = set.plan(
+            Path::new(""),
+            workloads::Workload::Write,
+            &config,
+            &dst,
+            1,
+            64,
+        );
+        let spec = TrialSpec {
+            engine: "std".into(),
+            plan,
+            passes: 1,
+            cpu: Some(cpu),
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ringbench"))
+            .arg("__trial")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(&serde_json::to_vec(&spec).unwrap())
+            .unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+    };
+    let allowed = driver::sys::cpus::allowed();
+    let ok = trial(*allowed.last().unwrap());
+    assert!(ok.contains(r#""Ok""#), "{ok}");
+    let missing = (0..1024).find(|c| !allowed.contains(c)).unwrap();
+    let refused = trial(missing);
+    assert!(
+        refused.contains(r#""Err""#) && refused.contains(&format!("CPU {missing}")),
+        "{refused}"
+    );
 }

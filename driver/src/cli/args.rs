@@ -180,6 +180,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "SIZE")]
     pub overhead_size: Option<String>,
 
+    /// CPU every overhead trial is pinned to (all its threads and the kernel's io_uring
+    /// workers), or `none`. Default: the last CPU ringbench may run on. Pinned, a cost per op
+    /// is the runtime's own (a thread hop is a context switch); unpinned, it includes how fast
+    /// the machine wakes another CPU.
+    #[arg(long, value_name = "CPU|none")]
+    pub overhead_cpu: Option<String>,
+
     /// Seconds a trial may run before it is killed and recorded as a timeout.
     #[arg(long, value_name = "SECS")]
     pub trial_timeout: Option<String>,

@@ -42,6 +42,7 @@ impl From<&RunArgs> for RunRequest {
             json: a.json,
             no_overhead: a.no_overhead,
             overhead_size: a.overhead_size.clone(),
+            overhead_cpu: a.overhead_cpu.clone(),
         }
     }
 }

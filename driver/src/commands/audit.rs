@@ -314,6 +314,7 @@ fn audit_one(
         passes: 1,
         engine: engine.to_string(),
         plan: child_plan,
+        cpu: None,
     };
     let input = match serde_json::to_vec(&spec) {
         Ok(i) => i,

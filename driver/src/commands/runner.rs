@@ -495,6 +495,7 @@ fn run_one(
         engine: engine.to_string(),
         plan: child_plan.clone(),
         passes: overhead.map_or(1, |set| set.passes),
+        cpu: overhead.and_then(|set| set.cpu),
     };
     let input = serde_json::to_vec(&spec)?;
     let child = if crate::analysis::reference::is_fio(engine) {

@@ -219,6 +219,8 @@ pub struct RunRequest {
     pub no_overhead: bool,
     /// `--overhead-size`.
     pub overhead_size: Option<String>,
+    /// `--overhead-cpu`.
+    pub overhead_cpu: Option<String>,
 }
 
 impl Default for RunRequest {
@@ -253,6 +255,7 @@ impl Default for RunRequest {
             json: false,
             no_overhead: false,
             overhead_size: None,
+            overhead_cpu: None,
         }
     }
 }
@@ -306,6 +309,7 @@ impl RunRequest {
         switch(a, "--json", self.json);
         switch(a, "--no-overhead", self.no_overhead);
         pair(a, "--overhead-size", self.overhead_size.clone());
+        pair(a, "--overhead-cpu", self.overhead_cpu.clone());
         std::mem::take(a)
     }
 }
@@ -374,6 +378,33 @@ fn profile(name: &str) -> Result<Profile, OptionError> {
             name: other.to_string(),
             valid: "quick, full".into(),
         }),
+    }
+}
+
+/// `--overhead-cpu`: `none`, a CPU this process may run on, or (absent) the default of
+/// [`crate::sys::cpus::default_pin`].
+fn overhead_cpu(v: Option<&str>) -> Result<Option<usize>, OptionError> {
+    let allowed = crate::sys::cpus::allowed();
+    match v {
+        None => Ok(crate::sys::cpus::default_pin()),
+        Some("none") => Ok(None),
+        Some(v) => {
+            let cpu: usize = v
+                .parse()
+                .map_err(|_| invalid("--overhead-cpu", v, "expected a CPU number or `none`"))?;
+            if !allowed.contains(&cpu) {
+                let list: Vec<String> = allowed.iter().map(|c| c.to_string()).collect();
+                return Err(invalid(
+                    "--overhead-cpu",
+                    v,
+                    format!(
+                        "not a CPU ringbench may run on (allowed: {})",
+                        list.join(",")
+                    ),
+                ));
+            }
+            Ok(Some(cpu))
+        }
     }
 }
 
@@ -718,12 +749,13 @@ impl RunOptions {
             }
         }
         let overhead = if a.no_overhead {
-            if let Some(v) = &a.overhead_size {
-                return Err(invalid(
-                    "--overhead-size",
-                    v,
-                    "means nothing with --no-overhead",
-                ));
+            for (flag, v) in [
+                ("--overhead-size", &a.overhead_size),
+                ("--overhead-cpu", &a.overhead_cpu),
+            ] {
+                if let Some(v) = v {
+                    return Err(invalid(flag, v, "means nothing with --no-overhead"));
+                }
             }
             None
         } else {
@@ -744,7 +776,10 @@ impl RunOptions {
                 }
                 None => crate::plan::overhead_plan::default_size(size),
             };
-            Some(crate::plan::overhead_plan::OverheadSet::new(size))
+            Some(crate::plan::overhead_plan::OverheadSet::new(
+                size,
+                overhead_cpu(a.overhead_cpu.as_deref())?,
+            ))
         };
         let (dir, dir_note) = match &a.dir {
             Some(d) => (d.clone(), None),

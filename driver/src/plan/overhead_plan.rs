@@ -8,7 +8,10 @@
 //! parameters: its own small source file (so the main `--size` does not make it slow), the
 //! page cache warmed right before each of its trials whatever `--cache` says (the main
 //! trials' cache drops must not make it a device measurement), no O_DIRECT, no fsync, one
-//! thread. Its records carry `overhead: true` and are summarised apart (`overhead.rs`).
+//! thread, and every trial pinned to one CPU (`--overhead-cpu`, default the last CPU the driver
+//! may use): the cost of an op that hops threads is then a context switch, not a cross-CPU wake
+//! whose latency belongs to the machine (`sys::cpus`). Its records carry `overhead: true` and
+//! are summarised apart (`overhead.rs`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -52,6 +55,10 @@ pub struct OverheadSet {
     /// Timed passes per trial ([`PASSES`]); the median pass is the trial's outcome.
     #[serde(default = "one")]
     pub passes: u32,
+    /// The CPU every trial of the set is pinned to (`--overhead-cpu`; `sys::cpus` says why),
+    /// `None` when not pinned (`--overhead-cpu none`, or a run from before pinning).
+    #[serde(default)]
+    pub cpu: Option<usize>,
 }
 
 fn one() -> u32 {
@@ -67,14 +74,16 @@ pub fn default_size(run_size: u64) -> u64 {
 }
 
 impl OverheadSet {
-    /// The set at `size` bytes, with the fixed block size, depths and workloads.
-    pub fn new(size: u64) -> OverheadSet {
+    /// The set at `size` bytes, with the fixed block size, depths and workloads, its trials
+    /// pinned to `cpu`.
+    pub fn new(size: u64, cpu: Option<usize>) -> OverheadSet {
         OverheadSet {
             size,
             block_size: BLOCK,
             queue_depths: QUEUE_DEPTHS.to_vec(),
             workloads: WORKLOADS.to_vec(),
             passes: PASSES,
+            cpu,
         }
     }
 
@@ -171,7 +180,7 @@ mod tests {
 
     #[test]
     fn the_set_is_six_cells_of_4k_at_depth_1_and_32() {
-        let s = OverheadSet::new(DEFAULT_SIZE);
+        let s = OverheadSet::new(DEFAULT_SIZE, None);
         let cells = s.cells();
         assert_eq!(cells.len(), 6);
         for (w, c) in &cells {
@@ -194,7 +203,7 @@ mod tests {
 
     #[test]
     fn plans_are_warm_buffered_unsynced_single_threaded() {
-        let s = OverheadSet::new(1 << 20);
+        let s = OverheadSet::new(1 << 20, None);
         for (w, c) in s.cells() {
             let p = s.plan(Path::new("/s/o.bin"), w, &c, Path::new("/d"), 7, 8);
             assert!(!p.direct && !p.fsync, "{w}");

@@ -29,6 +29,11 @@ pub struct TrialSpec {
     /// the median wall time is the outcome, its CPU with it. Absent = 1.
     #[serde(default = "one_pass", skip_serializing_if = "is_one_pass")]
     pub passes: u32,
+    /// The CPU the child pins itself to before the runtime starts, so every thread of the
+    /// trial and the kernel's io_uring workers run there (the overhead set's `--overhead-cpu`;
+    /// `sys::cpus` says why). Absent = not pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<usize>,
 }
 
 fn one_pass() -> u32 {
@@ -68,6 +73,12 @@ pub fn main() -> i32 {
         },
         "null-silent" => return 0,
         _ => {}
+    }
+    // Before any runtime exists: the threads it starts inherit the mask.
+    if let Some(cpu) = spec.cpu
+        && let Err(e) = crate::sys::cpus::pin(cpu)
+    {
+        return reply(Err(e));
     }
     let result = run_passes(engine, &spec.plan, spec.passes.max(1));
     match engine {

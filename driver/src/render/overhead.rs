@@ -171,6 +171,17 @@ fn beat_the_floor(d: &RunData, w: Workload, qd: usize) -> Vec<String> {
         .collect()
 }
 
+/// Where the set's trials ran: pinned to one CPU (`--overhead-cpu`) or wherever the scheduler
+/// put them (`none`, and runs from before pinning).
+fn pinning_words(d: &RunData) -> String {
+    match d.meta.options.pointer("/overhead/cpu").and_then(|v| v.as_u64()) {
+        Some(cpu) => format!(
+            "every trial pinned to CPU {cpu} with its threads and the kernel's io_uring workers (`--overhead-cpu`: an op that hops threads then costs a context switch, not a wake-up of another CPU, whose latency is the machine's)"
+        ),
+        None => "trials not pinned to a CPU (an op that hops threads includes the machine's cross-CPU wake-up latency)".into(),
+    }
+}
+
 /// The "Runtime cost per op" section; empty when the run has no overhead set.
 pub fn section(d: &RunData) -> String {
     let cells = &d.summary.overhead;
@@ -182,8 +193,9 @@ pub fn section(d: &RunData) -> String {
     let _ = writeln!(o, "## Runtime cost per op\n");
     let _ = writeln!(
         o,
-        "What each runtime costs per operation when the device is out of the way: 4 KiB reads (`read`, and `randread` at seeded random offsets) from a {} file warmed into the page cache right before each trial, and 4 KiB writes into the page cache (`write`, no fsync), at queue depth 1 and 32, one thread; each trial is the median of {} timed pass(es) in one child; run as extra trials in the same rounds as the rest (`--no-overhead` skips them). ops/s counts reads and writes over the timed section; CPU ns/op is the CPU of every thread of the trial's process over the timed section per op. Each figure is the median over rounds with its order-statistic interval (achieved confidence: {}); *noisy* marks a cell whose ops/s or CPU interval is wider than ±10% of its median. The tax is measured against **{FLOOR}** (the io-uring crate driven directly: owned buffers, one submit/wait loop, no runtime; shown, never ranked), per round, from the two trials of the same round: the ratio of ops/s (below 1: fewer ops per second than the floor) and the difference in wall ns per op (1/ops/s; *more* or *less* when its interval excludes 0, *within noise* when it contains 0).\n",
+        "What each runtime costs per operation when the device is out of the way: 4 KiB reads (`read`, and `randread` at seeded random offsets) from a {} file warmed into the page cache right before each trial, and 4 KiB writes into the page cache (`write`, no fsync), at queue depth 1 and 32, one thread, {}; each trial is the median of {} timed pass(es) in one child; run as extra trials in the same rounds as the rest (`--no-overhead` skips them). ops/s counts reads and writes over the timed section; CPU ns/op is the CPU of every thread of the trial's process over the timed section per op. Each figure is the median over rounds with its order-statistic interval (achieved confidence: {}); *noisy* marks a cell whose ops/s or CPU interval is wider than ±10% of its median. The tax is measured against **{FLOOR}** (the io-uring crate driven directly: owned buffers, one submit/wait loop, no runtime; shown, never ranked), per round, from the two trials of the same round: the ratio of ops/s (below 1: fewer ops per second than the floor) and the difference in wall ns per op (1/ops/s; *more* or *less* when its interval excludes 0, *within noise* when it contains 0).\n",
         size_words(d),
+        pinning_words(d),
         d.meta
             .options
             .pointer("/overhead/passes")
