@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 
 use workloads::Workload;
 
-use crate::analysis::stats::Verdict;
 use crate::analysis::summary::{Cell, Summary};
 use crate::plan::options::Config;
 
@@ -27,7 +26,8 @@ pub struct Choice<'a> {
     /// The cell of the fastest group with the least CPU per GB, when the group has more than
     /// one engine and any CPU reading (the first such, on a tie).
     pub cheapest: Option<&'a Cell>,
-    /// Engines in a later group that were shown slower than the leader.
+    /// Engines in a later group that were shown slower than the leader by more than the
+    /// margin ([`crate::analysis::stats::DECISION_MARGIN`]).
     pub slower: Vec<String>,
     /// Engines in a later group by median order only (below one shown slower), not shown
     /// slower themselves: said apart, so a reader does not take them as measured slower.
@@ -75,7 +75,7 @@ pub fn choices(s: &Summary) -> (Vec<Choice<'_>>, bool) {
                 cells
                     .iter()
                     .filter(|c| c.group.is_some_and(|g| g > 1))
-                    .filter(|c| c.vs_best.is_some_and(|r| r.verdict == Verdict::Slower) == slower)
+                    .filter(|c| c.vs_best.is_some_and(|r| r.slower_beyond_margin()) == slower)
                     .map(|c| c.engine.clone())
                     .collect()
             };

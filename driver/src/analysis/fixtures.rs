@@ -20,7 +20,7 @@ pub(crate) fn run() -> (Meta, Vec<TrialRecord>, Summary) {
             ("slow", Workload::Large, 100.0),
             ("fast", Workload::Large, 200.0),
             (reference::KERNEL_COPY, Workload::Large, 220.0),
-            ("slow", Workload::Read, 300.0),
+            ("slow", Workload::Read, 250.0),
             ("fast", Workload::Read, 310.0),
             (reference::FIO, Workload::Read, 400.0),
         ] {

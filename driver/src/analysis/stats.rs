@@ -27,6 +27,20 @@ pub const MIN_VERDICT_LEVEL: f64 = 0.85;
 /// A cell or ratio whose interval is wider than ±this share of its median is noisy.
 pub const NOISY: f64 = 0.10;
 
+/// The least difference a ranking states: a group boundary, and "measurably slower" in "How to
+/// choose", need the per-round ratio's whole interval below `1 / (1 + DECISION_MARGIN)` (shown
+/// at least 10% slower), not merely below 1. The ratio columns keep the plain verdict.
+///
+/// Why: a run's rounds share its datasets and the machine's state of those minutes, so its
+/// interval does not cover how much the same two engines' ratio moves from run to run. Over
+/// six default runs on the 2-vCPU VM this was written on, the median per-round ratio of one
+/// pair moved by a factor of 1.32 between runs (median over pairs; quartiles 1.19 and 1.52),
+/// and boundaries at "interval below 1" made two runs' groups agree in 14 of 90 table pairs,
+/// with 4 contradicting; at 10% (the same as [`NOISY`]; 5% kept 2 contradictions, 10-25% all
+/// gave the same result) 54 of 90 agreed and none contradicted (`ringbench compare` on the
+/// runs, pairwise, re-rendered under each margin).
+pub const DECISION_MARGIN: f64 = 0.10;
+
 /// The one noise rule (summaries, calibration): an interval wider than ±[`NOISY`] of its
 /// median (`rel_ci`, the relative half-width), or fewer than two samples to have one.
 pub fn is_noisy(samples: usize, rel_ci: f64) -> bool {
@@ -139,6 +153,12 @@ pub struct Ratio {
 }
 
 impl Ratio {
+    /// Shown slower by more than [`DECISION_MARGIN`]: the verdict is *slower* and the whole
+    /// interval lies below `1 / (1 + DECISION_MARGIN)`. What a group boundary needs.
+    pub fn slower_beyond_margin(&self) -> bool {
+        self.verdict == Verdict::Slower && self.ci.hi < 1.0 / (1.0 + DECISION_MARGIN)
+    }
+
     /// The verdict in words, with the achieved level where it is too low to decide:
     /// "too few rounds (75%)".
     pub fn verdict_words(&self) -> String {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use workloads::Workload;
 
-use crate::analysis::stats::{self, CONFIDENCE, Interval, Ratio, Verdict};
+use crate::analysis::stats::{self, CONFIDENCE, Interval, Ratio};
 use crate::plan::options::Config;
 use crate::results::{Status, TrialRecord};
 
@@ -364,13 +364,14 @@ pub fn summarise(
 ///    (ties by name).
 /// 2. The first is the leader of group 1.
 /// 3. Each next engine joins the current group unless its per-round ratio against the current
-///    group's leader is *slower* (interval below 1 at an achieved confidence of at least
-///    [`stats::MIN_VERDICT_LEVEL`]); then it opens the next group and leads it, and its ratio
-///    is kept as the cell's `group_split`.
+///    group's leader is *slower beyond the margin* (interval below `1 / 1.1` at an achieved
+///    confidence of at least [`stats::MIN_VERDICT_LEVEL`]: [`stats::DECISION_MARGIN`] says
+///    why); then it opens the next group and leads it, and its ratio is kept as the cell's
+///    `group_split`.
 ///
 /// Groups are therefore contiguous in median order: an engine never sits in a better group
-/// than one with a higher median. Within noise, too few rounds, or no paired round all keep an
-/// engine in the current group: none of them shows it slower.
+/// than one with a higher median. Within noise, slower by less than the margin, too few rounds,
+/// or no paired round all keep an engine in the current group.
 pub fn assign_groups(cells: &mut [Cell], paired: &dyn Fn(&str, &str) -> Option<Ratio>) {
     let mut order: Vec<usize> = (0..cells.len())
         .filter(|&i| cells[i].ranked && cells[i].n > 0)
@@ -386,7 +387,7 @@ pub fn assign_groups(cells: &mut [Cell], paired: &dyn Fn(&str, &str) -> Option<R
     for i in order {
         let split = leader.as_ref().and_then(|l| {
             paired(&cells[i].engine, l)
-                .filter(|r| r.verdict == Verdict::Slower)
+                .filter(Ratio::slower_beyond_margin)
                 .map(|ratio| GroupSplit {
                     versus: l.clone(),
                     ratio,
@@ -423,7 +424,7 @@ pub fn mark_convergence(s: &mut Summary, target: f64) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::stats::MIN_VERDICT_LEVEL;
+    use crate::analysis::stats::{MIN_VERDICT_LEVEL, Verdict};
     use crate::results::fixtures::trial;
     use workloads::data::Rng;
 
@@ -469,7 +470,11 @@ mod tests {
                 let sp = a.group_split.as_ref().unwrap_or_else(|| {
                     panic!("{case}: {} opens group {g} without its ratio", a.engine)
                 });
-                assert_eq!(sp.ratio.verdict, Verdict::Slower, "{case}");
+                assert!(sp.ratio.slower_beyond_margin(), "{case}: {:?}", sp.ratio);
+                assert!(
+                    sp.ratio.ci.hi < 1.0 / (1.0 + stats::DECISION_MARGIN),
+                    "{case}"
+                );
                 let prev = cells
                     .iter()
                     .find(|b| b.engine == sp.versus)
@@ -530,12 +535,12 @@ mod tests {
 
     #[test]
     fn a_lower_median_never_joins_a_better_group() {
-        // "b" is consistently 10% behind "a"; "c" has a lower median still but is so noisy
+        // "b" is consistently 20% behind "a"; "c" has a lower median still but is so noisy
         // that its ratio to "a" is within noise. Grouping each engine against the leader alone
         // put "c" in group 1 above "b" in group 2; the rule walks in median order instead.
         let a = vec![100.0, 101.0, 99.0, 100.0, 102.0, 98.0];
-        let b: Vec<f64> = a.iter().map(|x| x * 0.9).collect();
-        let c = vec![50.0, 160.0, 60.0, 150.0, 85.0, 88.0];
+        let b: Vec<f64> = a.iter().map(|x| x * 0.8).collect();
+        let c = vec![50.0, 160.0, 60.0, 150.0, 75.0, 78.0];
         let s = summary_of(&[
             ("a", a.into_iter().map(Some).collect()),
             ("b", b.into_iter().map(Some).collect()),
@@ -546,6 +551,26 @@ mod tests {
         assert_eq!(cell("b").group, Some(2));
         assert!(cell("c").group >= cell("b").group);
         check(&s, "fixed");
+    }
+
+    #[test]
+    fn a_difference_under_the_margin_is_shown_but_does_not_split_a_group() {
+        // "b" is 5% behind "a" in every round: its ratio says slower, but a group boundary
+        // needs more than the margin (10%); "c", 15% behind, opens group 2.
+        let a = vec![100.0, 101.0, 99.0, 100.0, 102.0, 98.0];
+        let scaled = |k: f64| a.iter().map(|x| Some(x * k)).collect::<Vec<_>>();
+        let s = summary_of(&[
+            ("a", scaled(1.0)),
+            ("b", scaled(0.95)),
+            ("c", scaled(0.85)),
+        ]);
+        let cell = |e: &str| s.cells.iter().find(|x| x.engine == e).unwrap();
+        assert_eq!(cell("b").vs_best.unwrap().verdict, Verdict::Slower);
+        assert!(!cell("b").vs_best.unwrap().slower_beyond_margin());
+        assert_eq!(cell("b").group, Some(1));
+        assert_eq!(cell("c").group, Some(2));
+        assert!(cell("c").vs_best.unwrap().slower_beyond_margin());
+        check(&s, "margin");
     }
 
     #[test]

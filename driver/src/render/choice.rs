@@ -27,7 +27,7 @@ pub enum Standing {
     Win,
     /// In group 1 with others: not shown apart from its leader.
     Tie,
-    /// In a later group, shown slower than the top engine per round.
+    /// In a later group, shown slower than the top engine per round, beyond the margin.
     Lose,
     /// In a later group by the median order only: its ratio against the top engine is not
     /// "slower" (it sits below an engine that was).
@@ -86,6 +86,10 @@ pub fn tie_reason(vs_best: &Option<Ratio>) -> String {
         Some(r) if r.verdict == Verdict::Faster => {
             "faster per round though its median is lower".to_string()
         }
+        Some(r) if r.verdict == Verdict::Slower => format!(
+            "slower, by less than the {:.0}% a ranking needs",
+            crate::analysis::stats::DECISION_MARGIN * 100.0
+        ),
         Some(r) => r.verdict_words(),
         None => "no paired round".to_string(),
     }
@@ -114,7 +118,7 @@ pub fn standing(cells: &[&Cell], c: &Cell) -> Option<Standing> {
     Some(match c.group? {
         1 if first == 1 => Standing::Win,
         1 => Standing::Tie,
-        _ if c.vs_best.is_some_and(|r| r.verdict == Verdict::Slower) => Standing::Lose,
+        _ if c.vs_best.is_some_and(|r| r.slower_beyond_margin()) => Standing::Lose,
         _ => Standing::LoseByOrder,
     })
 }

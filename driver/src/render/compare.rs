@@ -234,7 +234,7 @@ fn conclusions_section(doc: &CompareDoc, runs: &[RunAgreement]) -> String {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "\n## Conclusions: does each run draw those of A?\n\nA conclusion is a table's groups as \"How to choose\" states them: a group boundary says the later group's leader was shown slower per round; inside a group nothing is decided. Engines that only one run ranked are left out.\n"
+        "\n## Conclusions: does each run draw those of A?\n\nA conclusion is a table's groups as \"How to choose\" states them: a group boundary says the later group's leader was shown slower per round, by more than 10%; inside a group nothing is decided. Engines that only one run ranked are left out.\n"
     );
     let la = &doc.runs[0].label;
     for r in runs {
