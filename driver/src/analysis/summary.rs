@@ -557,13 +557,9 @@ mod tests {
     fn a_difference_under_the_margin_is_shown_but_does_not_split_a_group() {
         // "b" is 5% behind "a" in every round: its ratio says slower, but a group boundary
         // needs more than the margin (10%); "c", 15% behind, opens group 2.
-        let a = vec![100.0, 101.0, 99.0, 100.0, 102.0, 98.0];
+        let a = [100.0, 101.0, 99.0, 100.0, 102.0, 98.0];
         let scaled = |k: f64| a.iter().map(|x| Some(x * k)).collect::<Vec<_>>();
-        let s = summary_of(&[
-            ("a", scaled(1.0)),
-            ("b", scaled(0.95)),
-            ("c", scaled(0.85)),
-        ]);
+        let s = summary_of(&[("a", scaled(1.0)), ("b", scaled(0.95)), ("c", scaled(0.85))]);
         let cell = |e: &str| s.cells.iter().find(|x| x.engine == e).unwrap();
         assert_eq!(cell("b").vs_best.unwrap().verdict, Verdict::Slower);
         assert!(!cell("b").vs_best.unwrap().slower_beyond_margin());

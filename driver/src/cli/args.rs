@@ -78,7 +78,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
 
-    /// Preset sizes and repeats: `quick` (about a minute on a small VM) or `full`.
+    /// Preset sizes and repeats: `quick` (about 2 minutes on a small VM) or `full`.
     #[arg(long, default_value = "quick", value_name = "NAME")]
     pub profile: String,
 

@@ -261,6 +261,8 @@ mod tests {
             "7",
             "--trial-timeout",
             "30",
+            "--overhead-cpu",
+            "0",
             "--no-fsync",
             "--json",
         ];

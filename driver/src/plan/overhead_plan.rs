@@ -23,7 +23,7 @@ use crate::plan::options::Config;
 
 /// The default file size of the set: large enough that a 4 KiB trial is thousands of ops
 /// (4096 at 16 MiB) so the timed section dwarfs the clock's resolution, small enough that the
-/// whole set (10 engines × 6 cells × 7 rounds) stays a fraction of the quick profile.
+/// whole set (10 engines × 6 cells × 11 rounds) stays a fraction of the quick profile.
 pub const DEFAULT_SIZE: u64 = 16 << 20;
 
 /// Timed passes per overhead trial, in its one child (`TrialSpec::passes`): the median pass is
