@@ -86,7 +86,8 @@ fn two_runs_back_to_back_draw_the_same_conclusions() {
         assert!(tables.len() >= 5, "{}: too few tables:\n{h}", out.display());
         for l in tables {
             assert!(
-                l.contains(": fastest is null (") && l.contains("measurably slower: null-spin"),
+                l.contains(": fastest is null (")
+                    && l.contains("measurably slower (by more than 10%): null-spin"),
                 "{}: not the conclusion built in:\n{l}",
                 out.display()
             );
