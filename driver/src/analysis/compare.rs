@@ -29,7 +29,7 @@ use workloads::Workload;
 use crate::analysis::conclusions::{self, Agreement, Conclusion};
 use crate::analysis::overhead::{OverheadCell, TaxAgreement};
 use crate::analysis::run::RunData;
-use crate::analysis::stats::{Interval, Verdict};
+use crate::analysis::stats::{Interval, Ratio, Verdict};
 use crate::analysis::summary::Cell;
 use crate::plan::options::Config;
 use crate::results::compare as schema;
@@ -250,6 +250,54 @@ pub struct TableAgreement {
     pub b: Conclusion,
     /// How they relate ([`conclusions::agreement`]).
     pub agreement: Agreement,
+    /// Where they do not agree: every group boundary of either run, with the same pair's
+    /// per-round ratio in both runs, so a reader sees whether a gap moved or only crossed the
+    /// margin. Empty when they agree.
+    pub gaps: Vec<Gap>,
+}
+
+/// A group boundary of one run (`engine` opened a group against `versus`, the previous
+/// group's leader) and that pair's per-round ratio `engine / versus` in run A and in the later
+/// run (`None`: no paired round there).
+#[derive(Clone, Debug)]
+pub struct Gap {
+    /// The engine that opened a group.
+    pub engine: String,
+    /// The leader of the group before it.
+    pub versus: String,
+    /// The ratio in run A and in the later run.
+    pub ratios: [Option<Ratio>; 2],
+}
+
+/// The boundaries of runs `a` and `b` on one table (each pair once, A's first), with the pair's
+/// ratio in both.
+fn gaps(a: &RunData, b: &RunData, key: (Workload, Config)) -> Vec<Gap> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for d in [a, b] {
+        for c in &d.summary.cells {
+            if let Some(sp) = &c.group_split
+                && (c.workload, c.config) == key
+                && !pairs.contains(&(c.engine.clone(), sp.versus.clone()))
+            {
+                pairs.push((c.engine.clone(), sp.versus.clone()));
+            }
+        }
+    }
+    pairs
+        .into_iter()
+        .map(|(engine, versus)| {
+            let r = |d: &RunData| {
+                crate::analysis::summary::paired_ratio_in(
+                    &d.records, key.0, key.1, &engine, &versus,
+                )
+            };
+            Gap {
+                ratios: [r(a), r(b)],
+                engine,
+                versus,
+            }
+        })
+        .collect()
 }
 
 fn cell<'a>(d: &'a RunData, w: Workload, c: &Config, e: &str) -> Option<&'a Cell> {
@@ -476,11 +524,17 @@ fn agreements(
             let Some(b) = other.get(key) else {
                 continue;
             };
+            let agreement = conclusions::agreement(a, b, la, lb);
             tables.push(TableAgreement {
                 key: *key,
                 a: a.clone(),
                 b: b.clone(),
-                agreement: conclusions::agreement(a, b, la, lb),
+                gaps: if agreement.agrees() {
+                    Vec::new()
+                } else {
+                    gaps(&runs[0], r, *key)
+                },
+                agreement,
             });
         }
         let agree = tables.iter().filter(|t| t.agreement.agrees()).count();

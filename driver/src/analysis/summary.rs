@@ -163,6 +163,33 @@ fn percentiles(h: &workloads::Histogram) -> Option<[u64; 4]> {
     ])
 }
 
+/// The per-round ratio `a / b` (throughput) on one workload and sweep point, from the measured
+/// trials of `records` (warm-up, interrupted and overhead trials left out, as in
+/// [`summarise`]); `None` without a paired round. What `ringbench compare` reads a gap off
+/// in a run whose groups do not show it.
+pub fn paired_ratio_in(
+    records: &[TrialRecord],
+    workload: Workload,
+    config: Config,
+    a: &str,
+    b: &str,
+) -> Option<Ratio> {
+    let by_round = |e: &str| -> BTreeMap<u32, f64> {
+        records
+            .iter()
+            .filter(|r| !r.warmup && r.status == Status::Ok && !r.overhead)
+            .filter(|r| r.workload == workload && r.config == config && r.engine == e)
+            .filter_map(|r| r.throughput.map(|t| (r.round, t)))
+            .collect()
+    };
+    let (ma, mb) = (by_round(a), by_round(b));
+    let pairs: Vec<(f64, f64)> = ma
+        .iter()
+        .filter_map(|(round, x)| mb.get(round).map(|y| (*x, *y)))
+        .collect();
+    stats::paired_ratio(&pairs)
+}
+
 /// Build the summary. `engines` gives the display order; `ranked(engine)` says whether an
 /// engine takes part in rankings (the null and naive engines do not).
 pub fn summarise(

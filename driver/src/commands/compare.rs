@@ -132,6 +132,23 @@ mod tests {
             md.contains("fast ahead of slow in A, behind it in B"),
             "{md}"
         );
+        // Under each table, the boundary of each run with that pair's ratio in both: the gap
+        // itself moved (large: slow is half of fast in A, twice it in B).
+        assert!(
+            md.contains(
+                "  - slow / fast: A 0.50× [0.50–0.50] (a boundary); B 2.00× [2.00–2.00] (faster)"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "  - fast / slow: A 2.00× [2.00–2.00] (faster); B 0.50× [0.50–0.50] (a boundary)"
+            ),
+            "{md}"
+        );
+        // Tables that agree list no gaps.
+        let same = build(&[data(), data()]).unwrap().markdown;
+        assert!(!same.contains(" (a boundary)"), "{same}");
     }
 
     /// A run whose overhead set has the floor at 1000 ns per op and `rt` at `rt_ns`.

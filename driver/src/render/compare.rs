@@ -5,9 +5,9 @@
 
 use std::fmt::Write;
 
-use crate::analysis::compare::{CompareDoc, Compared, RunAgreement};
+use crate::analysis::compare::{CompareDoc, Compared, Gap, RunAgreement};
 use crate::analysis::run::RunData;
-use crate::analysis::stats::Verdict;
+use crate::analysis::stats::{Ratio as StatRatio, Verdict};
 use crate::render::overhead::{diff_words, ops};
 use crate::render::plots::{self, Ratio, RatioPanel, RatioRow};
 use crate::render::table::mbps;
@@ -228,13 +228,41 @@ fn overhead_section(doc: &CompareDoc) -> String {
     md
 }
 
+/// One boundary's pair in both runs: `x / y: A 0.85× [0.77–0.90] (a boundary); B 0.93×
+/// [0.86–1.01] (within noise)`. A boundary needs the interval below 1/(1 + margin).
+fn gap_words(g: &Gap, la: &str, lb: &str) -> String {
+    let side = |label: &str, r: &Option<StatRatio>| match r {
+        Some(r) => format!(
+            "{label} {:.2}× [{:.2}–{:.2}] ({})",
+            r.median,
+            r.ci.lo,
+            r.ci.hi,
+            if r.slower_beyond_margin() {
+                "a boundary".to_string()
+            } else if r.verdict == Verdict::Slower {
+                "slower, within the margin".to_string()
+            } else {
+                r.verdict_words()
+            }
+        ),
+        None => format!("{label}: no paired round"),
+    };
+    format!(
+        "{} / {}: {}; {}",
+        g.engine,
+        g.versus,
+        side(la, &g.ratios[0]),
+        side(lb, &g.ratios[1])
+    )
+}
+
 /// Whether each run draws the same conclusions as run A in "How to choose" (the groups of each
 /// table; rules in [`crate::analysis::conclusions`]), table by table, with a one-line verdict first.
 fn conclusions_section(doc: &CompareDoc, runs: &[RunAgreement]) -> String {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "\n## Conclusions: does each run draw those of A?\n\nA conclusion is a table's groups as \"How to choose\" states them: a group boundary says the later group's leader was shown slower per round, by more than 10%; inside a group nothing is decided. Engines that only one run ranked are left out.\n"
+        "\n## Conclusions: does each run draw those of A?\n\nA conclusion is a table's groups as \"How to choose\" states them: a group boundary says the later group's leader was shown slower per round, by more than 10%; inside a group nothing is decided. Engines that only one run ranked are left out. Under a table whose runs do not agree, each group boundary of either run, with that pair's per-round ratio in both runs: whether the gap itself moved, or only crossed the margin.\n"
     );
     let la = &doc.runs[0].label;
     for r in runs {
@@ -266,6 +294,9 @@ fn conclusions_section(doc: &CompareDoc, runs: &[RunAgreement]) -> String {
                 t.b.words(),
                 t.agreement.words()
             );
+            for g in &t.gaps {
+                let _ = writeln!(md, "  - {}", gap_words(g, la, lb));
+            }
         }
         let (same, compared, contra) = r.tax;
         if compared > 0 {
