@@ -87,7 +87,7 @@ fn two_runs_back_to_back_draw_the_same_conclusions() {
         for l in tables {
             assert!(
                 l.contains(": fastest is null (")
-                    && l.contains("measurably slower (by more than 10%): null-spin"),
+                    && l.contains("measurably slower (by more than the margin): null-spin"),
                 "{}: not the conclusion built in:\n{l}",
                 out.display()
             );

@@ -27,7 +27,7 @@ pub struct Choice<'a> {
     /// one engine and any CPU reading (the first such, on a tie).
     pub cheapest: Option<&'a Cell>,
     /// Engines in a later group that were shown slower than the leader by more than the
-    /// margin ([`crate::analysis::stats::DECISION_MARGIN`]).
+    /// run's margin ([`crate::analysis::summary::Summary::margin`]).
     pub slower: Vec<String>,
     /// Engines in a later group by median order only (below one shown slower), not shown
     /// slower themselves: said apart, so a reader does not take them as measured slower.
@@ -75,7 +75,7 @@ pub fn choices(s: &Summary) -> (Vec<Choice<'_>>, bool) {
                 cells
                     .iter()
                     .filter(|c| c.group.is_some_and(|g| g > 1))
-                    .filter(|c| c.vs_best.is_some_and(|r| r.slower_beyond_margin()) == slower)
+                    .filter(|c| c.behind_best == slower)
                     .map(|c| c.engine.clone())
                     .collect()
             };

@@ -231,6 +231,8 @@ pub struct RunAgreement {
     pub contradict: usize,
     /// The overhead set's tax verdicts: (same, compared, contradicting); see [`tax_counts`].
     pub tax: (usize, usize, usize),
+    /// Run A's margin and this run's (`Summary::margin`): what a group boundary needed in each.
+    pub margins: [f64; 2],
 }
 
 impl RunAgreement {
@@ -548,6 +550,7 @@ fn agreements(
             agree,
             contradict,
             tax: tax_counts(overhead, k - 1),
+            margins: [runs[0].summary.margin.value, r.summary.margin.value],
         });
     }
     out

@@ -4,8 +4,8 @@
 //!
 //! A run's conclusion for a table is its partition into groups (README, "Groups"): every
 //! boundary between two groups is a decisive statement (the later group's leader was shown
-//! slower, per round, than the earlier one's, by more than `stats::DECISION_MARGIN`); inside a
-//! group nothing is decided. One group
+//! slower, per round, than an engine of the earlier one, by more than the run's margin,
+//! `stats::run_margin`); inside a group nothing is decided. One group
 //! for several engines is "no decision here". Two runs
 //!
 //! * draw the **same** conclusion when their partitions are equal (engines only one run has

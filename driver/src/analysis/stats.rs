@@ -27,19 +27,57 @@ pub const MIN_VERDICT_LEVEL: f64 = 0.85;
 /// A cell or ratio whose interval is wider than ±this share of its median is noisy.
 pub const NOISY: f64 = 0.10;
 
-/// The least difference a ranking states: a group boundary, and "measurably slower" in "How to
-/// choose", need the per-round ratio's whole interval below `1 / (1 + DECISION_MARGIN)` (shown
-/// at least 10% slower), not merely below 1. The ratio columns keep the plain verdict.
+/// The margin when a run cannot measure its own ([`run_margin`]: no pair of engines with two
+/// paired rounds in each half of the run): 10%, the same as [`NOISY`].
+pub const FALLBACK_MARGIN: f64 = 0.10;
+
+/// The share of pairs whose half-to-half movement a run's margin covers ([`run_margin`]).
+pub const MARGIN_QUANTILE: f64 = 0.90;
+
+/// The least difference a run's ranking states, measured by the run itself: for every pair of
+/// ranked engines on every table with at least two paired rounds in each half of the run (the
+/// rounds in time order, split in the middle), how far the pair's median ratio moved from the
+/// first half to the second (`max/min - 1`); the margin is the [`MARGIN_QUANTILE`] of those
+/// movements (nearest rank), and `(FALLBACK_MARGIN, 0)` when no pair qualifies. Returns the
+/// margin and the number of pairs it was read from.
 ///
-/// Why: a run's rounds share its datasets and the machine's state of those minutes, so its
-/// interval does not cover how much the same two engines' ratio moves from run to run. Over
-/// six default runs on the 2-vCPU VM this was written on, the median per-round ratio of one
-/// pair moved by a factor of 1.32 between runs (median over pairs; quartiles 1.19 and 1.52),
-/// and boundaries at "interval below 1" made two runs' groups agree in 14 of 90 table pairs,
-/// with 4 contradicting; at 10% (the same as [`NOISY`]; 5% kept 2 contradictions, 10-25% all
-/// gave the same result) 54 of 90 agreed and none contradicted (`ringbench compare` on the
-/// runs, pairwise, re-rendered under each margin).
-pub const DECISION_MARGIN: f64 = 0.10;
+/// Why: a group boundary at "interval below 1" did not repeat. A run's rounds are a few
+/// minutes of one machine, and on the 2-vCPU VM this was written on a pair's ratio moves
+/// between the two halves of one run about as far as between two runs (median 1.09-1.13x
+/// against 1.06-1.10x), so a gap smaller than that movement is decided by which minutes the
+/// run happened to get. Over six default runs (10 rounds) the margin read 31-49% here, and
+/// two runs' groups agreed on 58 of 90 table pairs with none contradicting, where
+/// "below 1" against the group's first engine agreed on 12 and contradicted on 9, and a fixed
+/// 10% on 27 and 2 (README, "Groups"). On a quiet machine the halves agree closely and the
+/// margin is small by itself.
+pub fn run_margin(pair_movements: &[f64]) -> (f64, usize) {
+    let mut v: Vec<f64> = pair_movements
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite() && *x >= 0.0)
+        .collect();
+    if v.is_empty() {
+        return (FALLBACK_MARGIN, 0);
+    }
+    v.sort_by(f64::total_cmp);
+    let rank = ((MARGIN_QUANTILE * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    (v[rank - 1], v.len())
+}
+
+/// How far one pair's per-round ratios moved between the two halves of the run: the ratios in
+/// round order, split in the middle, `max/min - 1` of the two halves' medians; `None` with
+/// fewer than two ratios in a half.
+pub fn half_movement(ratios_in_round_order: &[f64]) -> Option<f64> {
+    let k = ratios_in_round_order.len() / 2;
+    if k < 2 {
+        return None;
+    }
+    let (h1, h2) = (
+        median(&ratios_in_round_order[..k]),
+        median(&ratios_in_round_order[k..]),
+    );
+    (h1 > 0.0 && h2 > 0.0).then(|| h1.max(h2) / h1.min(h2) - 1.0)
+}
 
 /// The one noise rule (summaries, calibration): an interval wider than ±[`NOISY`] of its
 /// median (`rel_ci`, the relative half-width), or fewer than two samples to have one.
@@ -153,10 +191,10 @@ pub struct Ratio {
 }
 
 impl Ratio {
-    /// Shown slower by more than [`DECISION_MARGIN`]: the verdict is *slower* and the whole
-    /// interval lies below `1 / (1 + DECISION_MARGIN)`. What a group boundary needs.
-    pub fn slower_beyond_margin(&self) -> bool {
-        self.verdict == Verdict::Slower && self.ci.hi < 1.0 / (1.0 + DECISION_MARGIN)
+    /// Shown slower by more than `margin` (the run's, [`run_margin`]): the verdict is *slower*
+    /// and the whole interval lies below `1 / (1 + margin)`. What a group boundary needs.
+    pub fn slower_beyond(&self, margin: f64) -> bool {
+        self.verdict == Verdict::Slower && self.ci.hi < 1.0 / (1.0 + margin)
     }
 
     /// The verdict in words, with the achieved level where it is too low to decide:
@@ -220,6 +258,21 @@ mod tests {
         let (u1, u2) = (uniform(r).max(1e-12), uniform(r));
         let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
         (0.5 * z).exp()
+    }
+
+    #[test]
+    fn a_runs_margin_is_the_90th_percentile_of_its_pairs_half_to_half_movement() {
+        // Ten pairs that moved 0%, 1%, ..., 9%: nearest rank 9 of 10 is 8%.
+        let moves: Vec<f64> = (0..10).map(|i| f64::from(i) / 100.0).collect();
+        assert_eq!(run_margin(&moves), (0.08, 10));
+        // Nothing measured: the fallback, said by its count of 0.
+        assert_eq!(run_margin(&[]), (FALLBACK_MARGIN, 0));
+        // Halves in round order: 1.0, 1.0 then 1.2, 1.2 moved 20%; too few rounds, nothing.
+        let m = half_movement(&[1.0, 1.0, 1.2, 1.2]).unwrap();
+        assert!((m - 0.2).abs() < 1e-12, "{m}");
+        assert_eq!(half_movement(&[1.0, 1.1, 1.2]), None);
+        // A pair steady over time moves by its noise only: identical halves, no movement.
+        assert_eq!(half_movement(&[0.9, 1.1, 0.9, 1.1]), Some(0.0));
     }
 
     #[test]

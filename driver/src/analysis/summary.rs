@@ -54,13 +54,17 @@ pub struct Cell {
     pub vs_std: Option<Ratio>,
     /// Per-round ratio against the fastest engine of this workload and sweep point.
     pub vs_best: Option<Ratio>,
+    /// `vs_best` shows it slower beyond the run's margin ([`Summary::margin`]): measurably
+    /// slower than the top median's engine, as "How to choose" says it.
+    #[serde(default)]
+    pub behind_best: bool,
     /// Group by the rule of [`assign_groups`]: 1 for the engine with the highest median and
-    /// every engine after it (by median) not measurably slower than it, 2 from the first that
-    /// is, ...; null for unranked rows.
+    /// every engine after it (by median) not shown slower, beyond the margin, than one before
+    /// it in the group; 2 from the first that is, ...; null for unranked rows.
     pub group: Option<usize>,
     /// For the engine that opened a group after the first: its per-round ratio against the
-    /// previous group's leader, whose "slower" verdict opened the group (the ratio a reader
-    /// needs to check the grouping).
+    /// member of the previous group whose "slower beyond the margin" verdict opened the group
+    /// (the ratio a reader needs to check the grouping).
     #[serde(default)]
     pub group_split: Option<GroupSplit>,
     /// Read latency percentiles p50, p90, p99, p99.9 (ns), over all measured trials.
@@ -100,7 +104,8 @@ pub struct Cell {
     pub converged: Option<bool>,
 }
 
-/// Why a group starts where it does: the new leader against the previous group's leader.
+/// Why a group starts where it does: its first engine against the member of the previous group
+/// that showed it slower beyond the margin.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct GroupSplit {
     /// The previous group's leader.
@@ -131,6 +136,9 @@ pub struct Summary {
     pub schema: u32,
     /// Target confidence of intervals.
     pub confidence: f64,
+    /// The least difference this run's groups state ([`stats::run_margin`]).
+    #[serde(default)]
+    pub margin: Margin,
     /// Cells, by workload, sweep point, then engine order of the run.
     pub cells: Vec<Cell>,
     /// The overhead set's cells (runtime cost per op, `overhead.rs`); absent in older results.
@@ -139,6 +147,79 @@ pub struct Summary {
 }
 
 type Key = (Workload, Config);
+
+/// A run's margin ([`stats::run_margin`]) and how many engine pairs it was read from (0: none
+/// qualified, and the margin is [`stats::FALLBACK_MARGIN`]).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Margin {
+    /// The margin: a group boundary needs a ratio interval below `1 / (1 + value)`.
+    pub value: f64,
+    /// Engine pairs (× tables) whose half-to-half movement it was read from.
+    pub pairs: usize,
+}
+
+impl Default for Margin {
+    fn default() -> Self {
+        Margin {
+            value: stats::FALLBACK_MARGIN,
+            pairs: 0,
+        }
+    }
+}
+
+impl Margin {
+    /// `31% (90% of its 180 engine pairs' ratios moved at most that much ...)`, or the
+    /// fallback said as such, for the reports.
+    pub fn words(&self) -> String {
+        if self.pairs == 0 {
+            format!(
+                "{:.0}% (the fallback: no pair of engines had two paired rounds in each half of the run)",
+                self.value * 100.0
+            )
+        } else {
+            format!(
+                "{:.0}% ({:.0}% of its {} engine pairs' ratios moved at most that much between the first and second half of its rounds)",
+                self.value * 100.0,
+                stats::MARGIN_QUANTILE * 100.0,
+                self.pairs
+            )
+        }
+    }
+}
+
+/// The run's margin: every pair of ranked engines on every table, its per-round ratios in round
+/// order, and how far they moved between the halves ([`stats::half_movement`]).
+fn margin_of(
+    measured: &[&TrialRecord],
+    keys: &BTreeSet<Key>,
+    ranked: &impl Fn(&str) -> bool,
+) -> Margin {
+    let mut moves = Vec::new();
+    for key in keys {
+        let mut by_engine: BTreeMap<&str, BTreeMap<u32, f64>> = BTreeMap::new();
+        for r in measured.iter().filter(|r| (r.workload, r.config) == *key) {
+            if let (Status::Ok, Some(t), true) = (&r.status, r.throughput, ranked(&r.engine)) {
+                by_engine.entry(&r.engine).or_default().insert(r.round, t);
+            }
+        }
+        let engines: Vec<&&str> = by_engine.keys().collect();
+        for (i, a) in engines.iter().enumerate() {
+            for b in &engines[i + 1..] {
+                let (ma, mb) = (&by_engine[**a], &by_engine[**b]);
+                // BTreeMap: rounds in time order.
+                let ratios: Vec<f64> = ma
+                    .iter()
+                    .filter_map(|(round, x)| mb.get(round).filter(|y| **y > 0.0).map(|y| x / y))
+                    .collect();
+                if let Some(m) = stats::half_movement(&ratios) {
+                    moves.push(m);
+                }
+            }
+        }
+    }
+    let (value, pairs) = stats::run_margin(&moves);
+    Margin { value, pairs }
+}
 
 /// Each percentile's interval over the trials' own percentiles (see `Cell::read_lat_ci_ns`).
 fn percentile_intervals(per_trial: &[[u64; 4]]) -> Option<[[u64; 2]; 4]> {
@@ -204,6 +285,7 @@ pub fn summarise(
         .filter(|r| !r.warmup && r.status != Status::Interrupted && !r.overhead)
         .collect();
     let keys: BTreeSet<Key> = measured.iter().map(|r| (r.workload, r.config)).collect();
+    let margin = margin_of(&measured, &keys, &ranked);
     let mut cells = Vec::new();
     for key in keys {
         // throughput by engine, by round
@@ -341,6 +423,7 @@ pub fn summarise(
                     Some(b) if b != engine && is_ranked => paired(engine, b),
                     _ => None,
                 },
+                behind_best: false,
                 group: None,
                 group_split: None,
                 read_lat_ns: percentiles(&rh),
@@ -374,12 +457,16 @@ pub fn summarise(
                 },
             });
         }
-        assign_groups(&mut key_cells, &paired);
+        for c in &mut key_cells {
+            c.behind_best = c.vs_best.is_some_and(|r| r.slower_beyond(margin.value));
+        }
+        assign_groups(&mut key_cells, &paired, margin.value);
         cells.extend(key_cells);
     }
     Summary {
         schema: crate::results::schema::SUMMARY.current,
         confidence: CONFIDENCE,
+        margin,
         cells,
         overhead: crate::analysis::overhead::summarise(records, engines),
     }
@@ -389,17 +476,25 @@ pub fn summarise(
 ///
 /// 1. Take the ranked engines that completed a trial, by median throughput, highest first
 ///    (ties by name).
-/// 2. The first is the leader of group 1.
-/// 3. Each next engine joins the current group unless its per-round ratio against the current
-///    group's leader is *slower beyond the margin* (interval below `1 / 1.1` at an achieved
-///    confidence of at least [`stats::MIN_VERDICT_LEVEL`]: [`stats::DECISION_MARGIN`] says
-///    why); then it opens the next group and leads it, and its ratio is kept as the cell's
+/// 2. The first opens group 1.
+/// 3. Each next engine joins the current group unless its per-round ratio against *some
+///    member* of the current group is *slower beyond the margin* (the whole interval below
+///    `1 / (1 + margin)` at an achieved confidence of at least [`stats::MIN_VERDICT_LEVEL`];
+///    the margin is the run's own, [`stats::run_margin`]); then it opens the next group, and
+///    its ratio against the first such member (highest median first) is kept as the cell's
 ///    `group_split`.
 ///
-/// Groups are therefore contiguous in median order: an engine never sits in a better group
-/// than one with a higher median. Within noise, slower by less than the margin, too few rounds,
-/// or no paired round all keep an engine in the current group.
-pub fn assign_groups(cells: &mut [Cell], paired: &dyn Fn(&str, &str) -> Option<Ratio>) {
+/// Groups are therefore contiguous in median order (an engine never sits in a better group
+/// than one with a higher median), and no group holds an engine shown slower beyond the margin
+/// than one above it in the same group. Within noise, slower by less than the margin, too few
+/// rounds, or no paired round all keep an engine in the current group. Against every member,
+/// not only the group's first: which engine has the top median is itself noisy, and comparing
+/// with it alone let two runs with the same gaps draw different groups.
+pub fn assign_groups(
+    cells: &mut [Cell],
+    paired: &dyn Fn(&str, &str) -> Option<Ratio>,
+    margin: f64,
+) {
     let mut order: Vec<usize> = (0..cells.len())
         .filter(|&i| cells[i].ranked && cells[i].n > 0)
         .collect();
@@ -410,21 +505,22 @@ pub fn assign_groups(cells: &mut [Cell], paired: &dyn Fn(&str, &str) -> Option<R
             .then_with(|| cells[a].engine.cmp(&cells[b].engine))
     });
     let mut group = 0;
-    let mut leader: Option<String> = None;
+    let mut members: Vec<String> = Vec::new();
     for i in order {
-        let split = leader.as_ref().and_then(|l| {
-            paired(&cells[i].engine, l)
-                .filter(Ratio::slower_beyond_margin)
+        let split = members.iter().find_map(|m| {
+            paired(&cells[i].engine, m)
+                .filter(|r| r.slower_beyond(margin))
                 .map(|ratio| GroupSplit {
-                    versus: l.clone(),
+                    versus: m.clone(),
                     ratio,
                 })
         });
-        if leader.is_none() || split.is_some() {
+        if members.is_empty() || split.is_some() {
             group += 1;
-            leader = Some(cells[i].engine.clone());
+            members.clear();
             cells[i].group_split = split;
         }
+        members.push(cells[i].engine.clone());
         cells[i].group = Some(group);
     }
 }
@@ -497,11 +593,12 @@ mod tests {
                 let sp = a.group_split.as_ref().unwrap_or_else(|| {
                     panic!("{case}: {} opens group {g} without its ratio", a.engine)
                 });
-                assert!(sp.ratio.slower_beyond_margin(), "{case}: {:?}", sp.ratio);
                 assert!(
-                    sp.ratio.ci.hi < 1.0 / (1.0 + stats::DECISION_MARGIN),
-                    "{case}"
+                    sp.ratio.slower_beyond(s.margin.value),
+                    "{case}: {:?}",
+                    sp.ratio
                 );
+                assert!(sp.ratio.ci.hi < 1.0 / (1.0 + s.margin.value), "{case}");
                 let prev = cells
                     .iter()
                     .find(|b| b.engine == sp.versus)
@@ -562,12 +659,12 @@ mod tests {
 
     #[test]
     fn a_lower_median_never_joins_a_better_group() {
-        // "b" is consistently 20% behind "a"; "c" has a lower median still but is so noisy
+        // "b" is consistently 40% behind "a"; "c" has a lower median still but is so noisy
         // that its ratio to "a" is within noise. Grouping each engine against the leader alone
         // put "c" in group 1 above "b" in group 2; the rule walks in median order instead.
-        let a = vec![100.0, 101.0, 99.0, 100.0, 102.0, 98.0];
-        let b: Vec<f64> = a.iter().map(|x| x * 0.8).collect();
-        let c = vec![50.0, 160.0, 60.0, 150.0, 75.0, 78.0];
+        let a = [100.0, 101.0, 99.0, 100.0, 102.0, 98.0];
+        let b: Vec<f64> = a.iter().map(|x| x * 0.6).collect();
+        let c = vec![40.0, 130.0, 45.0, 120.0, 55.0, 58.0];
         let s = summary_of(&[
             ("a", a.into_iter().map(Some).collect()),
             ("b", b.into_iter().map(Some).collect()),
@@ -581,19 +678,66 @@ mod tests {
     }
 
     #[test]
-    fn a_difference_under_the_margin_is_shown_but_does_not_split_a_group() {
-        // "b" is 5% behind "a" in every round: its ratio says slower, but a group boundary
-        // needs more than the margin (10%); "c", 15% behind, opens group 2.
-        let a = [100.0, 101.0, 99.0, 100.0, 102.0, 98.0];
+    fn the_margin_is_the_runs_own_and_a_gap_under_it_splits_nothing() {
+        // Eight rounds. "d" drifts between the halves of the run (0.7 of "a", then 0.9): the
+        // run's pairs moved 0% ("a", "b", "c": steady ratios) or 28.6% (every pair with "d"),
+        // and the 90th percentile of those six is 28.6%.
+        let a = [100.0; 8];
         let scaled = |k: f64| a.iter().map(|x| Some(x * k)).collect::<Vec<_>>();
-        let s = summary_of(&[("a", scaled(1.0)), ("b", scaled(0.95)), ("c", scaled(0.85))]);
+        let d: Vec<Option<f64>> = (0..8)
+            .map(|i| Some(if i < 4 { 70.0 } else { 90.0 }))
+            .collect();
+        let s = summary_of(&[
+            ("a", scaled(1.0)),
+            ("b", scaled(0.95)),
+            ("c", scaled(0.5)),
+            ("d", d),
+        ]);
+        assert_eq!(s.margin.pairs, 6);
+        assert!(
+            (s.margin.value - (0.9 / 0.7 - 1.0)).abs() < 1e-6,
+            "{:?}",
+            s.margin
+        );
         let cell = |e: &str| s.cells.iter().find(|x| x.engine == e).unwrap();
+        // "b", 5% behind in every round: shown slower, but under the margin: group 1.
         assert_eq!(cell("b").vs_best.unwrap().verdict, Verdict::Slower);
-        assert!(!cell("b").vs_best.unwrap().slower_beyond_margin());
+        assert!(!cell("b").behind_best);
+        assert_eq!(cell("b").group, Some(1));
+        // "d", 10-30% behind: not beyond the margin either; "c", half of "a": group 2.
+        assert_eq!(cell("d").group, Some(1));
+        assert_eq!(cell("c").group, Some(2));
+        assert!(cell("c").behind_best);
+        check(&s, "margin");
+        // Too few rounds to split in halves: the fallback, said as such.
+        let short = summary_of(&[
+            ("a", scaled(1.0)[..3].to_vec()),
+            ("c", scaled(0.5)[..3].to_vec()),
+        ]);
+        assert_eq!(short.margin.pairs, 0);
+        assert_eq!(short.margin.value, stats::FALLBACK_MARGIN);
+        assert!(short.margin.words().contains("fallback"));
+    }
+
+    #[test]
+    fn a_group_holds_no_engine_shown_slower_than_another_member() {
+        // "a" tops the medians; "b" and "c" are each within noise of "a" (a noisy top), but
+        // "c" is 40% behind "b" in every round: against the leader alone "c" would join group
+        // 1 with "b"; against every member it opens group 2, split against "b".
+        let a = [130.0, 40.0, 130.0, 40.0, 130.0, 40.0, 130.0, 40.0];
+        let b = [80.0; 8];
+        let c: Vec<f64> = b.iter().map(|x| x * 0.6).collect();
+        let s = summary_of(&[
+            ("a", a.into_iter().map(Some).collect()),
+            ("b", b.into_iter().map(Some).collect()),
+            ("c", c.into_iter().map(Some).collect()),
+        ]);
+        let cell = |e: &str| s.cells.iter().find(|x| x.engine == e).unwrap();
+        assert_eq!(cell("c").vs_best.unwrap().verdict, Verdict::WithinNoise);
         assert_eq!(cell("b").group, Some(1));
         assert_eq!(cell("c").group, Some(2));
-        assert!(cell("c").vs_best.unwrap().slower_beyond_margin());
-        check(&s, "margin");
+        assert_eq!(cell("c").group_split.as_ref().unwrap().versus, "b");
+        check(&s, "member");
     }
 
     #[test]

@@ -138,8 +138,9 @@ fn cmd_run(a: &args::RunArgs) -> anyhow::Result<i32> {
         Ok(())
     } else {
         out(&format!(
-            "{}\n{}\nresults: {}\n",
+            "{}\nmargin: {}\n{}\nresults: {}\n",
             table::render(&summary),
+            summary.margin.words(),
             table::LEGEND,
             end.out.display()
         ))

@@ -209,7 +209,7 @@ pub fn render(d: &RunData, charts: &[Chart]) -> String {
     let _ = writeln!(o, "## Reading the numbers\n");
     let _ = writeln!(
         o,
-        "Throughput is payload bytes per second of the timed section (MB/s = 10^6 bytes/s), every copy verified byte for byte after the timed section. Each cell is the median over measured rounds; the interval is the distribution-free order-statistic interval of the median with its achieved confidence level; ratios are computed per round from trials that ran side by side and summarised the same way; a ratio whose interval contains 1 is *within noise*, one whose interval reaches less than 85% confidence (fewer than 4 paired rounds) is *too few rounds*, with the level it reached. Groups follow one rule, walked down each table (rows sorted by group, then median): the engine with the highest median leads group 1; each next engine joins the current group unless its per-round ratio against that group's leader is *slower by more than 10%* (the whole interval below 1/1.1), in which case it opens the next group, and the group cell shows that ratio. The 10% margin is there because a run's own interval does not cover how far the same two engines' ratio moves from one run to the next (README, \"Groups\"): a smaller difference is shown in the ratio columns but ranks nothing. So an engine never sits in a better group than one with a higher median. The *vs* column compares every engine with the top median's engine, per round (a ratio above 1 there means it won more rounds though its median is lower). CPU s/GB is the CPU time of every thread of the trial's process (io_uring's kernel workers included) over the timed section alone, per 10^9 bytes moved; the whole child's figure, start-up included, is `child_cpu_s_per_gb` in summary.csv.\n"
+        "Throughput is payload bytes per second of the timed section (MB/s = 10^6 bytes/s), every copy verified byte for byte after the timed section. Each cell is the median over measured rounds; the interval is the distribution-free order-statistic interval of the median with its achieved confidence level; ratios are computed per round from trials that ran side by side and summarised the same way; a ratio whose interval contains 1 is *within noise*, one whose interval reaches less than 85% confidence (fewer than 4 paired rounds) is *too few rounds*, with the level it reached. Groups follow one rule, walked down each table (rows sorted by group, then median): the engine with the highest median leads group 1; each next engine joins the current group unless its per-round ratio against an engine already in that group is *slower by more than the run's margin* (the whole interval below 1/(1+margin)), in which case it opens the next group, and the group cell shows that ratio. So an engine never sits in a better group than one with a higher median. The margin is measured by the run itself: how far the ratio of a pair of engines moved between the first and the second half of the run's rounds, the 90th percentile over every pair on every table. A smaller difference is decided by which minutes of the machine the run happened to get, so it is shown in the ratio columns but ranks nothing (README, \"Groups\"). The *vs* column compares every engine with the top median's engine, per round (a ratio above 1 there means it won more rounds though its median is lower). CPU s/GB is the CPU time of every thread of the trial's process (io_uring's kernel workers included) over the timed section alone, per 10^9 bytes moved; the whole child's figure, start-up included, is `child_cpu_s_per_gb` in summary.csv.\n"
     );
 
     // How to choose first: it is what a reader came for.
@@ -446,6 +446,11 @@ pub fn how_to_choose(d: &RunData) -> String {
     let s = &d.summary;
     let mut o = String::new();
     let _ = writeln!(o, "## How to choose (from this run's data)\n");
+    let _ = writeln!(
+        o,
+        "Ranked by groups; this run's margin: {}. A gap smaller than that ranks nothing.\n",
+        s.margin.words()
+    );
     let (choices, multi) = choices(s);
     for ch in &choices {
         let (w, cfg, cells) = (ch.workload, ch.config, &ch.cells);
@@ -523,13 +528,13 @@ pub fn how_to_choose(d: &RunData) -> String {
         // words `ringbench compare` matches on (conclusions.rs).
         if ch.undecided {
             line.push_str(
-                "; no decision here: no engine was shown slower than another by more than 10%",
+                "; no decision here: no engine was shown slower than another by more than the margin",
             );
         }
         if !ch.slower.is_empty() {
             let _ = write!(
                 line,
-                "; measurably slower (by more than 10%): {}",
+                "; measurably slower (by more than the margin): {}",
                 list(&ch.slower)
             );
         }
@@ -780,8 +785,8 @@ pub(crate) mod tests {
         let md = render(&d, &[]);
         // The decisive lines, exactly.
         let want = [
-            "- **large**: fastest is fast (200.0 MB/s); fast = 0.91 × kernel-copy [0.91–0.91]; fast = 0.50 × fio read [0.50–0.50]; measurably slower (by more than 10%): slow.",
-            "- **read**: fastest is fast (310.0 MB/s); fast = 0.78 × fio read [0.77–0.78]; measurably slower (by more than 10%): slow.",
+            "- **large**: fastest is fast (200.0 MB/s); fast = 0.91 × kernel-copy [0.91–0.91]; fast = 0.50 × fio read [0.50–0.50]; measurably slower (by more than the margin): slow.",
+            "- **read**: fastest is fast (310.0 MB/s); fast = 0.78 × fio read [0.77–0.78]; measurably slower (by more than the margin): slow.",
             "| engine | MB/s | interval (level) | n | group | vs fast | vs std | vs kernel-copy | vs fio read | CPU s/GB | peak RSS | notes |",
             "| slow | 100.0 | 98.0–103.0 (94%) | 5 | 2: 0.50× [0.50–0.50] slower vs fast | 0.50× [0.50–0.50] slower | – | 0.45× [0.45–0.45] slower | 0.25× [0.25–0.25] slower | 0.75 | 4.0 MiB | 1 failed: verify-failed |",
             "| fast | 200.0 | 196.0–206.0 (94%) | 5 | 1 | top median | – | 0.91× [0.91–0.91] slower | 0.50× [0.50–0.50] slower | 1.00 | 4.0 MiB |  |",

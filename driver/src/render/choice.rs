@@ -86,10 +86,9 @@ pub fn tie_reason(vs_best: &Option<Ratio>) -> String {
         Some(r) if r.verdict == Verdict::Faster => {
             "faster per round though its median is lower".to_string()
         }
-        Some(r) if r.verdict == Verdict::Slower => format!(
-            "slower, by less than the {:.0}% a ranking needs",
-            crate::analysis::stats::DECISION_MARGIN * 100.0
-        ),
+        Some(r) if r.verdict == Verdict::Slower => {
+            "slower, by less than the run's margin".to_string()
+        }
         Some(r) => r.verdict_words(),
         None => "no paired round".to_string(),
     }
@@ -118,7 +117,7 @@ pub fn standing(cells: &[&Cell], c: &Cell) -> Option<Standing> {
     Some(match c.group? {
         1 if first == 1 => Standing::Win,
         1 => Standing::Tie,
-        _ if c.vs_best.is_some_and(|r| r.slower_beyond_margin()) => Standing::Lose,
+        _ if c.behind_best => Standing::Lose,
         _ => Standing::LoseByOrder,
     })
 }

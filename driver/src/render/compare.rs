@@ -230,14 +230,14 @@ fn overhead_section(doc: &CompareDoc) -> String {
 
 /// One boundary's pair in both runs: `x / y: A 0.85× [0.77–0.90] (a boundary); B 0.93×
 /// [0.86–1.01] (within noise)`. A boundary needs the interval below 1/(1 + margin).
-fn gap_words(g: &Gap, la: &str, lb: &str) -> String {
-    let side = |label: &str, r: &Option<StatRatio>| match r {
+fn gap_words(g: &Gap, la: &str, lb: &str, margins: [f64; 2]) -> String {
+    let side = |label: &str, r: &Option<StatRatio>, margin: f64| match r {
         Some(r) => format!(
             "{label} {:.2}× [{:.2}–{:.2}] ({})",
             r.median,
             r.ci.lo,
             r.ci.hi,
-            if r.slower_beyond_margin() {
+            if r.slower_beyond(margin) {
                 "a boundary".to_string()
             } else if r.verdict == Verdict::Slower {
                 "slower, within the margin".to_string()
@@ -251,8 +251,8 @@ fn gap_words(g: &Gap, la: &str, lb: &str) -> String {
         "{} / {}: {}; {}",
         g.engine,
         g.versus,
-        side(la, &g.ratios[0]),
-        side(lb, &g.ratios[1])
+        side(la, &g.ratios[0], margins[0]),
+        side(lb, &g.ratios[1], margins[1])
     )
 }
 
@@ -262,7 +262,7 @@ fn conclusions_section(doc: &CompareDoc, runs: &[RunAgreement]) -> String {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "\n## Conclusions: does each run draw those of A?\n\nA conclusion is a table's groups as \"How to choose\" states them: a group boundary says the later group's leader was shown slower per round, by more than 10%; inside a group nothing is decided. Engines that only one run ranked are left out. Under a table whose runs do not agree, each group boundary of either run, with that pair's per-round ratio in both runs: whether the gap itself moved, or only crossed the margin.\n"
+        "\n## Conclusions: does each run draw those of A?\n\nA conclusion is a table's groups as \"How to choose\" states them: a group boundary says the later group's first engine was shown slower per round than one of the group before, by more than that run's margin (how far its engine pairs' ratios moved between its two halves); inside a group nothing is decided. Engines that only one run ranked are left out. Under a table whose runs do not agree, each group boundary of either run, with that pair's per-round ratio in both runs: whether the gap itself moved, or only crossed the margin.\n"
     );
     let la = &doc.runs[0].label;
     for r in runs {
@@ -284,6 +284,12 @@ fn conclusions_section(doc: &CompareDoc, runs: &[RunAgreement]) -> String {
                 String::new()
             }
         );
+        let _ = writeln!(
+            md,
+            "Margins: {la} {:.0}%, {lb} {:.0}%.\n",
+            r.margins[0] * 100.0,
+            r.margins[1] * 100.0
+        );
         for t in &r.tables {
             let _ = writeln!(
                 md,
@@ -295,7 +301,7 @@ fn conclusions_section(doc: &CompareDoc, runs: &[RunAgreement]) -> String {
                 t.agreement.words()
             );
             for g in &t.gaps {
-                let _ = writeln!(md, "  - {}", gap_words(g, la, lb));
+                let _ = writeln!(md, "  - {}", gap_words(g, la, lb, r.margins));
             }
         }
         let (same, compared, contra) = r.tax;

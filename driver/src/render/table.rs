@@ -146,7 +146,7 @@ fn row(c: &Cell) -> Vec<String> {
 }
 
 /// Legend printed under the table.
-pub const LEGEND: &str = "group: walking engines by median, highest first, each joins the current group unless its per-round ratio against the group's leader is slower by more than 10% (interval below 1/1.1 at >= 85%), then it opens the next group: \
+pub const LEGEND: &str = "group: walking engines by median, highest first, each joins the current group unless its per-round ratio against an engine already in the group is slower by more than the run's margin (interval below 1/(1+margin) at >= 85%; margin printed above), then it opens the next group: \
 never a better group than a higher median; too few rounds = fewer than 4 paired rounds (level shown), no verdict; \
 ~ marks a noisy cell (interval wider than +-10% or a single sample); level = achieved confidence of the order-statistic interval; \
 CPU s/GB = CPU of every thread of the trial process over the timed section alone, per GB moved.";
