@@ -564,6 +564,12 @@ mod tests {
         summarise(&records, &engines, |_| true)
     }
 
+    /// Engines "a", "b" and "c" with these throughputs, round by round.
+    fn abc(a: &[f64], b: &[f64], c: &[f64]) -> Summary {
+        let some = |v: &[f64]| v.iter().copied().map(Some).collect::<Vec<_>>();
+        summary_of(&[("a", some(a)), ("b", some(b)), ("c", some(c))])
+    }
+
     /// The properties a reader checks from the table, on one key's cells.
     fn check(s: &Summary, case: &str) {
         let cells: Vec<&Cell> = s.cells.iter().filter(|c| c.group.is_some()).collect();
@@ -664,12 +670,8 @@ mod tests {
         // put "c" in group 1 above "b" in group 2; the rule walks in median order instead.
         let a = [100.0, 101.0, 99.0, 100.0, 102.0, 98.0];
         let b: Vec<f64> = a.iter().map(|x| x * 0.6).collect();
-        let c = vec![40.0, 130.0, 45.0, 120.0, 55.0, 58.0];
-        let s = summary_of(&[
-            ("a", a.into_iter().map(Some).collect()),
-            ("b", b.into_iter().map(Some).collect()),
-            ("c", c.into_iter().map(Some).collect()),
-        ]);
+        let c = [40.0, 130.0, 45.0, 120.0, 55.0, 58.0];
+        let s = abc(&a, &b, &c);
         let cell = |e: &str| s.cells.iter().find(|x| x.engine == e).unwrap();
         assert_eq!(cell("c").vs_best.unwrap().verdict, Verdict::WithinNoise);
         assert_eq!(cell("b").group, Some(2));
@@ -727,11 +729,7 @@ mod tests {
         let a = [130.0, 40.0, 130.0, 40.0, 130.0, 40.0, 130.0, 40.0];
         let b = [80.0; 8];
         let c: Vec<f64> = b.iter().map(|x| x * 0.6).collect();
-        let s = summary_of(&[
-            ("a", a.into_iter().map(Some).collect()),
-            ("b", b.into_iter().map(Some).collect()),
-            ("c", c.into_iter().map(Some).collect()),
-        ]);
+        let s = abc(&a, &b, &c);
         let cell = |e: &str| s.cells.iter().find(|x| x.engine == e).unwrap();
         assert_eq!(cell("c").vs_best.unwrap().verdict, Verdict::WithinNoise);
         assert_eq!(cell("b").group, Some(1));
