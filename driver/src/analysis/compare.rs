@@ -258,14 +258,14 @@ pub struct TableAgreement {
     pub gaps: Vec<Gap>,
 }
 
-/// A group boundary of one run (`engine` opened a group against `versus`, the previous
-/// group's leader) and that pair's per-round ratio `engine / versus` in run A and in the later
-/// run (`None`: no paired round there).
+/// A group boundary of one run (`engine` opened a group against `versus`, the member of the
+/// previous group that showed it slower) and that pair's per-round ratio `engine / versus` in
+/// run A and in the later run (`None`: no paired round there).
 #[derive(Clone, Debug)]
 pub struct Gap {
     /// The engine that opened a group.
     pub engine: String,
-    /// The leader of the group before it.
+    /// The member of the group before it that showed it slower.
     pub versus: String,
     /// The ratio in run A and in the later run.
     pub ratios: [Option<Ratio>; 2],

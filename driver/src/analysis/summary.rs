@@ -108,7 +108,7 @@ pub struct Cell {
 /// that showed it slower beyond the margin.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct GroupSplit {
-    /// The previous group's leader.
+    /// The member of the previous group that showed it slower.
     pub versus: String,
     /// This engine / that one, per round; its verdict is `slower`.
     pub ratio: Ratio,
@@ -187,29 +187,55 @@ impl Margin {
     }
 }
 
+/// Throughput by engine, by round, of one table (workload and sweep point).
+type ByRound<'a> = BTreeMap<&'a str, BTreeMap<u32, f64>>;
+
+/// The trials a summary is made of: warm-up, interrupted and overhead trials left out (the
+/// overhead set is summarised apart, `overhead.rs`: its cells may share a workload and sweep
+/// point with the main ones, but not their file or cache state).
+fn measured(records: &[TrialRecord]) -> Vec<&TrialRecord> {
+    records
+        .iter()
+        .filter(|r| !r.warmup && r.status != Status::Interrupted && !r.overhead)
+        .collect()
+}
+
+/// Every table's throughputs by engine and round, from the successful trials.
+fn by_round<'a>(measured: &[&'a TrialRecord]) -> BTreeMap<Key, ByRound<'a>> {
+    let mut tables: BTreeMap<Key, ByRound<'a>> = BTreeMap::new();
+    for r in measured {
+        if let (Status::Ok, Some(t)) = (&r.status, r.throughput) {
+            tables
+                .entry((r.workload, r.config))
+                .or_default()
+                .entry(&r.engine)
+                .or_default()
+                .insert(r.round, t);
+        }
+    }
+    tables
+}
+
+/// The rounds both sides completed, `(a, b)`, in round order.
+fn paired_rounds(a: &BTreeMap<u32, f64>, b: &BTreeMap<u32, f64>) -> Vec<(f64, f64)> {
+    a.iter()
+        .filter_map(|(round, x)| b.get(round).map(|y| (*x, *y)))
+        .collect()
+}
+
 /// The run's margin: every pair of ranked engines on every table, its per-round ratios in round
 /// order, and how far they moved between the halves ([`stats::half_movement`]).
-fn margin_of(
-    measured: &[&TrialRecord],
-    keys: &BTreeSet<Key>,
-    ranked: &impl Fn(&str) -> bool,
-) -> Margin {
+fn margin_of(tables: &BTreeMap<Key, ByRound<'_>>, ranked: &impl Fn(&str) -> bool) -> Margin {
     let mut moves = Vec::new();
-    for key in keys {
-        let mut by_engine: BTreeMap<&str, BTreeMap<u32, f64>> = BTreeMap::new();
-        for r in measured.iter().filter(|r| (r.workload, r.config) == *key) {
-            if let (Status::Ok, Some(t), true) = (&r.status, r.throughput, ranked(&r.engine)) {
-                by_engine.entry(&r.engine).or_default().insert(r.round, t);
-            }
-        }
-        let engines: Vec<&&str> = by_engine.keys().collect();
-        for (i, a) in engines.iter().enumerate() {
-            for b in &engines[i + 1..] {
-                let (ma, mb) = (&by_engine[**a], &by_engine[**b]);
-                // BTreeMap: rounds in time order.
-                let ratios: Vec<f64> = ma
-                    .iter()
-                    .filter_map(|(round, x)| mb.get(round).filter(|y| **y > 0.0).map(|y| x / y))
+    for by_engine in tables.values() {
+        let engines: Vec<(&&str, &BTreeMap<u32, f64>)> =
+            by_engine.iter().filter(|(e, _)| ranked(e)).collect();
+        for (i, (_, ma)) in engines.iter().enumerate() {
+            for (_, mb) in &engines[i + 1..] {
+                let ratios: Vec<f64> = paired_rounds(ma, mb)
+                    .into_iter()
+                    .filter(|(_, y)| *y > 0.0)
+                    .map(|(x, y)| x / y)
                     .collect();
                 if let Some(m) = stats::half_movement(&ratios) {
                     moves.push(m);
@@ -255,20 +281,9 @@ pub fn paired_ratio_in(
     a: &str,
     b: &str,
 ) -> Option<Ratio> {
-    let by_round = |e: &str| -> BTreeMap<u32, f64> {
-        records
-            .iter()
-            .filter(|r| !r.warmup && r.status == Status::Ok && !r.overhead)
-            .filter(|r| r.workload == workload && r.config == config && r.engine == e)
-            .filter_map(|r| r.throughput.map(|t| (r.round, t)))
-            .collect()
-    };
-    let (ma, mb) = (by_round(a), by_round(b));
-    let pairs: Vec<(f64, f64)> = ma
-        .iter()
-        .filter_map(|(round, x)| mb.get(round).map(|y| (*x, *y)))
-        .collect();
-    stats::paired_ratio(&pairs)
+    let tables = by_round(&measured(records));
+    let table = tables.get(&(workload, config))?;
+    stats::paired_ratio(&paired_rounds(table.get(a)?, table.get(b)?))
 }
 
 /// Build the summary. `engines` gives the display order; `ranked(engine)` says whether an
@@ -278,23 +293,14 @@ pub fn summarise(
     engines: &[String],
     ranked: impl Fn(&str) -> bool,
 ) -> Summary {
-    let measured: Vec<&TrialRecord> = records
-        .iter()
-        // The overhead set is summarised apart (`overhead.rs`): its cells may share a
-        // workload and sweep point with the main ones, but not their file or cache state.
-        .filter(|r| !r.warmup && r.status != Status::Interrupted && !r.overhead)
-        .collect();
+    let measured = measured(records);
     let keys: BTreeSet<Key> = measured.iter().map(|r| (r.workload, r.config)).collect();
-    let margin = margin_of(&measured, &keys, &ranked);
+    let tables = by_round(&measured);
+    let margin = margin_of(&tables, &ranked);
+    let no_trial = ByRound::new();
     let mut cells = Vec::new();
     for key in keys {
-        // throughput by engine, by round
-        let mut by_engine: BTreeMap<&str, BTreeMap<u32, f64>> = BTreeMap::new();
-        for r in measured.iter().filter(|r| (r.workload, r.config) == key) {
-            if let (Status::Ok, Some(t)) = (&r.status, r.throughput) {
-                by_engine.entry(&r.engine).or_default().insert(r.round, t);
-            }
-        }
+        let by_engine = tables.get(&key).unwrap_or(&no_trial);
         let med = |e: &str| {
             by_engine
                 .get(e)
@@ -308,12 +314,7 @@ pub fn summarise(
             .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)))
             .map(|(e, _)| e);
         let paired = |a: &str, b: &str| -> Option<Ratio> {
-            let (ma, mb) = (by_engine.get(a)?, by_engine.get(b)?);
-            let pairs: Vec<(f64, f64)> = ma
-                .iter()
-                .filter_map(|(round, x)| mb.get(round).map(|y| (*x, *y)))
-                .collect();
-            stats::paired_ratio(&pairs)
+            stats::paired_ratio(&paired_rounds(by_engine.get(a)?, by_engine.get(b)?))
         };
         // The same engine, workload and sweep point without injected cancellation, by round.
         let no_cancel = |engine: &str| -> Option<Ratio> {
@@ -324,19 +325,8 @@ pub fn summarise(
                 cancel_bp: 0,
                 ..key.1
             };
-            let by_round = |k: Config| -> BTreeMap<u32, f64> {
-                measured
-                    .iter()
-                    .filter(|r| (r.workload, r.config) == (key.0, k) && r.engine == engine)
-                    .filter_map(|r| (r.status == Status::Ok).then_some((r.round, r.throughput?)))
-                    .collect()
-            };
-            let (with, without) = (by_round(key.1), by_round(base));
-            let pairs: Vec<(f64, f64)> = with
-                .iter()
-                .filter_map(|(round, x)| without.get(round).map(|y| (*x, *y)))
-                .collect();
-            stats::paired_ratio(&pairs)
+            let without = tables.get(&(key.0, base))?.get(engine)?;
+            stats::paired_ratio(&paired_rounds(by_engine.get(engine)?, without))
         };
         let mut key_cells = Vec::new();
         for engine in engines {
@@ -589,8 +579,8 @@ mod tests {
                     );
                 }
             }
-            // A group after the first opens only on a shown "slower" against the previous
-            // group's leader, and its cell carries that ratio.
+            // A group after the first opens only on a "slower beyond the margin" against a
+            // member of the previous group, and its cell carries that ratio.
             let g = a.group.unwrap();
             let opens = !cells
                 .iter()

@@ -388,7 +388,6 @@ fn profile(name: &str) -> Result<Profile, OptionError> {
 /// `--overhead-cpu`: `none`, a CPU this process may run on, or (absent) the default of
 /// [`crate::sys::cpus::default_pin`].
 fn overhead_cpu(v: Option<&str>) -> Result<Option<usize>, OptionError> {
-    let allowed = crate::sys::cpus::allowed();
     match v {
         None => Ok(crate::sys::cpus::default_pin()),
         Some("none") => Ok(None),
@@ -396,6 +395,7 @@ fn overhead_cpu(v: Option<&str>) -> Result<Option<usize>, OptionError> {
             let cpu: usize = v
                 .parse()
                 .map_err(|_| invalid("--overhead-cpu", v, "expected a CPU number or `none`"))?;
+            let allowed = crate::sys::cpus::allowed();
             if !allowed.contains(&cpu) {
                 let list: Vec<String> = allowed.iter().map(|c| c.to_string()).collect();
                 return Err(invalid(
